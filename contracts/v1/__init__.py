@@ -1,0 +1,1 @@
+"""Version 1 of the canonical quote-to-cash resources."""

@@ -1,0 +1,55 @@
+"""Quotes (TMF648 states, simplified): mastered in the CRM / CPQ."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from contracts.v1.common import (
+    CalendarDate,
+    CurrencyCode,
+    Cursor,
+    CustomerId,
+    DecimalString,
+    ExternalReference,
+    Money,
+    ProductId,
+    QuoteId,
+    Timestamp,
+)
+from contracts.v1.products import Sku
+
+QuoteStatus = Literal["pending", "in_progress", "approved", "accepted", "rejected", "cancelled"]
+
+
+class QuoteLine(msgspec.Struct, frozen=True, kw_only=True):
+    line_number: Annotated[int, msgspec.Meta(ge=1, le=100_000)]
+    product_id: ProductId | None
+    sku: Sku | None
+    description: Annotated[str, msgspec.Meta(max_length=255)] = ""
+    quantity: DecimalString
+    unit_price: Money
+    discount_percent: DecimalString
+    total: Money
+
+
+class Quote(msgspec.Struct, frozen=True, kw_only=True):
+    id: QuoteId
+    number: Annotated[str, msgspec.Meta(max_length=40)]
+    name: Annotated[str, msgspec.Meta(max_length=255)]
+    status: QuoteStatus
+    customer_id: CustomerId | None
+    currency: CurrencyCode
+    valid_until: CalendarDate | None = None
+    lines: Annotated[list[QuoteLine], msgspec.Meta(max_length=1000)] = []
+    subtotal: Money
+    total: Money
+    created_at: Timestamp | None = None
+    updated_at: Timestamp | None = None
+    external_references: list[ExternalReference] = []
+
+
+class QuotePage(msgspec.Struct, frozen=True, kw_only=True):
+    data: list[Quote]
+    next_cursor: Cursor | None = None

@@ -1,0 +1,1 @@
+"""Business rules per domain. No transport here: no litestar, httpx or redis imports."""

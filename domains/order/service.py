@@ -1,0 +1,285 @@
+"""Order submission: from an accepted quote or explicit lines into the owning ERP.
+
+Every check that can fail on the client's data runs before anything is written,
+and all of them run, so a CRM developer sees every bad line at once. Writes are
+ordered so that a retry after any crash converges on one ERP order: the
+canonical order id travels as the ERP's purchase-order reference and is looked
+up before a new order is created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from contracts.v1.common import ExternalReference
+from contracts.v1.orders import Order, OrderCreate, OrderLine, OrderPage
+from domains.crosswalk import Crosswalk
+from domains.customer.ports import CustomerRecord
+from domains.customer.service import CustomerService
+from domains.errors import FieldIssue, NotFound, ValidationFailed
+from domains.ids import kind_of, new_id
+from domains.money import SUPPORTED_CURRENCIES, decimal_string, exponent, money
+from domains.order.ports import (
+    OrderRecord,
+    OrderSubmission,
+    OrderSystem,
+    Party,
+    SubmissionLine,
+)
+from domains.ownership import OwnershipStore
+from domains.paging import next_cursor, page_request
+from domains.product.service import ProductService
+from domains.quote.ports import QuoteRecord
+from domains.quote.service import QuoteService
+
+
+class OrderService:
+    def __init__(
+        self,
+        *,
+        crosswalk: Crosswalk,
+        ownership: OwnershipStore,
+        erps: Mapping[str, OrderSystem],
+        customers: CustomerService,
+        products: ProductService,
+        quotes: QuoteService,
+    ) -> None:
+        self._crosswalk = crosswalk
+        self._ownership = ownership
+        self._erps = erps
+        self._customers = customers
+        self._products = products
+        self._quotes = quotes
+
+    async def create(self, data: OrderCreate, order_id: str | None = None) -> Order:
+        """Submit an order; ``order_id`` is fixed by the caller to make retries converge."""
+        issues: list[FieldIssue] = []
+        customer = await self._customer(data.customer_id, issues)
+        quote = await self._quote(data, customer, issues)
+        currency, lines = await self._lines(data, quote, issues)
+        if issues:
+            raise ValidationFailed(
+                f"The order has {len(issues)} problem(s); nothing was submitted.",
+                errors=tuple(issues),
+            )
+        assert customer is not None
+        assert currency is not None
+        legal_entity = data.legal_entity or customer.legal_entity
+        erp = self._erps[(await self._ownership.load()).owner("orders", legal_entity)]
+        order_id = order_id or new_id("order")
+        record = await erp.find_order(order_id)
+        if record is None:
+            account = await self._account(erp, data.customer_id, customer, currency, legal_entity)
+            record = await erp.submit_order(
+                OrderSubmission(
+                    reference=order_id,
+                    account=account,
+                    currency=currency,
+                    lines=lines,
+                    legal_entity=legal_entity,
+                    requested_delivery_date=data.requested_delivery_date,
+                )
+            )
+        await self._crosswalk.link(order_id, erp.system, record.system_id)
+        facts = {"customer_id": data.customer_id}
+        if data.quote_id:
+            facts["quote_id"] = data.quote_id
+        if data.purchase_order_reference:
+            facts["purchase_order_reference"] = data.purchase_order_reference
+        if legal_entity:
+            facts["legal_entity"] = legal_entity
+        await self._crosswalk.annotate(order_id, facts)
+        return await self._represent(order_id, erp.system, record)
+
+    async def get(self, order_id: str) -> Order:
+        for system, system_id in (await self._crosswalk.system_ids(order_id)).items():
+            erp = self._erps.get(system)
+            if erp is None:
+                continue
+            record = await erp.get_order(system_id)
+            if record is not None:
+                return await self._represent(order_id, system, record)
+        raise NotFound(f"Order {order_id} does not exist.", code="ORDER_NOT_FOUND")
+
+    async def list_page(
+        self, *, customer_id: str | None, legal_entity: str | None, cursor: str | None, limit: int
+    ) -> OrderPage:
+        erp = self._erps[(await self._ownership.load()).owner("orders", legal_entity)]
+        account = None
+        request = page_request(cursor, limit, "orders", customer_id, legal_entity)
+        if customer_id is not None:
+            account = (await self._crosswalk.system_ids(customer_id)).get(erp.system)
+            if account is None:
+                # Known customer that never ordered through this ERP: an empty list.
+                await self._customers.record(customer_id)
+                return OrderPage(data=[], next_cursor=None)
+        page = await erp.list_orders(account, request.offset, request.limit)
+        data = []
+        for record in page.items:
+            order_id = await self._crosswalk.canonical_id("order", erp.system, record.system_id)
+            if order_id is None and record.reference and kind_of(record.reference) == "order":
+                # Submitted by us but the crosswalk write was lost: the ERP's
+                # reference still carries the canonical id.
+                order_id = record.reference
+                await self._crosswalk.link(order_id, erp.system, record.system_id)
+            order_id = order_id or await self._crosswalk.ensure(
+                "order", erp.system, record.system_id
+            )
+            data.append(await self._represent(order_id, erp.system, record))
+        return OrderPage(data=data, next_cursor=next_cursor(request, page))
+
+    async def _customer(
+        self, customer_id: str, issues: list[FieldIssue]
+    ) -> CustomerRecord | None:
+        try:
+            return await self._customers.record(customer_id)
+        except NotFound:
+            issues.append(FieldIssue("customer_id", f"Customer {customer_id} does not exist.",
+                                     "unknown_customer"))
+            return None
+
+    async def _quote(
+        self, data: OrderCreate, customer: CustomerRecord | None, issues: list[FieldIssue]
+    ) -> QuoteRecord | None:
+        if (data.quote_id is None) == (data.lines is None):
+            issues.append(FieldIssue(
+                "quote_id" if data.quote_id else "lines",
+                "Give exactly one of quote_id (an accepted quote) or lines.",
+                "one_of",
+            ))
+            return None
+        if data.quote_id is None:
+            return None
+        try:
+            quote = await self._quotes.record(data.quote_id)
+        except NotFound:
+            issues.append(FieldIssue("quote_id", f"Quote {data.quote_id} does not exist.",
+                                     "unknown_quote"))
+            return None
+        if quote.status != "accepted":
+            issues.append(FieldIssue(
+                "quote_id",
+                f"Quote {quote.number} is {quote.status}; only an accepted quote becomes an order.",
+                "quote_not_accepted",
+            ))
+        if customer is not None and quote.account_id != customer.system_id:
+            issues.append(FieldIssue("quote_id", "The quote belongs to another customer.",
+                                     "quote_customer_mismatch"))
+        if data.currency is not None and data.currency != quote.currency:
+            issues.append(FieldIssue(
+                "currency", f"The quote is priced in {quote.currency}, not {data.currency}.",
+                "currency_mismatch",
+            ))
+        return quote
+
+    async def _lines(
+        self, data: OrderCreate, quote: QuoteRecord | None, issues: list[FieldIssue]
+    ) -> tuple[str | None, list[SubmissionLine]]:
+        catalog = await self._products.catalog()
+        wanted: list[tuple[str, str | None, SubmissionLine]] = []  # (field, sku, line)
+        currency = data.currency
+        if quote is not None:
+            currency = quote.currency
+            for index, qline in enumerate(quote.lines):
+                unit = Decimal(qline.total) / Decimal(qline.quantity)
+                wanted.append((
+                    f"quote.lines[{index}]",
+                    qline.sku,
+                    SubmissionLine(
+                        line_number=qline.line_number, sku=qline.sku or "",
+                        quantity=qline.quantity, description=qline.description,
+                        unit_price=decimal_string(round(unit, exponent(quote.currency) + 4)),
+                    ),
+                ))
+        elif data.lines is not None:
+            if currency is None:
+                issues.append(FieldIssue("currency", "Orders from explicit lines need a currency.",
+                                         "required"))
+            for index, line in enumerate(data.lines):
+                sku = await self._products.sku_of(line.product_id, catalog.system)
+                field = f"lines[{index}].product_id"
+                if sku is None:
+                    issues.append(FieldIssue(
+                        field, f"Line {index + 1}: product {line.product_id} does not exist.",
+                        "unknown_product",
+                    ))
+                    continue
+                if Decimal(line.quantity) <= 0:
+                    issues.append(FieldIssue(f"lines[{index}].quantity",
+                                             f"Line {index + 1}: quantity must be above zero.",
+                                             "out_of_range"))
+                wanted.append((field, sku, SubmissionLine(
+                    line_number=(index + 1) * 10, sku=sku, quantity=line.quantity)))
+        if currency is not None and currency not in SUPPORTED_CURRENCIES:
+            issues.append(FieldIssue("currency", f"Currency {currency} is not sold in.",
+                                     "unsupported_currency"))
+        known = await catalog.get_products([sku for _, sku, _ in wanted if sku])
+        for field, sku, submission in wanted:
+            record = known.get(sku) if sku else None
+            what = f"line {submission.line_number} ({sku or 'no product'})"
+            if record is None:
+                issues.append(FieldIssue(field, f"Product on {what} has no ERP material.",
+                                         "unmapped_product"))
+            elif not record.active:
+                issues.append(FieldIssue(field, f"Product on {what} is no longer orderable.",
+                                         "inactive_product"))
+        return currency, [line for _, _, line in wanted]
+
+    async def _account(
+        self, erp: OrderSystem, customer_id: str, customer: CustomerRecord, currency: str,
+        legal_entity: str | None,
+    ) -> str:
+        """The ERP customer for this buyer: crosswalk, then identity search, then create."""
+        account = (await self._crosswalk.system_ids(customer_id)).get(erp.system)
+        if account:
+            return account
+        address = customer.address
+        party = Party(
+            canonical_id=customer_id,
+            name=customer.name,
+            country=customer.country,
+            tax_id=customer.tax_id,
+            city=address.city if address else "",
+            street=address.street if address else "",
+            postal_code=address.postal_code if address else "",
+            currency=currency,
+            legal_entity=legal_entity,
+        )
+        account = await erp.find_account(party) or await erp.create_account(party)
+        await self._crosswalk.link(customer_id, erp.system, account)
+        return account
+
+    async def _represent(self, order_id: str, system: str, record: OrderRecord) -> Order:
+        facts = await self._crosswalk.annotations(order_id)
+        customer_id = facts.get("customer_id") or await self._crosswalk.canonical_id(
+            "customer", system, record.account
+        )
+        catalog_system = (await self._products.catalog()).system
+        lines = [
+            OrderLine(
+                line_number=line.line_number,
+                product_id=await self._products.product_id(line.sku, catalog_system),
+                sku=line.sku,
+                description=line.description,
+                quantity=line.quantity,
+                unit_of_measure=line.unit_of_measure,
+                net_amount=money(line.net_amount, record.currency),
+            )
+            for line in record.lines
+        ]
+        return Order(
+            id=order_id,
+            status=record.status,
+            customer_id=customer_id,
+            quote_id=facts.get("quote_id"),
+            legal_entity=facts.get("legal_entity"),
+            purchase_order_reference=facts.get("purchase_order_reference"),
+            currency=record.currency,
+            lines=lines,
+            total_net=money(record.total_net, record.currency),
+            requested_delivery_date=record.requested_delivery_date,
+            created_at=record.created_at,
+            external_references=[ExternalReference(system=system, id=record.system_id)],
+        )
+

@@ -1,0 +1,52 @@
+"""What the quote domain needs from the CRM / CPQ that owns quotes."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import msgspec
+
+from contracts.v1.quotes import QuoteStatus
+from domains.paging import Page
+
+
+class QuoteLineRecord(msgspec.Struct, frozen=True, kw_only=True):
+    line_number: int
+    sku: str | None
+    description: str
+    quantity: str
+    unit_price: str
+    discount_percent: str
+    total: str
+
+
+class QuoteRecord(msgspec.Struct, frozen=True, kw_only=True):
+    system_id: str
+    number: str
+    name: str
+    status: QuoteStatus
+    account_id: str | None  # the customer's id in the same system
+    currency: str
+    valid_until: str | None = None
+    lines: list[QuoteLineRecord] = []
+    subtotal: str = "0"
+    total: str = "0"
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+class QuoteQuery(msgspec.Struct, frozen=True, kw_only=True):
+    account_id: str | None = None
+    status: QuoteStatus | None = None
+
+
+class QuoteSource(Protocol):
+    system: str
+
+    async def list_quotes(self, query: QuoteQuery, offset: int, limit: int) -> Page[QuoteRecord]:
+        """Quote headers; ``lines`` may be left empty in lists."""
+        ...
+
+    async def get_quote(self, system_id: str) -> QuoteRecord | None:
+        """One quote with all its lines."""
+        ...

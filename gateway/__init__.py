@@ -1,0 +1,1 @@
+"""Composition root and HTTP edge of Q2C Gateway."""

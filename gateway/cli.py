@@ -1,0 +1,126 @@
+"""``q2c``: run the gateway and its sandboxes, and manage the OpenAPI contracts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+SANDBOXES = {
+    "salesforce": "systems.salesforce.sandbox:create_app",
+    "sap-s4hana": "systems.sap_s4hana.sandbox:create_app",
+}
+
+
+def _serve(target: str, host: str, port: int, workers: int, log_level: str = "warning") -> None:
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+
+    Granian(
+        target,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        factory=True,
+        log_level=LogLevels(log_level),
+        log_access=False,
+    ).serve()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from gateway.settings import load_settings
+
+    if args.config:
+        os.environ["Q2C_CONFIG"] = str(Path(args.config).resolve())
+    settings = load_settings()
+    host = args.host or settings.server.host
+    port = args.port or settings.server.port
+    workers = args.workers or settings.server.workers
+    if workers > 1 and (settings.redis is None or settings.embedded):
+        print("q2c serve: several workers need shared state: configure [redis] and real "
+              "systems (embedded sandboxes and memory stores live in one process).",
+              file=sys.stderr)
+        return 2
+    base = f"http://{host}:{port}"
+    mode = "embedded sandboxes, in-memory stores" if settings.embedded else "configured systems"
+    print(f"Q2C Gateway on {base} ({mode}, {workers} worker(s))\n"
+          f"  API      {base}/v1/products\n"
+          f"  schema   {base}/schema/openapi.json  (docs: {base}/schema)\n"
+          f"  health   {base}/health/live  {base}/health/ready", flush=True)
+    _serve("gateway.asgi:create", host, port, workers, settings.log_level)
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    print(f"{args.system} sandbox on http://{args.host}:{args.port}", flush=True)
+    _serve(SANDBOXES[args.system], args.host, args.port, 1)
+    return 0
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    from gateway import openapi_doc
+
+    if args.action == "export":
+        for path in openapi_doc.export():
+            print(f"wrote {path}")
+        return 0
+    if args.action == "check":
+        stale = openapi_doc.stale()
+        for version, diff in stale.items():
+            print(f"openapi/{version}.json is stale; run `q2c openapi export`:\n{diff[:4000]}")
+        if not stale:
+            print("openapi documents are current")
+        return 1 if stale else 0
+    # diff: breaking changes between a released document and the code
+    old = json.loads(Path(args.against).read_text(encoding="utf-8"))
+    problems = openapi_doc.breaking_changes(old, openapi_doc.generate(args.version))
+    for problem in problems:
+        print(f"BREAKING: {problem}")
+    if not problems:
+        print("no breaking changes")
+    return 1 if problems else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="q2c", description="Q2C Gateway")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the gateway")
+    serve.add_argument("--config", help="TOML file (default: $Q2C_CONFIG or embedded)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    sandbox = sub.add_parser("sandbox", help="run a system-of-record simulator")
+    sandbox_sub = sandbox.add_subparsers(dest="action", required=True)
+    sandbox_serve = sandbox_sub.add_parser("serve")
+    sandbox_serve.add_argument("--system", choices=sorted(SANDBOXES), required=True)
+    sandbox_serve.add_argument("--host", default="127.0.0.1")
+    sandbox_serve.add_argument("--port", type=int, required=True)
+    sandbox_serve.set_defaults(func=cmd_sandbox)
+
+    openapi = sub.add_parser("openapi", help="export, check or diff the OpenAPI documents")
+    openapi.add_argument("action", choices=["export", "check", "diff"])
+    openapi.add_argument("--against", help="released document to diff against (diff)")
+    openapi.add_argument("--version", default="v1")
+    openapi.set_defaults(func=cmd_openapi)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "openapi" and args.action == "diff" and not args.against:
+        print("q2c openapi diff needs --against FILE", file=sys.stderr)
+        return 2
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

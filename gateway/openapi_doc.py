@@ -1,0 +1,101 @@
+"""The committed OpenAPI documents: export, staleness check and breaking-change diff."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+from typing import Any
+
+from gateway.app import create_litestar
+from gateway.settings import Settings
+
+OPENAPI_DIR = Path(__file__).resolve().parent.parent / "openapi"
+VERSIONS = ("v1",)
+
+
+def generate(version: str = "v1") -> dict[str, Any]:
+    """The document as the code describes it (the embedded default's shape)."""
+    if version not in VERSIONS:
+        raise ValueError(f"unknown API version {version!r}")
+    app = create_litestar(Settings())
+    schema: dict[str, Any] = app.openapi_schema.to_schema()
+    return schema
+
+
+def render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def path_for(version: str, directory: Path = OPENAPI_DIR) -> Path:
+    return directory / f"{version}.json"
+
+
+def export(directory: Path = OPENAPI_DIR) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for version in VERSIONS:
+        target = path_for(version, directory)
+        target.write_text(render(generate(version)), encoding="utf-8")
+        written.append(target)
+    return written
+
+
+def stale(directory: Path = OPENAPI_DIR) -> dict[str, str]:
+    """version -> unified diff, for every committed document that differs from the code."""
+    result = {}
+    for version in VERSIONS:
+        target = path_for(version, directory)
+        committed = target.read_text(encoding="utf-8") if target.exists() else ""
+        current = render(generate(version))
+        if committed != current:
+            result[version] = "".join(difflib.unified_diff(
+                committed.splitlines(keepends=True), current.splitlines(keepends=True),
+                fromfile=f"committed/{target.name}", tofile=f"code/{target.name}", n=2,
+            ))
+    return result
+
+
+def breaking_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Changes that break an existing client: removed operations, responses, members,
+    and newly required request members or parameters."""
+    problems: list[str] = []
+    old_ops = _operations(old)
+    new_ops = _operations(new)
+    for key, op in old_ops.items():
+        if key not in new_ops:
+            problems.append(f"operation removed: {key[0].upper()} {key[1]}")
+            continue
+        new_op = new_ops[key]
+        for status in op.get("responses", {}):
+            if status not in new_op.get("responses", {}):
+                problems.append(f"{key[0].upper()} {key[1]}: response {status} removed")
+        old_params = {(p["in"], p["name"]) for p in op.get("parameters", [])}
+        for param in new_op.get("parameters", []):
+            if param.get("required") and (param["in"], param["name"]) not in old_params:
+                problems.append(f"{key[0].upper()} {key[1]}: new required parameter "
+                                f"{param['name']}")
+    old_schemas = old.get("components", {}).get("schemas", {})
+    new_schemas = new.get("components", {}).get("schemas", {})
+    for name, schema in old_schemas.items():
+        if name not in new_schemas:
+            problems.append(f"schema removed: {name}")
+            continue
+        for member in schema.get("properties", {}):
+            if member not in new_schemas[name].get("properties", {}):
+                problems.append(f"schema {name}: member {member} removed")
+        added_required = set(new_schemas[name].get("required", [])) - set(
+            schema.get("required", [])
+        )
+        for member in sorted(added_required):
+            problems.append(f"schema {name}: member {member} became required")
+    return problems
+
+
+def _operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        (method, path): op
+        for path, item in document.get("paths", {}).items()
+        for method, op in item.items()
+        if method in {"get", "put", "post", "patch", "delete"}
+    }

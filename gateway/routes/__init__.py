@@ -1,0 +1,1 @@
+"""HTTP routes: thin controllers that decode contracts and call domain services."""

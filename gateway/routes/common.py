@@ -1,0 +1,119 @@
+"""Pieces every controller shares: services access, parameters, documented problems."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request
+from litestar.datastructures import ResponseHeader
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import ParameterKwarg, PathParameter, QueryParameter
+
+from contracts.problem import PROBLEM_MEDIA_TYPE, Problem
+from contracts.v1.common import (
+    COUNTRY_PATTERN,
+    CURRENCY_PATTERN,
+    CURSOR_PATTERN,
+    LEGAL_ENTITY_PATTERN,
+    ULID_BODY,
+)
+from domains.paging import DEFAULT_LIMIT, MAX_LIMIT
+from gateway.wiring import Services
+
+
+def id_parameter(prefix: str, what: str, where: type[ParameterKwarg] = QueryParameter) -> Any:
+    """OpenAPI and validation for a canonical id in a path or query."""
+    return where(
+        pattern=f"^{prefix}_{ULID_BODY}$", min_length=len(prefix) + 27,
+        max_length=len(prefix) + 27, description=f"Canonical {what} id",
+    )
+
+
+CustomerIdPath = Annotated[str, id_parameter("cus", "customer", PathParameter)]
+ProductIdPath = Annotated[str, id_parameter("prd", "product", PathParameter)]
+QuoteIdPath = Annotated[str, id_parameter("quo", "quote", PathParameter)]
+OrderIdPath = Annotated[str, id_parameter("ord", "order", PathParameter)]
+CustomerIdQuery = Annotated[str | None, id_parameter("cus", "customer")]
+ProductIdQuery = Annotated[str | None, id_parameter("prd", "product")]
+CountryQuery = Annotated[
+    str | None, QueryParameter(pattern=COUNTRY_PATTERN, min_length=2, max_length=2,
+                          description="ISO 3166-1 alpha-2 country code"),
+]
+CurrencyQuery = Annotated[
+    str | None, QueryParameter(pattern=CURRENCY_PATTERN, min_length=3, max_length=3,
+                          description="ISO 4217 currency code"),
+]
+LegalEntityQuery = Annotated[
+    str | None, QueryParameter(pattern=LEGAL_ENTITY_PATTERN, min_length=1, max_length=20,
+                          description="Selling legal entity (routes to its ERP)"),
+]
+Limit = Annotated[
+    int,
+    QueryParameter(ge=1, le=MAX_LIMIT, description=f"Page size (1-{MAX_LIMIT})."),
+]
+CursorParam = Annotated[
+    str | None,
+    QueryParameter(pattern=CURSOR_PATTERN, min_length=1, max_length=512,
+              description="Opaque cursor from the previous page's next_cursor."),
+]
+DEFAULT_PAGE = DEFAULT_LIMIT
+
+_DESCRIPTIONS = {
+    400: "Malformed request or invalid parameters",
+    404: "No such resource (or not visible to this consumer)",
+    409: "Conflicts with an existing record",
+    412: "If-Match does not match the current ETag",
+    422: "The request body or business rules are invalid; every problem is listed",
+    428: "If-Match is required",
+    500: "Unexpected gateway failure",
+    502: "The system of record rejected the data",
+    503: "The system of record is unavailable",
+    504: "The system of record timed out",
+}
+READ = (400, 500, 502, 503, 504)
+
+
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problem+json errors an operation really returns."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=_DESCRIPTIONS[status],
+            media_type=PROBLEM_MEDIA_TYPE,
+            generate_examples=False,
+        )
+        for status in sorted(set(statuses))
+    }
+
+
+ETAG_HEADER = ResponseHeader(
+    name="ETag", description="Strong validator for If-Match on updates", documentation_only=True
+)
+LOCATION_HEADER = ResponseHeader(
+    name="Location", description="URL of the created resource", documentation_only=True
+)
+
+
+def services(request: Request[Any, Any, Any]) -> Services:
+    runtime = request.app.state.runtime
+    assert runtime is not None, "the gateway runtime is built on start-up"
+    result: Services = runtime.services
+    return result
+
+
+def etag(tag: str) -> str:
+    return f'"{tag}"'
+
+
+def parse_if_match(value: str | None) -> list[str] | None:
+    """RFC 9110 If-Match: ``*`` or a list of strong entity tags (weak ones never match)."""
+    if value is None:
+        return None
+    tags = []
+    for part in value.split(","):
+        item = part.strip()
+        if item == "*":
+            tags.append("*")
+        elif item.startswith('"') and item.endswith('"') and len(item) >= 2:
+            tags.append(item[1:-1])
+    return tags

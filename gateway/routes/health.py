@@ -1,0 +1,60 @@
+"""Liveness and readiness for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Request, Response, get
+from litestar.openapi.datastructures import ResponseSpec
+
+from domains.errors import GatewayError
+
+READY_TIMEOUT_SECONDS = 3.0
+
+
+class Liveness(msgspec.Struct, frozen=True, kw_only=True):
+    status: Literal["ok"]
+
+
+class CheckResult(msgspec.Struct, frozen=True, kw_only=True):
+    status: Literal["ok", "failing"]
+    detail: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class Readiness(msgspec.Struct, frozen=True, kw_only=True):
+    status: Literal["ready", "not_ready"]
+    checks: dict[str, CheckResult]
+
+
+@get("/health/live", operation_id="getLiveness", tags=["operations"],
+     summary="The process is up")
+async def live() -> Liveness:
+    return Liveness(status="ok")
+
+
+@get("/health/ready", operation_id="getReadiness", tags=["operations"],
+     summary="Redis (when configured) and every system of record answer",
+     responses={503: ResponseSpec(data_container=Readiness, description="Not ready")})
+async def ready(request: Request[Any, Any, Any]) -> Response[Readiness]:
+    checks = request.app.state.runtime.health_checks
+
+    async def run(check: Any) -> CheckResult:
+        try:
+            await asyncio.wait_for(check(), READY_TIMEOUT_SECONDS)
+        except (GatewayError, TimeoutError, OSError, ConnectionError) as exc:
+            detail = getattr(exc, "detail", "") or type(exc).__name__
+            return CheckResult(status="failing", detail=str(detail)[:500])
+        except Exception as exc:  # a failing probe must not fail the probe endpoint
+            return CheckResult(status="failing", detail=type(exc).__name__)
+        return CheckResult(status="ok")
+
+    names = list(checks)
+    results = await asyncio.gather(*(run(checks[name]) for name in names))
+    report = dict(zip(names, results, strict=True))
+    healthy = all(r.status == "ok" for r in results)
+    return Response(
+        Readiness(status="ready" if healthy else "not_ready", checks=report),
+        status_code=200 if healthy else 503,
+    )

@@ -1,0 +1,1 @@
+"""The canonical v1 API."""

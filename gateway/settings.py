@@ -1,0 +1,141 @@
+"""Gateway configuration: TOML in, frozen validated Structs out, before the first request.
+
+With no file, ``Settings()`` is the embedded default: every system is an
+in-process sandbox and every store lives in memory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
+
+from domains.ownership import OwnershipMap, OwnershipRule
+from policies.tracing.middleware import TracingConfig
+from systems.sap_s4hana.adapter import SalesArea
+from systems.upstream import UpstreamConfig
+
+SystemName = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{1,31}$")]
+REQUIRED_DOMAINS = ("customers", "products", "prices", "quotes", "orders")
+
+
+class ServerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    host: str = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8080
+    workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
+    public_url: str | None = None  # how clients reach us, for Location headers and docs
+
+
+class RedisSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    url: str = "redis://127.0.0.1:6379/0"
+    prefix: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9:_{}.-]{1,64}$")] = "q2c:"
+    timeout_seconds: float = 1.0
+
+
+class SalesforceSystem(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True,
+                       tag="salesforce", tag_field="kind"):
+    """Salesforce REST. Secrets come from the named environment variables."""
+
+    sandbox: bool = False  # True: serve the built-in simulator in-process
+    base_url: str = "http://salesforce.sandbox"
+    api_version: Annotated[str, msgspec.Meta(pattern=r"^\d{2}\.0$")] = "62.0"
+    access_token_env: str | None = None
+    client_id_env: str | None = None
+    client_secret_env: str | None = None
+    upstream: UpstreamConfig = UpstreamConfig()
+
+
+class SapS4HanaSystem(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True,
+                      tag="sap_s4hana", tag_field="kind"):
+    """SAP S/4HANA OData V2 with Basic auth (communication user)."""
+
+    sandbox: bool = False
+    base_url: str = "http://sap-s4hana.sandbox"
+    user_env: str | None = None
+    password_env: str | None = None
+    sales_area: SalesArea = SalesArea()
+    sales_areas: dict[str, SalesArea] = {}  # per legal entity
+    upstream: UpstreamConfig = UpstreamConfig()
+
+
+SystemSettings = SalesforceSystem | SapS4HanaSystem
+
+
+def _default_systems() -> dict[str, SystemSettings]:
+    return {
+        "salesforce": SalesforceSystem(sandbox=True),
+        "sap_s4hana": SapS4HanaSystem(sandbox=True),
+    }
+
+
+def _default_ownership() -> dict[str, str | OwnershipRule]:
+    return {
+        "customers": "salesforce",
+        "prices": "salesforce",
+        "quotes": "salesforce",
+        "products": "sap_s4hana",
+        "orders": "sap_s4hana",
+        "erp_customers": "sap_s4hana",
+    }
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    server: ServerSettings = ServerSettings()
+    redis: RedisSettings | None = None  # None: in-memory stores (one process only)
+    systems: dict[SystemName, SystemSettings] = msgspec.field(default_factory=_default_systems)
+    ownership: dict[str, str | OwnershipRule] = msgspec.field(
+        default_factory=_default_ownership
+    )
+    tracing: TracingConfig = TracingConfig()
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    def __post_init__(self) -> None:
+        self.ownership_map().check(set(self.systems), REQUIRED_DOMAINS)
+        for name, system in self.systems.items():
+            if system.sandbox:
+                continue
+            if isinstance(system, SalesforceSystem) and not (
+                system.access_token_env or (system.client_id_env and system.client_secret_env)
+            ):
+                raise ValueError(
+                    f"systems.{name}: set access_token_env or client_id_env + client_secret_env"
+                )
+            if isinstance(system, SapS4HanaSystem) and not (
+                system.user_env and system.password_env
+            ):
+                raise ValueError(f"systems.{name}: set user_env and password_env")
+
+    def ownership_map(self) -> OwnershipMap:
+        return OwnershipMap(rules={
+            domain: rule if isinstance(rule, OwnershipRule) else OwnershipRule(system=rule)
+            for domain, rule in self.ownership.items()
+        })
+
+    @property
+    def embedded(self) -> bool:
+        return any(system.sandbox for system in self.systems.values())
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Read ``path`` (or ``$Q2C_CONFIG``); no file means the embedded default."""
+    path = path or os.environ.get("Q2C_CONFIG")
+    if not path:
+        return Settings()
+    try:
+        return msgspec.toml.decode(Path(path).read_bytes(), type=Settings)
+    except msgspec.ValidationError as exc:
+        raise SystemExit(f"invalid configuration in {path}: {exc}") from exc
+    except (OSError, msgspec.DecodeError) as exc:
+        raise SystemExit(f"cannot read configuration {path}: {exc}") from exc
+
+
+def secret(env_name: str | None, what: str) -> str:
+    """A credential from the environment; missing ones stop the start-up by name."""
+    if not env_name:
+        raise SystemExit(f"{what}: no environment variable configured")
+    value = os.environ.get(env_name)
+    if not value:
+        raise SystemExit(f"{what}: environment variable {env_name} is not set")
+    return value

@@ -1,0 +1,1 @@
+"""Backends for the domain ports that keep shared state: memory and Redis."""

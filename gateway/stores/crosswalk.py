@@ -1,0 +1,154 @@
+"""Crosswalk backends.
+
+Redis layout (cluster-safe: no operation needs two keys in one slot):
+- ``{p}xw:id:{canonical}``      hash  system -> system id
+- ``{p}xw:rev:{kind}:{system}:{system id}``  string -> canonical id (claimed with SET NX)
+- ``{p}xw:note:{canonical}``    hash  annotations
+- ``{p}xw:identity:{key}``      string -> canonical id, short TTL: guards concurrent creates
+The reverse key is the source of truth for "who owns this system id"; the
+forward hash is written after it and healed on every ``ensure``.
+"""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+from redis.typing import EncodableT, FieldT
+
+from domains.crosswalk import CrosswalkConflict
+from domains.ids import Kind, kind_of, new_id
+
+IDENTITY_CLAIM_SECONDS = 600
+
+
+class MemoryCrosswalk:
+    def __init__(self) -> None:
+        self._forward: dict[str, dict[str, str]] = {}
+        self._reverse: dict[tuple[str, str, str], str] = {}
+        self._notes: dict[str, dict[str, str]] = {}
+        self._identity: dict[str, str] = {}
+
+    async def ensure(self, kind: Kind, system: str, system_id: str) -> str:
+        key = (kind, system, system_id)
+        canonical = self._reverse.get(key)
+        if canonical is None:
+            canonical = self._reverse[key] = new_id(kind)
+        self._forward.setdefault(canonical, {})[system] = system_id
+        return canonical
+
+    async def canonical_id(self, kind: Kind, system: str, system_id: str) -> str | None:
+        return self._reverse.get((kind, system, system_id))
+
+    async def link(self, canonical_id: str, system: str, system_id: str) -> None:
+        key = (_kind(canonical_id), system, system_id)
+        existing = self._reverse.setdefault(key, canonical_id)
+        if existing != canonical_id:
+            raise CrosswalkConflict(existing)
+        self._forward.setdefault(canonical_id, {})[system] = system_id
+
+    async def system_ids(self, canonical_id: str) -> dict[str, str]:
+        return dict(self._forward.get(canonical_id, {}))
+
+    async def annotate(self, canonical_id: str, values: dict[str, str]) -> None:
+        self._notes.setdefault(canonical_id, {}).update(values)
+
+    async def annotations(self, canonical_id: str) -> dict[str, str]:
+        return dict(self._notes.get(canonical_id, {}))
+
+    async def claim_identity(self, keys: list[str], canonical_id: str) -> str | None:
+        for key in keys:
+            holder = self._identity.get(key)
+            if holder is not None and holder != canonical_id:
+                return holder
+        for key in keys:
+            self._identity[key] = canonical_id
+        return None
+
+    async def release_identity(self, keys: list[str], canonical_id: str) -> None:
+        for key in keys:
+            if self._identity.get(key) == canonical_id:
+                del self._identity[key]
+
+
+# Delete a key only while it still holds our value (releasing our own claim).
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class RedisCrosswalk:
+    def __init__(self, client: aioredis.Redis, prefix: str = "q2c:") -> None:
+        self._redis = client
+        self._p = prefix
+        self._release = client.register_script(_RELEASE)
+
+    def _rev(self, kind: str, system: str, system_id: str) -> str:
+        return f"{self._p}xw:rev:{kind}:{system}:{system_id}"
+
+    async def ensure(self, kind: Kind, system: str, system_id: str) -> str:
+        rev = self._rev(kind, system, system_id)
+        canonical = _text(await self._redis.get(rev))
+        if canonical is None:
+            candidate = new_id(kind)
+            if await self._redis.set(rev, candidate, nx=True):
+                canonical = candidate
+            else:
+                canonical = _text(await self._redis.get(rev))
+                assert canonical is not None
+        await self._redis.hset(f"{self._p}xw:id:{canonical}", system, system_id)
+        return canonical
+
+    async def canonical_id(self, kind: Kind, system: str, system_id: str) -> str | None:
+        return _text(await self._redis.get(self._rev(kind, system, system_id)))
+
+    async def link(self, canonical_id: str, system: str, system_id: str) -> None:
+        rev = self._rev(_kind(canonical_id), system, system_id)
+        if not await self._redis.set(rev, canonical_id, nx=True):
+            existing = _text(await self._redis.get(rev))
+            if existing != canonical_id:
+                raise CrosswalkConflict(str(existing))
+        await self._redis.hset(f"{self._p}xw:id:{canonical_id}", system, system_id)
+
+    async def system_ids(self, canonical_id: str) -> dict[str, str]:
+        return _texts(await self._redis.hgetall(f"{self._p}xw:id:{canonical_id}"))
+
+    async def annotate(self, canonical_id: str, values: dict[str, str]) -> None:
+        if values:
+            mapping: dict[FieldT, EncodableT] = dict(values.items())
+            await self._redis.hset(f"{self._p}xw:note:{canonical_id}", mapping=mapping)
+
+    async def annotations(self, canonical_id: str) -> dict[str, str]:
+        return _texts(await self._redis.hgetall(f"{self._p}xw:note:{canonical_id}"))
+
+    async def claim_identity(self, keys: list[str], canonical_id: str) -> str | None:
+        taken: list[str] = []
+        for key in keys:
+            full = f"{self._p}xw:identity:{key}"
+            if await self._redis.set(full, canonical_id, nx=True, ex=IDENTITY_CLAIM_SECONDS):
+                taken.append(key)
+                continue
+            holder = _text(await self._redis.get(full))
+            if holder is None or holder == canonical_id:
+                continue
+            await self.release_identity(taken, canonical_id)
+            return holder
+        return None
+
+    async def release_identity(self, keys: list[str], canonical_id: str) -> None:
+        for key in keys:
+            await self._release(keys=[f"{self._p}xw:identity:{key}"], args=[canonical_id])
+
+
+def _text(value: bytes | str | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _texts(values: dict[bytes | str, bytes | str]) -> dict[str, str]:
+    return {str(_text(k)): str(_text(v)) for k, v in values.items()}
+
+
+def _kind(canonical_id: str) -> Kind:
+    kind = kind_of(canonical_id)
+    if kind is None:
+        raise ValueError(f"not a canonical id: {canonical_id!r}")
+    return kind

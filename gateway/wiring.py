@@ -1,0 +1,194 @@
+"""Composition root: the only place that builds clients, stores, adapters and services."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import redis.asyncio as aioredis
+
+from domains.crosswalk import Crosswalk
+from domains.customer.service import CustomerService
+from domains.order.service import OrderService
+from domains.ownership import OwnershipStore
+from domains.pricing.service import PriceService
+from domains.product.service import ProductService
+from domains.quote.service import QuoteService
+from gateway.settings import SalesforceSystem, SapS4HanaSystem, Settings, SystemSettings, secret
+from gateway.stores.crosswalk import MemoryCrosswalk, RedisCrosswalk
+from gateway.stores.ownership import MemoryOwnershipStore, RedisOwnershipStore
+from policies.tracing.context import outbound_headers
+from systems.salesforce.adapter import SalesforceAdapter
+from systems.salesforce.client import SalesforceAuth, SalesforceClient
+from systems.salesforce.errors import translate as translate_salesforce
+from systems.sap_s4hana.adapter import SapAdapter
+from systems.sap_s4hana.client import SapAuth, SapClient
+from systems.sap_s4hana.errors import translate as translate_sap
+from systems.upstream import Upstream
+
+HealthCheck = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class Services:
+    customers: CustomerService
+    products: ProductService
+    prices: PriceService
+    quotes: QuoteService
+    orders: OrderService
+
+
+@dataclass
+class Runtime:
+    """Everything built for one gateway process, and how to close it."""
+
+    settings: Settings
+    services: Services
+    crosswalk: Crosswalk
+    ownership: OwnershipStore
+    http: httpx.AsyncClient
+    redis: aioredis.Redis | None
+    health_checks: dict[str, HealthCheck] = field(default_factory=dict)
+    sandboxes: dict[str, Any] = field(default_factory=dict)
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+
+def _sandbox_app(name: str, system: SystemSettings) -> tuple[Any, Any]:
+    """(sandbox state, ASGI app) for an embedded simulator."""
+    if isinstance(system, SalesforceSystem):
+        from systems.salesforce import sandbox as sf_sandbox
+
+        sf_state = sf_sandbox.SalesforceSandbox()
+        return sf_state, sf_sandbox.create_app(sf_state)
+    from systems.sap_s4hana import sandbox as sap_sandbox
+
+    sap_state = sap_sandbox.SapSandbox()
+    return sap_state, sap_sandbox.create_app(sap_state)
+
+
+def build_http_client(mounts: dict[str, httpx.AsyncBaseTransport]) -> httpx.AsyncClient:
+    """One pooled client for every system of record."""
+    return httpx.AsyncClient(
+        limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+        mounts=mounts or None,
+        follow_redirects=False,
+    )
+
+
+async def build_runtime(settings: Settings) -> Runtime:
+    sandboxes: dict[str, Any] = {}
+    mounts: dict[str, httpx.AsyncBaseTransport] = {}
+    for name, system in settings.systems.items():
+        if system.sandbox:
+            state, app = _sandbox_app(name, system)
+            sandboxes[name] = state
+            mounts[system.base_url.rstrip("/")] = httpx.ASGITransport(app=app)
+    http = build_http_client(mounts)
+
+    redis_client: aioredis.Redis | None = None
+    crosswalk: Crosswalk
+    ownership: OwnershipStore
+    if settings.redis is not None:
+        redis_client = aioredis.Redis.from_url(
+            settings.redis.url, decode_responses=True,
+            socket_timeout=settings.redis.timeout_seconds,
+            socket_connect_timeout=settings.redis.timeout_seconds,
+        )
+        crosswalk = RedisCrosswalk(redis_client, settings.redis.prefix)
+        redis_ownership = RedisOwnershipStore(redis_client, settings.redis.prefix)
+        await redis_ownership.save(settings.ownership_map())  # config is the source of truth
+        ownership = redis_ownership
+    else:
+        crosswalk = MemoryCrosswalk()
+        ownership = MemoryOwnershipStore(settings.ownership_map())
+
+    salesforce: dict[str, SalesforceAdapter] = {}
+    sap: dict[str, SapAdapter] = {}
+    checks: dict[str, HealthCheck] = {}
+    for name, system in settings.systems.items():
+        if isinstance(system, SalesforceSystem):
+            upstream = Upstream(system=name, http=http, base_url=system.base_url,
+                                config=system.upstream, translate=translate_salesforce,
+                                headers=outbound_headers)
+            salesforce[name] = SalesforceAdapter(
+                SalesforceClient(upstream, _salesforce_auth(name, system), system.api_version)
+            )
+            checks[name] = _probe(upstream, "/services/data/")
+        elif isinstance(system, SapS4HanaSystem):
+            upstream = Upstream(system=name, http=http, base_url=system.base_url,
+                                config=system.upstream, translate=translate_sap,
+                                headers=outbound_headers)
+            sap[name] = SapAdapter(
+                SapClient(upstream, _sap_auth(name, system)), system.sales_area,
+                dict(system.sales_areas),
+            )
+            checks[name] = _probe(upstream, "/sap/opu/odata/sap/API_PRODUCT_SRV/$metadata",
+                                  {"Authorization": _basic(_sap_auth(name, system))})
+    if redis_client is not None:
+        client = redis_client
+
+        async def ping_redis() -> None:
+            await client.ping()
+
+        checks["redis"] = ping_redis
+
+    customers = CustomerService(crosswalk=crosswalk, ownership=ownership, masters=salesforce)
+    products = ProductService(crosswalk=crosswalk, ownership=ownership, catalogs=sap)
+    prices = PriceService(crosswalk=crosswalk, ownership=ownership, books=salesforce,
+                          products=products)
+    quotes = QuoteService(crosswalk=crosswalk, ownership=ownership, sources=salesforce,
+                          products=products)
+    orders = OrderService(crosswalk=crosswalk, ownership=ownership, erps=sap,
+                          customers=customers, products=products, quotes=quotes)
+    return Runtime(
+        settings=settings,
+        services=Services(customers, products, prices, quotes, orders),
+        crosswalk=crosswalk,
+        ownership=ownership,
+        http=http,
+        redis=redis_client,
+        health_checks=checks,
+        sandboxes=sandboxes,
+    )
+
+
+def _salesforce_auth(name: str, system: SalesforceSystem) -> SalesforceAuth:
+    if system.sandbox:
+        from systems.salesforce.sandbox import STATIC_TOKEN
+
+        return SalesforceAuth(access_token=STATIC_TOKEN)
+    if system.access_token_env:
+        return SalesforceAuth(access_token=secret(system.access_token_env, f"systems.{name}"))
+    return SalesforceAuth(
+        client_id=secret(system.client_id_env, f"systems.{name}.client_id_env"),
+        client_secret=secret(system.client_secret_env, f"systems.{name}.client_secret_env"),
+    )
+
+
+def _sap_auth(name: str, system: SapS4HanaSystem) -> SapAuth:
+    if system.sandbox:
+        return SapAuth(user="Q2C_GATEWAY", password="sandbox")  # noqa: S106 - simulator
+    return SapAuth(
+        user=secret(system.user_env, f"systems.{name}.user_env"),
+        password=secret(system.password_env, f"systems.{name}.password_env"),
+    )
+
+
+def _basic(auth: SapAuth) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(f"{auth.user}:{auth.password}".encode()).decode()
+
+
+def _probe(upstream: Upstream, path: str, headers: dict[str, str] | None = None) -> HealthCheck:
+    async def check() -> None:
+        await upstream.request("GET", path, operation="health", retry_safe=False,
+                               headers=headers or {}, accept_statuses=frozenset({401, 404}))
+
+    return check

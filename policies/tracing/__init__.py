@@ -1,0 +1,1 @@
+"""W3C Trace Context: accept, generate and propagate trace ids; echo X-Request-Id."""

@@ -1,0 +1,141 @@
+"""Salesforce REST: OAuth client credentials, SOQL with paging, sObject writes."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import msgspec
+
+from systems.salesforce.errors import translate
+from systems.upstream import Upstream
+
+JSON = dict[str, Any]
+
+
+class SalesforceAuth(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Either a fixed session token or OAuth 2.0 client credentials."""
+
+    access_token: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    token_url: str | None = None  # default: <base_url>/services/oauth2/token
+
+    def __post_init__(self) -> None:
+        if not self.access_token and not (self.client_id and self.client_secret):
+            raise ValueError("salesforce auth needs access_token or client_id + client_secret")
+
+
+class QueryResult(msgspec.Struct, frozen=True):
+    totalSize: int
+    done: bool
+    records: list[JSON]
+    nextRecordsUrl: str | None = None
+
+
+_query = msgspec.json.Decoder(QueryResult, float_hook=str)
+_record = msgspec.json.Decoder(JSON, float_hook=str)
+
+
+def soql_literal(value: str) -> str:
+    """Quote a string for SOQL; backslash and quote are the characters that escape."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def soql_like(value: str) -> str:
+    """A LIKE pattern literal where the user's own % and _ match literally."""
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+    return escaped.replace("%", "\\%").replace("_", "\\_")
+
+
+class SalesforceClient:
+    def __init__(self, upstream: Upstream, auth: SalesforceAuth, api_version: str = "62.0"):
+        self._up = upstream
+        self._auth = auth
+        self._root = f"/services/data/v{api_version}"
+        self._token = auth.access_token
+        self._token_expires = float("inf") if auth.access_token else 0.0
+
+    async def _headers(self) -> dict[str, str]:
+        if self._token is None or time.monotonic() >= self._token_expires:
+            await self._login()
+        return {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
+
+    async def _login(self) -> None:
+        url = self._auth.token_url or f"{self._up.base_url}/services/oauth2/token"
+        response = await self._up.request(
+            "POST", url, operation="oauth.token", retry_safe=True,
+            data={"grant_type": "client_credentials", "client_id": self._auth.client_id or "",
+                  "client_secret": self._auth.client_secret or ""},
+        )
+        self._token = str(response.json()["access_token"])
+        # Salesforce does not return expires_in; sessions last hours. Refresh
+        # well before a typical two-hour timeout.
+        self._token_expires = time.monotonic() + 3600
+
+    async def _call(
+        self, method: str, path: str, *, operation: str, retry_safe: bool,
+        accept: frozenset[int] = frozenset(), **kwargs: Any,
+    ) -> httpx.Response:
+        for _ in range(2):
+            response = await self._up.request(
+                method, path, operation=operation, retry_safe=retry_safe,
+                accept_statuses=accept | {401}, headers=await self._headers(), **kwargs,
+            )
+            if response.status_code != 401:
+                return response
+            if self._auth.access_token:
+                break
+            self._token = None  # the session expired: log in again once
+        raise translate(response)
+
+    async def query(self, soql: str, *, operation: str) -> QueryResult:
+        response = await self._call(
+            "GET", f"{self._root}/query", operation=operation, retry_safe=True,
+            params={"q": soql},
+        )
+        return _query.decode(response.content)
+
+    async def query_all(self, soql: str, *, operation: str) -> list[JSON]:
+        result = await self.query(soql, operation=operation)
+        records = list(result.records)
+        while not result.done and result.nextRecordsUrl:
+            response = await self._call(
+                "GET", result.nextRecordsUrl, operation=operation, retry_safe=True
+            )
+            result = _query.decode(response.content)
+            records.extend(result.records)
+        return records
+
+    async def get(self, sobject: str, record_id: str, fields: tuple[str, ...]) -> JSON | None:
+        response = await self._call(
+            "GET", f"{self._root}/sobjects/{sobject}/{quote(record_id, safe='')}",
+            operation=f"{sobject}.get", retry_safe=True, accept=frozenset({400, 404}),
+            params={"fields": ",".join(fields)},
+        )
+        if response.status_code in (400, 404):
+            # 400 MALFORMED_ID and 404 NOT_FOUND both mean "no such record" to a caller.
+            return None
+        return _record.decode(response.content)
+
+    async def upsert(self, sobject: str, field: str, value: str, body: JSON) -> str:
+        """Create or update by external id: safe to retry, never a second record."""
+        response = await self._call(
+            "PATCH", f"{self._root}/sobjects/{sobject}/{field}/{quote(value, safe='')}",
+            operation=f"{sobject}.upsert", retry_safe=True, json=body,
+        )
+        if response.status_code == 204:  # API versions before 46 answer updates with no body
+            found = await self.query(
+                f"SELECT Id FROM {sobject} WHERE {field} = {soql_literal(value)} LIMIT 1",
+                operation=f"{sobject}.upsert",
+            )
+            return str(found.records[0]["Id"])
+        return str(response.json()["id"])
+
+    async def update(self, sobject: str, record_id: str, body: JSON) -> None:
+        await self._call(
+            "PATCH", f"{self._root}/sobjects/{sobject}/{quote(record_id, safe='')}",
+            operation=f"{sobject}.update", retry_safe=True, json=body,
+        )

@@ -1,0 +1,49 @@
+"""Salesforce error arrays -> the gateway's taxonomy, in one place."""
+
+from __future__ import annotations
+
+import httpx
+import msgspec
+
+from domains.errors import DependencyRejected, DependencyUnavailable, FieldIssue, GatewayError
+
+SYSTEM = "salesforce"
+
+
+class SalesforceError(msgspec.Struct, frozen=True):
+    message: str = ""
+    errorCode: str = ""
+    fields: list[str] = []
+
+
+_errors = msgspec.json.Decoder(list[SalesforceError])
+
+
+def vendor_errors(response: httpx.Response) -> list[SalesforceError]:
+    try:
+        return _errors.decode(response.content)
+    except msgspec.DecodeError:
+        return [SalesforceError(message=response.text[:500],
+                                errorCode=f"HTTP_{response.status_code}")]
+
+
+def translate(response: httpx.Response) -> GatewayError:
+    errors = vendor_errors(response)
+    first = errors[0] if errors else SalesforceError()
+    summary = "; ".join(f"{e.errorCode}: {e.message}" for e in errors)[:1000]
+    if response.status_code >= 500 or response.status_code == 401:
+        return DependencyUnavailable(
+            f"Salesforce could not serve the request ({summary or response.status_code}).",
+            system=SYSTEM,
+        )
+    return DependencyRejected(
+        f"Salesforce rejected the request: {summary}",
+        system=SYSTEM,
+        vendor_code=first.errorCode,
+        vendor_message=first.message,
+        errors=tuple(
+            FieldIssue(field=field, message=e.message, code=e.errorCode)
+            for e in errors
+            for field in (e.fields or [""])
+        ),
+    )

@@ -1,0 +1,57 @@
+"""Shared fixtures: a real Redis with a private key prefix, and the embedded gateway."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from gateway.wiring import Runtime, build_runtime
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+async def redis_client() -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        await client.ping()
+    except (aioredis.ConnectionError, OSError) as exc:
+        await client.aclose()
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis is required in CI and did not answer at {REDIS_URL}: {exc}")
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def redis_prefix(redis_client: aioredis.Redis) -> AsyncIterator[str]:
+    """A key prefix of this test's own; every key under it is deleted afterwards."""
+    prefix = f"q2c-test:{uuid.uuid4().hex[:12]}:"
+    yield prefix
+    keys = [key async for key in redis_client.scan_iter(match=f"{prefix}*", count=500)]
+    if keys:
+        await redis_client.delete(*keys)
+
+
+@pytest.fixture
+async def runtime() -> AsyncIterator[Runtime]:
+    built = await build_runtime(Settings())
+    yield built
+    await built.close()
+
+
+@pytest.fixture
+async def api(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    """The embedded-default gateway (in-process sandboxes, memory stores) over ASGI."""
+    app = create_app(runtime.settings, runtime)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
+        yield client
