@@ -25,8 +25,12 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     title: Annotated[str, msgspec.Meta(max_length=200)]
     status: Annotated[int, msgspec.Meta(ge=400, le=599)]
     code: Annotated[
-        str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9_]*$", max_length=100,
-                          description="Stable machine-readable error code")
+        str,
+        msgspec.Meta(
+            pattern=r"^[A-Z][A-Z0-9_]*$",
+            max_length=100,
+            description="Stable machine-readable error code",
+        ),
     ]
     detail: Annotated[str, msgspec.Meta(max_length=4000)] = ""
     instance: Annotated[str, msgspec.Meta(max_length=2000)] = ""

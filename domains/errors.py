@@ -66,7 +66,10 @@ class PreconditionFailed(GatewayError):
 
 class PreconditionRequired(GatewayError):
     status, code, title, kind = (
-        428, "PRECONDITION_REQUIRED", "Precondition required", "precondition"
+        428,
+        "PRECONDITION_REQUIRED",
+        "Precondition required",
+        "precondition",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Literal
 
 from ulid import ULID
@@ -22,6 +23,16 @@ KINDS_BY_PREFIX: dict[str, Kind] = {prefix: kind for kind, prefix in PREFIXES.it
 
 def new_id(kind: Kind) -> str:
     return f"{PREFIXES[kind]}_{ULID()}"
+
+
+def derived_id(kind: Kind, *parts: str) -> str:
+    """A canonical id fixed by its inputs: every retry of one request gets the same id.
+
+    Used for orders submitted under an Idempotency-Key, so that a retry after a
+    crash looks up the ERP order the first attempt may have created.
+    """
+    digest = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).digest()
+    return f"{PREFIXES[kind]}_{ULID.from_bytes(digest)}"
 
 
 def kind_of(canonical_id: str) -> Kind | None:

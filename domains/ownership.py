@@ -9,12 +9,26 @@ import msgspec
 from domains.errors import ValidationFailed
 
 Domain = Literal[
-    "customers", "products", "prices", "quotes", "orders", "erp_customers", "invoices",
-    "payments", "tax",
+    "customers",
+    "products",
+    "prices",
+    "quotes",
+    "orders",
+    "erp_customers",
+    "invoices",
+    "payments",
+    "tax",
 ]
 DOMAINS: tuple[Domain, ...] = (
-    "customers", "products", "prices", "quotes", "orders", "erp_customers", "invoices",
-    "payments", "tax",
+    "customers",
+    "products",
+    "prices",
+    "quotes",
+    "orders",
+    "erp_customers",
+    "invoices",
+    "payments",
+    "tax",
 )
 
 

@@ -41,8 +41,9 @@ def openapi_config(version: str = "v1") -> OpenAPIConfig:
             "Canonical customer, product, price, quote and order APIs over the systems of "
             "record that own them. Errors are RFC 9457 problem details."
         ),
-        contact=Contact(name="Q2C Gateway team", url="https://q2c.dev/support",
-                        email="api@q2c.dev"),
+        contact=Contact(
+            name="Q2C Gateway team", url="https://q2c.dev/support", email="api@q2c.dev"
+        ),
         license=License(name="Apache-2.0", identifier="Apache-2.0"),
         servers=[Server(url="http://127.0.0.1:8080", description="Local embedded default")],
         tags=TAGS,
@@ -68,7 +69,10 @@ def create_litestar(settings: Settings, runtime: Runtime | None = None) -> Lites
     v1 = Router(
         path="/v1",
         route_handlers=[
-            CustomerController, ProductController, PriceController, QuoteController,
+            CustomerController,
+            ProductController,
+            PriceController,
+            QuoteController,
             OrderController,
         ],
     )

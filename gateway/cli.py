@@ -42,16 +42,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     port = args.port or settings.server.port
     workers = args.workers or settings.server.workers
     if workers > 1 and (settings.redis is None or settings.embedded):
-        print("q2c serve: several workers need shared state: configure [redis] and real "
-              "systems (embedded sandboxes and memory stores live in one process).",
-              file=sys.stderr)
+        print(
+            "q2c serve: several workers need shared state: configure [redis] and real "
+            "systems (embedded sandboxes and memory stores live in one process).",
+            file=sys.stderr,
+        )
         return 2
     base = f"http://{host}:{port}"
     mode = "embedded sandboxes, in-memory stores" if settings.embedded else "configured systems"
-    print(f"Q2C Gateway on {base} ({mode}, {workers} worker(s))\n"
-          f"  API      {base}/v1/products\n"
-          f"  schema   {base}/schema/openapi.json  (docs: {base}/schema)\n"
-          f"  health   {base}/health/live  {base}/health/ready", flush=True)
+    print(
+        f"Q2C Gateway on {base} ({mode}, {workers} worker(s))\n"
+        f"  API      {base}/v1/products\n"
+        f"  schema   {base}/schema/openapi.json  (docs: {base}/schema)\n"
+        f"  health   {base}/health/live  {base}/health/ready",
+        flush=True,
+    )
     _serve("gateway.asgi:create", host, port, workers, settings.log_level)
     return 0
 

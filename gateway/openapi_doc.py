@@ -49,10 +49,15 @@ def stale(directory: Path = OPENAPI_DIR) -> dict[str, str]:
         committed = target.read_text(encoding="utf-8") if target.exists() else ""
         current = render(generate(version))
         if committed != current:
-            result[version] = "".join(difflib.unified_diff(
-                committed.splitlines(keepends=True), current.splitlines(keepends=True),
-                fromfile=f"committed/{target.name}", tofile=f"code/{target.name}", n=2,
-            ))
+            result[version] = "".join(
+                difflib.unified_diff(
+                    committed.splitlines(keepends=True),
+                    current.splitlines(keepends=True),
+                    fromfile=f"committed/{target.name}",
+                    tofile=f"code/{target.name}",
+                    n=2,
+                )
+            )
     return result
 
 
@@ -73,8 +78,9 @@ def breaking_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         old_params = {(p["in"], p["name"]) for p in op.get("parameters", [])}
         for param in new_op.get("parameters", []):
             if param.get("required") and (param["in"], param["name"]) not in old_params:
-                problems.append(f"{key[0].upper()} {key[1]}: new required parameter "
-                                f"{param['name']}")
+                problems.append(
+                    f"{key[0].upper()} {key[1]}: new required parameter {param['name']}"
+                )
     old_schemas = old.get("components", {}).get("schemas", {})
     new_schemas = new.get("components", {}).get("schemas", {})
     for name, schema in old_schemas.items():

@@ -34,8 +34,14 @@ class RedisSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     timeout_seconds: float = 1.0
 
 
-class SalesforceSystem(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True,
-                       tag="salesforce", tag_field="kind"):
+class SalesforceSystem(
+    msgspec.Struct,
+    frozen=True,
+    kw_only=True,
+    forbid_unknown_fields=True,
+    tag="salesforce",
+    tag_field="kind",
+):
     """Salesforce REST. Secrets come from the named environment variables."""
 
     sandbox: bool = False  # True: serve the built-in simulator in-process
@@ -47,8 +53,14 @@ class SalesforceSystem(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     upstream: UpstreamConfig = UpstreamConfig()
 
 
-class SapS4HanaSystem(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True,
-                      tag="sap_s4hana", tag_field="kind"):
+class SapS4HanaSystem(
+    msgspec.Struct,
+    frozen=True,
+    kw_only=True,
+    forbid_unknown_fields=True,
+    tag="sap_s4hana",
+    tag_field="kind",
+):
     """SAP S/4HANA OData V2 with Basic auth (communication user)."""
 
     sandbox: bool = False
@@ -85,9 +97,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     server: ServerSettings = ServerSettings()
     redis: RedisSettings | None = None  # None: in-memory stores (one process only)
     systems: dict[SystemName, SystemSettings] = msgspec.field(default_factory=_default_systems)
-    ownership: dict[str, str | OwnershipRule] = msgspec.field(
-        default_factory=_default_ownership
-    )
+    ownership: dict[str, str | OwnershipRule] = msgspec.field(default_factory=_default_ownership)
     tracing: TracingConfig = TracingConfig()
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -108,10 +118,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 raise ValueError(f"systems.{name}: set user_env and password_env")
 
     def ownership_map(self) -> OwnershipMap:
-        return OwnershipMap(rules={
-            domain: rule if isinstance(rule, OwnershipRule) else OwnershipRule(system=rule)
-            for domain, rule in self.ownership.items()
-        })
+        return OwnershipMap(
+            rules={
+                domain: rule if isinstance(rule, OwnershipRule) else OwnershipRule(system=rule)
+                for domain, rule in self.ownership.items()
+            }
+        )
 
     @property
     def embedded(self) -> bool:

@@ -35,6 +35,7 @@ def collect_errors(target: Any, raw: bytes) -> list[FieldIssue]:
 def _check(info: mi.Type, value: Any, path: str, issues: list[FieldIssue]) -> None:
     if len(issues) >= _MAX_ISSUES:
         return
+    info = _unwrap(info)
     if isinstance(info, mi.StructType):
         _check_struct(info, value, path, issues)
         return
@@ -44,7 +45,9 @@ def _check(info: mi.Type, value: Any, path: str, issues: list[FieldIssue]) -> No
             _check(info.item_type, item, f"{path}[{index}]", issues)
         return
     if isinstance(info, mi.UnionType):
-        nested = [t for t in info.types if isinstance(t, mi.StructType | mi.ListType)]
+        nested = [
+            t for t in map(_unwrap, info.types) if isinstance(t, mi.StructType | mi.ListType)
+        ]
         if len(nested) == 1 and value is not None:
             _check(nested[0], value, path, issues)
             return
@@ -60,16 +63,19 @@ def _check_struct(info: mi.StructType, value: Any, path: str, issues: list[Field
         member = f"{path}.{field.encode_name}"
         if field.encode_name not in value:
             if field.required:
-                issues.append(FieldIssue(_display(member), "This member is required.",
-                                         "required"))
+                issues.append(FieldIssue(_display(member), "This member is required.", "required"))
             continue
         _check(field.type, value[field.encode_name], member, issues)
     if info.forbid_unknown_fields:
         for name in value:
             if name not in known:
-                issues.append(FieldIssue(_display(f"{path}.{name}"),
-                                         "Unknown member; check the spelling against the schema.",
-                                         "unknown_field"))
+                issues.append(
+                    FieldIssue(
+                        _display(f"{path}.{name}"),
+                        "Unknown member; check the spelling against the schema.",
+                        "unknown_field",
+                    )
+                )
 
 
 def _check_convert(
@@ -90,10 +96,22 @@ def _python_type(info: mi.Type, shallow: bool) -> Any:
     return _rebuild(info)
 
 
+def _unwrap(info: mi.Type) -> mi.Type:
+    # Descriptions and examples wrap the constrained type in Metadata.
+    while isinstance(info, mi.Metadata):
+        info = info.type
+    return info
+
+
 def _rebuild(info: mi.Type) -> Any:
+    info = _unwrap(info)
     if isinstance(info, mi.StrType):
-        return Annotated[str, msgspec.Meta(pattern=info.pattern, min_length=info.min_length,
-                                           max_length=info.max_length)]
+        return Annotated[
+            str,
+            msgspec.Meta(
+                pattern=info.pattern, min_length=info.min_length, max_length=info.max_length
+            ),
+        ]
     if isinstance(info, mi.IntType | mi.FloatType):
         bounds: dict[str, Any] = {"ge": info.ge, "le": info.le, "gt": info.gt, "lt": info.lt}
         meta = msgspec.Meta(**{k: v for k, v in bounds.items() if v is not None})
@@ -107,8 +125,10 @@ def _rebuild(info: mi.Type) -> Any:
     if isinstance(info, mi.StructType):
         return info.cls
     if isinstance(info, mi.ListType):
-        return Annotated[list[_rebuild(info.item_type)],  # type: ignore[misc]
-                         msgspec.Meta(min_length=info.min_length, max_length=info.max_length)]
+        return Annotated[
+            list[_rebuild(info.item_type)],  # type: ignore[misc]
+            msgspec.Meta(min_length=info.min_length, max_length=info.max_length),
+        ]
     if isinstance(info, mi.UnionType):
         return Union[tuple(_rebuild(t) for t in info.types)]  # noqa: UP007
     return Any

@@ -9,15 +9,20 @@ from typing import Any
 import httpx
 import redis.asyncio as aioredis
 
-from domains.crosswalk import Crosswalk
 from domains.customer.service import CustomerService
 from domains.order.service import OrderService
 from domains.ownership import OwnershipStore
 from domains.pricing.service import PriceService
 from domains.product.service import ProductService
 from domains.quote.service import QuoteService
+from domains.tenancy import CrosswalkFactory, RecordOwners
 from gateway.settings import SalesforceSystem, SapS4HanaSystem, Settings, SystemSettings, secret
-from gateway.stores.crosswalk import MemoryCrosswalk, RedisCrosswalk
+from gateway.stores.crosswalk import (
+    MemoryCrosswalks,
+    MemoryRecordOwners,
+    RedisCrosswalks,
+    RedisRecordOwners,
+)
 from gateway.stores.ownership import MemoryOwnershipStore, RedisOwnershipStore
 from policies.tracing.context import outbound_headers
 from systems.salesforce.adapter import SalesforceAdapter
@@ -46,7 +51,8 @@ class Runtime:
 
     settings: Settings
     services: Services
-    crosswalk: Crosswalk
+    crosswalks: CrosswalkFactory
+    owners: RecordOwners
     ownership: OwnershipStore
     http: httpx.AsyncClient
     redis: aioredis.Redis | None
@@ -92,20 +98,24 @@ async def build_runtime(settings: Settings) -> Runtime:
     http = build_http_client(mounts)
 
     redis_client: aioredis.Redis | None = None
-    crosswalk: Crosswalk
+    crosswalks: CrosswalkFactory
+    owners: RecordOwners
     ownership: OwnershipStore
     if settings.redis is not None:
         redis_client = aioredis.Redis.from_url(
-            settings.redis.url, decode_responses=True,
+            settings.redis.url,
+            decode_responses=True,
             socket_timeout=settings.redis.timeout_seconds,
             socket_connect_timeout=settings.redis.timeout_seconds,
         )
-        crosswalk = RedisCrosswalk(redis_client, settings.redis.prefix)
+        crosswalks = RedisCrosswalks(redis_client, settings.redis.prefix)
+        owners = RedisRecordOwners(redis_client, settings.redis.prefix)
         redis_ownership = RedisOwnershipStore(redis_client, settings.redis.prefix)
         await redis_ownership.save(settings.ownership_map())  # config is the source of truth
         ownership = redis_ownership
     else:
-        crosswalk = MemoryCrosswalk()
+        crosswalks = MemoryCrosswalks()
+        owners = MemoryRecordOwners()
         ownership = MemoryOwnershipStore(settings.ownership_map())
 
     salesforce: dict[str, SalesforceAdapter] = {}
@@ -113,23 +123,37 @@ async def build_runtime(settings: Settings) -> Runtime:
     checks: dict[str, HealthCheck] = {}
     for name, system in settings.systems.items():
         if isinstance(system, SalesforceSystem):
-            upstream = Upstream(system=name, http=http, base_url=system.base_url,
-                                config=system.upstream, translate=translate_salesforce,
-                                headers=outbound_headers)
+            upstream = Upstream(
+                system=name,
+                http=http,
+                base_url=system.base_url,
+                config=system.upstream,
+                translate=translate_salesforce,
+                headers=outbound_headers,
+            )
             salesforce[name] = SalesforceAdapter(
                 SalesforceClient(upstream, _salesforce_auth(name, system), system.api_version)
             )
             checks[name] = _probe(upstream, "/services/data/")
         elif isinstance(system, SapS4HanaSystem):
-            upstream = Upstream(system=name, http=http, base_url=system.base_url,
-                                config=system.upstream, translate=translate_sap,
-                                headers=outbound_headers)
+            upstream = Upstream(
+                system=name,
+                http=http,
+                base_url=system.base_url,
+                config=system.upstream,
+                translate=translate_sap,
+                headers=outbound_headers,
+            )
             sap[name] = SapAdapter(
-                SapClient(upstream, _sap_auth(name, system)), system.sales_area,
+                SapClient(upstream, _sap_auth(name, system)),
+                system.sales_area,
                 dict(system.sales_areas),
             )
-            checks[name] = _probe(upstream, "/sap/opu/odata/sap/API_PRODUCT_SRV/$metadata",
-                                  {"Authorization": _basic(_sap_auth(name, system))})
+            checks[name] = _probe(
+                upstream,
+                "/sap/opu/odata/sap/API_PRODUCT_SRV/$metadata",
+                {"Authorization": _basic(_sap_auth(name, system))},
+            )
     if redis_client is not None:
         client = redis_client
 
@@ -138,18 +162,30 @@ async def build_runtime(settings: Settings) -> Runtime:
 
         checks["redis"] = ping_redis
 
-    customers = CustomerService(crosswalk=crosswalk, ownership=ownership, masters=salesforce)
-    products = ProductService(crosswalk=crosswalk, ownership=ownership, catalogs=sap)
-    prices = PriceService(crosswalk=crosswalk, ownership=ownership, books=salesforce,
-                          products=products)
-    quotes = QuoteService(crosswalk=crosswalk, ownership=ownership, sources=salesforce,
-                          products=products)
-    orders = OrderService(crosswalk=crosswalk, ownership=ownership, erps=sap,
-                          customers=customers, products=products, quotes=quotes)
+    customers = CustomerService(
+        crosswalks=crosswalks, owners=owners, ownership=ownership, masters=salesforce
+    )
+    products = ProductService(crosswalks=crosswalks, ownership=ownership, catalogs=sap)
+    prices = PriceService(
+        crosswalks=crosswalks, ownership=ownership, books=salesforce, products=products
+    )
+    quotes = QuoteService(
+        crosswalks=crosswalks, ownership=ownership, sources=salesforce, products=products
+    )
+    orders = OrderService(
+        crosswalks=crosswalks,
+        owners=owners,
+        ownership=ownership,
+        erps=sap,
+        customers=customers,
+        products=products,
+        quotes=quotes,
+    )
     return Runtime(
         settings=settings,
         services=Services(customers, products, prices, quotes, orders),
-        crosswalk=crosswalk,
+        crosswalks=crosswalks,
+        owners=owners,
         ownership=ownership,
         http=http,
         redis=redis_client,
@@ -188,7 +224,13 @@ def _basic(auth: SapAuth) -> str:
 
 def _probe(upstream: Upstream, path: str, headers: dict[str, str] | None = None) -> HealthCheck:
     async def check() -> None:
-        await upstream.request("GET", path, operation="health", retry_safe=False,
-                               headers=headers or {}, accept_statuses=frozenset({401, 404}))
+        await upstream.request(
+            "GET",
+            path,
+            operation="health",
+            retry_safe=False,
+            headers=headers or {},
+            accept_statuses=frozenset({401, 404}),
+        )
 
     return check

@@ -158,8 +158,7 @@ class Upstream:
                     attempts = max(attempts, attempt + 2)
                     continue
                 raise DependencyUnavailable(
-                    f"{self.system} could not be reached for {operation}: "
-                    f"{type(exc).__name__}.",
+                    f"{self.system} could not be reached for {operation}: {type(exc).__name__}.",
                     system=self.system,
                 ) from exc
             status = response.status_code

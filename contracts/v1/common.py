@@ -51,33 +51,63 @@ PositiveQuantity = Annotated[
     ),
 ]
 CurrencyCode = Annotated[
-    str, msgspec.Meta(pattern=CURRENCY_PATTERN, min_length=3, max_length=3,
-                      description="ISO 4217 currency code", examples=["EUR"])
+    str,
+    msgspec.Meta(
+        pattern=CURRENCY_PATTERN,
+        min_length=3,
+        max_length=3,
+        description="ISO 4217 currency code",
+        examples=["EUR"],
+    ),
 ]
 CountryCode = Annotated[
-    str, msgspec.Meta(pattern=COUNTRY_PATTERN, min_length=2, max_length=2,
-                      description="ISO 3166-1 alpha-2 country code", examples=["DE"])
+    str,
+    msgspec.Meta(
+        pattern=COUNTRY_PATTERN,
+        min_length=2,
+        max_length=2,
+        description="ISO 3166-1 alpha-2 country code",
+        examples=["DE"],
+    ),
 ]
 Timestamp = Annotated[
-    str, msgspec.Meta(max_length=40, description="RFC 3339 timestamp",
-                      examples=["2026-11-27T04:13:23Z"])
+    str,
+    msgspec.Meta(
+        max_length=40, description="RFC 3339 timestamp", examples=["2026-11-27T04:13:23Z"]
+    ),
 ]
 CalendarDate = Annotated[
-    str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", max_length=10,
-                      description="ISO 8601 calendar date")
+    str,
+    msgspec.Meta(
+        pattern=r"^\d{4}-\d{2}-\d{2}$", max_length=10, description="ISO 8601 calendar date"
+    ),
 ]
 Cursor = Annotated[
-    str, msgspec.Meta(pattern=CURSOR_PATTERN, max_length=512,
-                      description="Opaque cursor from a previous page's next_cursor")
+    str,
+    msgspec.Meta(
+        pattern=CURSOR_PATTERN,
+        max_length=512,
+        description="Opaque cursor from a previous page's next_cursor",
+    ),
 ]
 SystemName = Annotated[
-    str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{1,31}$", max_length=32,
-                      description="System of record name", examples=["salesforce"])
+    str,
+    msgspec.Meta(
+        pattern=r"^[a-z][a-z0-9_]{1,31}$",
+        max_length=32,
+        description="System of record name",
+        examples=["salesforce"],
+    ),
 ]
 ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
 LegalEntity = Annotated[
-    str, msgspec.Meta(pattern=LEGAL_ENTITY_PATTERN, max_length=20,
-                      description="Selling legal entity", examples=["ACME-US"])
+    str,
+    msgspec.Meta(
+        pattern=LEGAL_ENTITY_PATTERN,
+        max_length=20,
+        description="Selling legal entity",
+        examples=["ACME-US"],
+    ),
 ]
 
 

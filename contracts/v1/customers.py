@@ -16,18 +16,28 @@ from contracts.v1.common import (
     Timestamp,
 )
 
-CustomerName = Annotated[str, msgspec.Meta(min_length=1, max_length=255,
-                                           pattern=r"\S", examples=["Northwind Traders GmbH"])]
+CustomerName = Annotated[
+    str,
+    msgspec.Meta(min_length=1, max_length=255, pattern=r"\S", examples=["Northwind Traders GmbH"]),
+]
 TAX_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 .\-/]*$"
 TaxId = Annotated[
     str,
-    msgspec.Meta(min_length=4, max_length=32, pattern=TAX_ID_PATTERN,
-                 description="VAT / tax registration number", examples=["DE811907980"]),
+    msgspec.Meta(
+        min_length=4,
+        max_length=32,
+        pattern=TAX_ID_PATTERN,
+        description="VAT / tax registration number",
+        examples=["DE811907980"],
+    ),
 ]
 Website = Annotated[
     str,
-    msgspec.Meta(max_length=255, pattern=r"^(https?://)?[A-Za-z0-9.-]+\.[A-Za-z]{2,}(/.*)?$",
-                 examples=["northwind.example"]),
+    msgspec.Meta(
+        max_length=255,
+        pattern=r"^(https?://)?[A-Za-z0-9.-]+\.[A-Za-z]{2,}(/.*)?$",
+        examples=["northwind.example"],
+    ),
 ]
 Industry = Annotated[str, msgspec.Meta(max_length=80)]
 Phone = Annotated[str, msgspec.Meta(max_length=40, pattern=r"^[0-9+() .\-/]*$")]

@@ -8,8 +8,12 @@ import msgspec
 
 from contracts.v1.common import Cursor, ExternalReference, Money, PriceId, ProductId, Timestamp
 
-Sku = Annotated[str, msgspec.Meta(min_length=1, max_length=40, examples=["Q2C-1001"],
-                                  description="ERP material number")]
+Sku = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1, max_length=40, examples=["Q2C-1001"], description="ERP material number"
+    ),
+]
 ProductKind = Literal["goods", "service"]
 
 

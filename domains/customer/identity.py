@@ -14,11 +14,41 @@ from dataclasses import dataclass
 from domains.customer.ports import CustomerRecord
 
 # Legal-form suffixes that differ between systems for the same company.
-_LEGAL_FORMS = frozenset({
-    "ab", "ag", "as", "bv", "co", "company", "corp", "corporation", "gmbh", "inc",
-    "incorporated", "kft", "kg", "kk", "llc", "llp", "ltd", "limited", "nv", "oo", "oy", "plc",
-    "pty", "sa", "sarl", "sas", "sl", "sp", "spa", "srl", "z",
-})
+_LEGAL_FORMS = frozenset(
+    {
+        "ab",
+        "ag",
+        "as",
+        "bv",
+        "co",
+        "company",
+        "corp",
+        "corporation",
+        "gmbh",
+        "inc",
+        "incorporated",
+        "kft",
+        "kg",
+        "kk",
+        "llc",
+        "llp",
+        "ltd",
+        "limited",
+        "nv",
+        "oo",
+        "oy",
+        "plc",
+        "pty",
+        "sa",
+        "sarl",
+        "sas",
+        "sl",
+        "sp",
+        "spa",
+        "srl",
+        "z",
+    }
+)
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _TAX_NOISE = re.compile(r"[\s.\-/]+")
 
@@ -51,7 +81,7 @@ def tax_id_variants(tax_id: str, country: str | None) -> list[str]:
     variants = {tax_id.strip(), normalise_tax_id(tax_id, country), normalise_tax_id(tax_id)}
     compact = normalise_tax_id(tax_id)
     if country and compact.startswith(country.upper()):
-        variants.add(compact[len(country):])
+        variants.add(compact[len(country) :])
     return sorted(v for v in variants if v)
 
 
@@ -74,9 +104,12 @@ class Candidate:
 
 def match_reason(new: Candidate, existing: CustomerRecord) -> str | None:
     """Why ``existing`` is the same customer as ``new``, or None."""
-    if new.tax_id and existing.tax_id and normalise_tax_id(
-        new.tax_id, new.country
-    ) == normalise_tax_id(existing.tax_id, existing.country):
+    if (
+        new.tax_id
+        and existing.tax_id
+        and normalise_tax_id(new.tax_id, new.country)
+        == normalise_tax_id(existing.tax_id, existing.country)
+    ):
         return "tax_id"
     same_country = new.country.upper() == (existing.country or "").upper()
     if same_country and normalise_name(new.name) == normalise_name(existing.name):

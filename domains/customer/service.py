@@ -20,6 +20,7 @@ from domains.errors import Conflict, NotFound
 from domains.ids import new_id
 from domains.ownership import OwnershipStore
 from domains.paging import next_cursor, page_request
+from domains.tenancy import CrosswalkFactory, RecordOwners, visible
 from domains.versioning import check_precondition, version_tag
 
 
@@ -27,42 +28,53 @@ class CustomerService:
     def __init__(
         self,
         *,
-        crosswalk: Crosswalk,
+        crosswalks: CrosswalkFactory,
+        owners: RecordOwners,
         ownership: OwnershipStore,
         masters: Mapping[str, CustomerMaster],
     ) -> None:
-        self._crosswalk = crosswalk
+        self._crosswalks = crosswalks
+        self._owners = owners
         self._ownership = ownership
         self._masters = masters
 
     async def _master(self) -> CustomerMaster:
         return self._masters[(await self._ownership.load()).owner("customers")]
 
-    async def list_page(self, query: CustomerQuery, cursor: str | None, limit: int) -> CustomerPage:
+    async def list_page(
+        self, tenant: str, query: CustomerQuery, cursor: str | None, limit: int
+    ) -> CustomerPage:
         master = await self._master()
+        xw = self._crosswalks(tenant)
         request = page_request(cursor, limit, "customers", query)
         page = await master.list_customers(query, request.offset, request.limit)
-        data = [await self._canonical(master.system, record) for record in page.items]
+        records = await visible(
+            self._owners, tenant, "customer", master.system, page.items, lambda r: r.system_id
+        )
+        data = [await self._canonical(xw, master.system, record) for record in records]
         return CustomerPage(data=data, next_cursor=next_cursor(request, page))
 
-    async def get(self, customer_id: str) -> Customer:
+    async def get(self, tenant: str, customer_id: str) -> Customer:
         master = await self._master()
-        record = await self.record(customer_id, master)
-        return await self._represent(customer_id, master.system, record)
+        record = await self.record(tenant, customer_id, master)
+        return await self._represent(self._crosswalks(tenant), customer_id, master.system, record)
 
     async def record(
-        self, customer_id: str, master: CustomerMaster | None = None
+        self, tenant: str, customer_id: str, master: CustomerMaster | None = None
     ) -> CustomerRecord:
-        """The master record behind a canonical id, or NotFound."""
+        """The master record behind a canonical id, or NotFound (also for other tenants')."""
         master = master or await self._master()
-        system_id = (await self._crosswalk.system_ids(customer_id)).get(master.system)
+        system_id = (await self._crosswalks(tenant).system_ids(customer_id)).get(master.system)
         record = await master.get_customer(system_id) if system_id else None
-        if record is None:
+        if record is None or not await visible(
+            self._owners, tenant, "customer", master.system, [record], lambda r: r.system_id
+        ):
             raise NotFound(f"Customer {customer_id} does not exist.", code="CUSTOMER_NOT_FOUND")
         return record
 
-    async def create(self, data: CustomerCreate) -> Customer:
+    async def create(self, tenant: str, data: CustomerCreate) -> Customer:
         master = await self._master()
+        xw = self._crosswalks(tenant)
         candidate = Candidate(data.name, data.country, data.tax_id, data.website)
         probe = IdentityProbe(
             tax_ids=tax_id_variants(data.tax_id, data.country) if data.tax_id else [],
@@ -72,47 +84,61 @@ class CustomerService:
         )
         for existing in await master.find_candidates(probe):
             reason = match_reason(candidate, existing)
-            if reason is not None:
-                known = await self._canonical(master.system, existing)
-                raise _duplicate(known.id, reason)
+            if reason is None:
+                continue
+            if not await visible(
+                self._owners, tenant, "customer", master.system, [existing], lambda r: r.system_id
+            ):
+                raise Conflict(
+                    "A customer with this identity is already mastered for another tenant.",
+                    code="CUSTOMER_IDENTITY_TAKEN",
+                )
+            known = await self._canonical(xw, master.system, existing)
+            raise _duplicate(known.id, reason)
         canonical_id = new_id("customer")
         keys = identity_keys(candidate)
-        holder = await self._crosswalk.claim_identity(keys, canonical_id)
+        # Identity claims are global: two tenants creating one company race too.
+        holder = await self._crosswalks("").claim_identity(keys, canonical_id)
         if holder is not None:
             raise _duplicate(holder, "concurrent_create")
         try:
             record = await master.create_customer(canonical_id, data)
         except BaseException:
-            await self._crosswalk.release_identity(keys, canonical_id)
+            await self._crosswalks("").release_identity(keys, canonical_id)
             raise
-        await self._crosswalk.link(canonical_id, master.system, record.system_id)
-        return await self._represent(canonical_id, master.system, record)
+        await self._owners.claim("customer", master.system, record.system_id, tenant)
+        await xw.link(canonical_id, master.system, record.system_id)
+        return await self._represent(xw, canonical_id, master.system, record)
 
     async def update(
-        self, customer_id: str, changes: CustomerUpdate, if_match: list[str] | None
+        self, tenant: str, customer_id: str, changes: CustomerUpdate, if_match: list[str] | None
     ) -> Customer:
         master = await self._master()
-        record = await self.record(customer_id, master)
-        current = await self._represent(customer_id, master.system, record)
+        xw = self._crosswalks(tenant)
+        record = await self.record(tenant, customer_id, master)
+        current = await self._represent(xw, customer_id, master.system, record)
         check_precondition(version_tag(current), if_match)
         updated = await master.update_customer(record.system_id, changes)
-        return await self._represent(customer_id, master.system, updated)
+        return await self._represent(xw, customer_id, master.system, updated)
 
-    async def _canonical(self, system: str, record: CustomerRecord) -> Customer:
-        canonical_id = record.canonical_id
-        if canonical_id:
-            # The master carries our id in its external-id field; honour it
-            # unless the crosswalk already settled on another one.
+    async def _canonical(self, xw: Crosswalk, system: str, record: CustomerRecord) -> Customer:
+        canonical_id = await xw.canonical_id("customer", system, record.system_id)
+        if canonical_id is None and record.canonical_id:
+            # The master carries our id in its external-id field (set when this
+            # tenant created it); honour it unless the crosswalk settled on another.
             try:
-                await self._crosswalk.link(canonical_id, system, record.system_id)
+                await xw.link(record.canonical_id, system, record.system_id)
+                canonical_id = record.canonical_id
             except CrosswalkConflict as conflict:
                 canonical_id = conflict.existing
-        else:
-            canonical_id = await self._crosswalk.ensure("customer", system, record.system_id)
-        return await self._represent(canonical_id, system, record)
+        if canonical_id is None:
+            canonical_id = await xw.ensure("customer", system, record.system_id)
+        return await self._represent(xw, canonical_id, system, record)
 
-    async def _represent(self, canonical_id: str, system: str, record: CustomerRecord) -> Customer:
-        references = await self._crosswalk.system_ids(canonical_id)
+    async def _represent(
+        self, xw: Crosswalk, canonical_id: str, system: str, record: CustomerRecord
+    ) -> Customer:
+        references = await xw.system_ids(canonical_id)
         references[system] = record.system_id
         return to_customer(canonical_id, references, record)
 

@@ -32,32 +32,35 @@ from domains.paging import next_cursor, page_request
 from domains.product.service import ProductService
 from domains.quote.ports import QuoteRecord
 from domains.quote.service import QuoteService
+from domains.tenancy import CrosswalkFactory, RecordOwners, visible
 
 
 class OrderService:
     def __init__(
         self,
         *,
-        crosswalk: Crosswalk,
+        crosswalks: CrosswalkFactory,
+        owners: RecordOwners,
         ownership: OwnershipStore,
         erps: Mapping[str, OrderSystem],
         customers: CustomerService,
         products: ProductService,
         quotes: QuoteService,
     ) -> None:
-        self._crosswalk = crosswalk
+        self._crosswalks = crosswalks
+        self._owners = owners
         self._ownership = ownership
         self._erps = erps
         self._customers = customers
         self._products = products
         self._quotes = quotes
 
-    async def create(self, data: OrderCreate, order_id: str | None = None) -> Order:
+    async def create(self, tenant: str, data: OrderCreate, order_id: str | None = None) -> Order:
         """Submit an order; ``order_id`` is fixed by the caller to make retries converge."""
         issues: list[FieldIssue] = []
-        customer = await self._customer(data.customer_id, issues)
-        quote = await self._quote(data, customer, issues)
-        currency, lines = await self._lines(data, quote, issues)
+        customer = await self._customer(tenant, data.customer_id, issues)
+        quote = await self._quote(tenant, data, customer, issues)
+        currency, lines = await self._lines(tenant, data, quote, issues)
         if issues:
             raise ValidationFailed(
                 f"The order has {len(issues)} problem(s); nothing was submitted.",
@@ -68,9 +71,12 @@ class OrderService:
         legal_entity = data.legal_entity or customer.legal_entity
         erp = self._erps[(await self._ownership.load()).owner("orders", legal_entity)]
         order_id = order_id or new_id("order")
+        xw = self._crosswalks(tenant)
         record = await erp.find_order(order_id)
         if record is None:
-            account = await self._account(erp, data.customer_id, customer, currency, legal_entity)
+            account = await self._account(
+                xw, erp, data.customer_id, customer, currency, legal_entity
+            )
             record = await erp.submit_order(
                 OrderSubmission(
                     reference=order_id,
@@ -81,7 +87,11 @@ class OrderService:
                     requested_delivery_date=data.requested_delivery_date,
                 )
             )
-        await self._crosswalk.link(order_id, erp.system, record.system_id)
+        if await self._owners.claim("order", erp.system, record.system_id, tenant) != tenant:
+            # The reference is derived from this tenant's idempotency key, so another
+            # tenant owning the ERP order means a forged or colliding reference.
+            raise NotFound(f"Order {order_id} does not exist.", code="ORDER_NOT_FOUND")
+        await xw.link(order_id, erp.system, record.system_id)
         facts = {"customer_id": data.customer_id}
         if data.quote_id:
             facts["quote_id"] = data.quote_id
@@ -89,92 +99,121 @@ class OrderService:
             facts["purchase_order_reference"] = data.purchase_order_reference
         if legal_entity:
             facts["legal_entity"] = legal_entity
-        await self._crosswalk.annotate(order_id, facts)
-        return await self._represent(order_id, erp.system, record)
+        await xw.annotate(order_id, facts)
+        return await self._represent(tenant, order_id, erp.system, record)
 
-    async def get(self, order_id: str) -> Order:
-        for system, system_id in (await self._crosswalk.system_ids(order_id)).items():
+    async def get(self, tenant: str, order_id: str) -> Order:
+        for system, system_id in (await self._crosswalks(tenant).system_ids(order_id)).items():
             erp = self._erps.get(system)
             if erp is None:
                 continue
             record = await erp.get_order(system_id)
-            if record is not None:
-                return await self._represent(order_id, system, record)
+            if record is not None and await visible(
+                self._owners, tenant, "order", system, [record], lambda r: r.system_id
+            ):
+                return await self._represent(tenant, order_id, system, record)
         raise NotFound(f"Order {order_id} does not exist.", code="ORDER_NOT_FOUND")
 
     async def list_page(
-        self, *, customer_id: str | None, legal_entity: str | None, cursor: str | None, limit: int
+        self,
+        tenant: str,
+        *,
+        customer_id: str | None,
+        legal_entity: str | None,
+        cursor: str | None,
+        limit: int,
     ) -> OrderPage:
         erp = self._erps[(await self._ownership.load()).owner("orders", legal_entity)]
+        xw = self._crosswalks(tenant)
         account = None
         request = page_request(cursor, limit, "orders", customer_id, legal_entity)
         if customer_id is not None:
-            account = (await self._crosswalk.system_ids(customer_id)).get(erp.system)
+            account = (await xw.system_ids(customer_id)).get(erp.system)
             if account is None:
                 # Known customer that never ordered through this ERP: an empty list.
-                await self._customers.record(customer_id)
+                await self._customers.record(tenant, customer_id)
                 return OrderPage(data=[], next_cursor=None)
         page = await erp.list_orders(account, request.offset, request.limit)
         data = []
-        for record in page.items:
-            order_id = await self._crosswalk.canonical_id("order", erp.system, record.system_id)
+        records = await visible(
+            self._owners, tenant, "order", erp.system, page.items, lambda r: r.system_id
+        )
+        for record in records:
+            order_id = await xw.canonical_id("order", erp.system, record.system_id)
             if order_id is None and record.reference and kind_of(record.reference) == "order":
                 # Submitted by us but the crosswalk write was lost: the ERP's
                 # reference still carries the canonical id.
                 order_id = record.reference
-                await self._crosswalk.link(order_id, erp.system, record.system_id)
-            order_id = order_id or await self._crosswalk.ensure(
-                "order", erp.system, record.system_id
-            )
-            data.append(await self._represent(order_id, erp.system, record))
+                await xw.link(order_id, erp.system, record.system_id)
+            order_id = order_id or await xw.ensure("order", erp.system, record.system_id)
+            data.append(await self._represent(tenant, order_id, erp.system, record))
         return OrderPage(data=data, next_cursor=next_cursor(request, page))
 
     async def _customer(
-        self, customer_id: str, issues: list[FieldIssue]
+        self, tenant: str, customer_id: str, issues: list[FieldIssue]
     ) -> CustomerRecord | None:
         try:
-            return await self._customers.record(customer_id)
+            return await self._customers.record(tenant, customer_id)
         except NotFound:
-            issues.append(FieldIssue("customer_id", f"Customer {customer_id} does not exist.",
-                                     "unknown_customer"))
+            issues.append(
+                FieldIssue(
+                    "customer_id", f"Customer {customer_id} does not exist.", "unknown_customer"
+                )
+            )
             return None
 
     async def _quote(
-        self, data: OrderCreate, customer: CustomerRecord | None, issues: list[FieldIssue]
+        self,
+        tenant: str,
+        data: OrderCreate,
+        customer: CustomerRecord | None,
+        issues: list[FieldIssue],
     ) -> QuoteRecord | None:
         if (data.quote_id is None) == (data.lines is None):
-            issues.append(FieldIssue(
-                "quote_id" if data.quote_id else "lines",
-                "Give exactly one of quote_id (an accepted quote) or lines.",
-                "one_of",
-            ))
+            issues.append(
+                FieldIssue(
+                    "quote_id" if data.quote_id else "lines",
+                    "Give exactly one of quote_id (an accepted quote) or lines.",
+                    "one_of",
+                )
+            )
             return None
         if data.quote_id is None:
             return None
         try:
-            quote = await self._quotes.record(data.quote_id)
+            quote = await self._quotes.record(tenant, data.quote_id)
         except NotFound:
-            issues.append(FieldIssue("quote_id", f"Quote {data.quote_id} does not exist.",
-                                     "unknown_quote"))
+            issues.append(
+                FieldIssue("quote_id", f"Quote {data.quote_id} does not exist.", "unknown_quote")
+            )
             return None
         if quote.status != "accepted":
-            issues.append(FieldIssue(
-                "quote_id",
-                f"Quote {quote.number} is {quote.status}; only an accepted quote becomes an order.",
-                "quote_not_accepted",
-            ))
+            issues.append(
+                FieldIssue(
+                    "quote_id",
+                    f"Quote {quote.number} is {quote.status}; "
+                    "only an accepted quote becomes an order.",
+                    "quote_not_accepted",
+                )
+            )
         if customer is not None and quote.account_id != customer.system_id:
-            issues.append(FieldIssue("quote_id", "The quote belongs to another customer.",
-                                     "quote_customer_mismatch"))
+            issues.append(
+                FieldIssue(
+                    "quote_id", "The quote belongs to another customer.", "quote_customer_mismatch"
+                )
+            )
         if data.currency is not None and data.currency != quote.currency:
-            issues.append(FieldIssue(
-                "currency", f"The quote is priced in {quote.currency}, not {data.currency}.",
-                "currency_mismatch",
-            ))
+            issues.append(
+                FieldIssue(
+                    "currency",
+                    f"The quote is priced in {quote.currency}, not {data.currency}.",
+                    "currency_mismatch",
+                )
+            )
         return quote
 
     async def _lines(
-        self, data: OrderCreate, quote: QuoteRecord | None, issues: list[FieldIssue]
+        self, tenant: str, data: OrderCreate, quote: QuoteRecord | None, issues: list[FieldIssue]
     ) -> tuple[str | None, list[SubmissionLine]]:
         catalog = await self._products.catalog()
         wanted: list[tuple[str, str | None, SubmissionLine]] = []  # (field, sku, line)
@@ -183,55 +222,88 @@ class OrderService:
             currency = quote.currency
             for index, qline in enumerate(quote.lines):
                 unit = Decimal(qline.total) / Decimal(qline.quantity)
-                wanted.append((
-                    f"quote.lines[{index}]",
-                    qline.sku,
-                    SubmissionLine(
-                        line_number=qline.line_number, sku=qline.sku or "",
-                        quantity=qline.quantity, description=qline.description,
-                        unit_price=decimal_string(round(unit, exponent(quote.currency) + 4)),
-                    ),
-                ))
+                wanted.append(
+                    (
+                        f"quote.lines[{index}]",
+                        qline.sku,
+                        SubmissionLine(
+                            line_number=qline.line_number,
+                            sku=qline.sku or "",
+                            quantity=qline.quantity,
+                            description=qline.description,
+                            unit_price=decimal_string(round(unit, exponent(quote.currency) + 4)),
+                        ),
+                    )
+                )
         elif data.lines is not None:
             if currency is None:
-                issues.append(FieldIssue("currency", "Orders from explicit lines need a currency.",
-                                         "required"))
+                issues.append(
+                    FieldIssue(
+                        "currency", "Orders from explicit lines need a currency.", "required"
+                    )
+                )
             for index, line in enumerate(data.lines):
-                sku = await self._products.sku_of(line.product_id, catalog.system)
+                sku = await self._products.sku_of(tenant, line.product_id, catalog.system)
                 field = f"lines[{index}].product_id"
                 if sku is None:
-                    issues.append(FieldIssue(
-                        field, f"Line {index + 1}: product {line.product_id} does not exist.",
-                        "unknown_product",
-                    ))
+                    issues.append(
+                        FieldIssue(
+                            field,
+                            f"Line {index + 1}: product {line.product_id} does not exist.",
+                            "unknown_product",
+                        )
+                    )
                     continue
                 if Decimal(line.quantity) <= 0:
-                    issues.append(FieldIssue(f"lines[{index}].quantity",
-                                             f"Line {index + 1}: quantity must be above zero.",
-                                             "out_of_range"))
-                wanted.append((field, sku, SubmissionLine(
-                    line_number=(index + 1) * 10, sku=sku, quantity=line.quantity)))
+                    issues.append(
+                        FieldIssue(
+                            f"lines[{index}].quantity",
+                            f"Line {index + 1}: quantity must be above zero.",
+                            "out_of_range",
+                        )
+                    )
+                wanted.append(
+                    (
+                        field,
+                        sku,
+                        SubmissionLine(
+                            line_number=(index + 1) * 10, sku=sku, quantity=line.quantity
+                        ),
+                    )
+                )
         if currency is not None and currency not in SUPPORTED_CURRENCIES:
-            issues.append(FieldIssue("currency", f"Currency {currency} is not sold in.",
-                                     "unsupported_currency"))
+            issues.append(
+                FieldIssue(
+                    "currency", f"Currency {currency} is not sold in.", "unsupported_currency"
+                )
+            )
         known = await catalog.get_products([sku for _, sku, _ in wanted if sku])
         for field, sku, submission in wanted:
             record = known.get(sku) if sku else None
             what = f"line {submission.line_number} ({sku or 'no product'})"
             if record is None:
-                issues.append(FieldIssue(field, f"Product on {what} has no ERP material.",
-                                         "unmapped_product"))
+                issues.append(
+                    FieldIssue(field, f"Product on {what} has no ERP material.", "unmapped_product")
+                )
             elif not record.active:
-                issues.append(FieldIssue(field, f"Product on {what} is no longer orderable.",
-                                         "inactive_product"))
+                issues.append(
+                    FieldIssue(
+                        field, f"Product on {what} is no longer orderable.", "inactive_product"
+                    )
+                )
         return currency, [line for _, _, line in wanted]
 
     async def _account(
-        self, erp: OrderSystem, customer_id: str, customer: CustomerRecord, currency: str,
+        self,
+        xw: Crosswalk,
+        erp: OrderSystem,
+        customer_id: str,
+        customer: CustomerRecord,
+        currency: str,
         legal_entity: str | None,
     ) -> str:
         """The ERP customer for this buyer: crosswalk, then identity search, then create."""
-        account = (await self._crosswalk.system_ids(customer_id)).get(erp.system)
+        account = (await xw.system_ids(customer_id)).get(erp.system)
         if account:
             return account
         address = customer.address
@@ -247,19 +319,22 @@ class OrderService:
             legal_entity=legal_entity,
         )
         account = await erp.find_account(party) or await erp.create_account(party)
-        await self._crosswalk.link(customer_id, erp.system, account)
+        await xw.link(customer_id, erp.system, account)
         return account
 
-    async def _represent(self, order_id: str, system: str, record: OrderRecord) -> Order:
-        facts = await self._crosswalk.annotations(order_id)
-        customer_id = facts.get("customer_id") or await self._crosswalk.canonical_id(
+    async def _represent(
+        self, tenant: str, order_id: str, system: str, record: OrderRecord
+    ) -> Order:
+        xw = self._crosswalks(tenant)
+        facts = await xw.annotations(order_id)
+        customer_id = facts.get("customer_id") or await xw.canonical_id(
             "customer", system, record.account
         )
         catalog_system = (await self._products.catalog()).system
         lines = [
             OrderLine(
                 line_number=line.line_number,
-                product_id=await self._products.product_id(line.sku, catalog_system),
+                product_id=await self._products.product_id(tenant, line.sku, catalog_system),
                 sku=line.sku,
                 description=line.description,
                 quantity=line.quantity,
@@ -282,4 +357,3 @@ class OrderService:
             created_at=record.created_at,
             external_references=[ExternalReference(system=system, id=record.system_id)],
         )
-

@@ -6,31 +6,32 @@ from collections.abc import Mapping
 
 from contracts.v1.common import ExternalReference
 from contracts.v1.products import Price, PricePage
-from domains.crosswalk import Crosswalk
 from domains.errors import NotFound
 from domains.money import money
 from domains.ownership import OwnershipStore
 from domains.paging import next_cursor, page_request
 from domains.pricing.ports import PriceBook, PriceQuery
 from domains.product.service import ProductService
+from domains.tenancy import CrosswalkFactory
 
 
 class PriceService:
     def __init__(
         self,
         *,
-        crosswalk: Crosswalk,
+        crosswalks: CrosswalkFactory,
         ownership: OwnershipStore,
         books: Mapping[str, PriceBook],
         products: ProductService,
     ) -> None:
-        self._crosswalk = crosswalk
+        self._crosswalks = crosswalks
         self._ownership = ownership
         self._books = books
         self._products = products
 
     async def list_page(
         self,
+        tenant: str,
         *,
         product_id: str | None,
         price_list: str | None,
@@ -42,16 +43,17 @@ class PriceService:
         catalog = await self._products.catalog()
         sku = None
         if product_id is not None:
-            sku = await self._products.sku_of(product_id, catalog.system)
+            sku = await self._products.sku_of(tenant, product_id, catalog.system)
             if sku is None:
                 raise NotFound(f"Product {product_id} does not exist.", code="PRODUCT_NOT_FOUND")
         query = PriceQuery(sku=sku, price_list=price_list, currency=currency)
         request = page_request(cursor, limit, "prices", query)
         page = await book.list_prices(query, request.offset, request.limit)
+        xw = self._crosswalks(tenant)
         data = [
             Price(
-                id=await self._crosswalk.ensure("price", book.system, record.system_id),
-                product_id=await self._products.product_id(record.sku, catalog.system),
+                id=await xw.ensure("price", book.system, record.system_id),
+                product_id=await self._products.product_id(tenant, record.sku, catalog.system),
                 sku=record.sku,
                 price_list=record.price_list,
                 unit_price=money(record.unit_price, record.currency),

@@ -6,54 +6,56 @@ from collections.abc import Mapping
 
 from contracts.v1.common import ExternalReference
 from contracts.v1.products import Product, ProductPage
-from domains.crosswalk import Crosswalk
 from domains.errors import NotFound
 from domains.ownership import OwnershipStore
 from domains.paging import next_cursor, page_request
 from domains.product.ports import ProductCatalog, ProductQuery, ProductRecord
+from domains.tenancy import CrosswalkFactory
 
 
 class ProductService:
     def __init__(
         self,
         *,
-        crosswalk: Crosswalk,
+        crosswalks: CrosswalkFactory,
         ownership: OwnershipStore,
         catalogs: Mapping[str, ProductCatalog],
     ) -> None:
-        self._crosswalk = crosswalk
+        self._crosswalks = crosswalks
         self._ownership = ownership
         self._catalogs = catalogs
 
     async def catalog(self) -> ProductCatalog:
         return self._catalogs[(await self._ownership.load()).owner("products")]
 
-    async def list_page(self, query: ProductQuery, cursor: str | None, limit: int) -> ProductPage:
+    async def list_page(
+        self, tenant: str, query: ProductQuery, cursor: str | None, limit: int
+    ) -> ProductPage:
         catalog = await self.catalog()
         request = page_request(cursor, limit, "products", query)
         page = await catalog.list_products(query, request.offset, request.limit)
-        data = [await self.represent(catalog.system, record) for record in page.items]
+        data = [await self.represent(tenant, catalog.system, record) for record in page.items]
         return ProductPage(data=data, next_cursor=next_cursor(request, page))
 
-    async def get(self, product_id: str) -> Product:
+    async def get(self, tenant: str, product_id: str) -> Product:
         catalog = await self.catalog()
-        sku = await self.sku_of(product_id, catalog.system)
+        sku = await self.sku_of(tenant, product_id, catalog.system)
         record = (await catalog.get_products([sku])).get(sku) if sku else None
         if record is None:
             raise NotFound(f"Product {product_id} does not exist.", code="PRODUCT_NOT_FOUND")
-        return await self.represent(catalog.system, record, product_id)
+        return await self.represent(tenant, catalog.system, record, product_id)
 
-    async def sku_of(self, product_id: str, system: str) -> str | None:
-        return (await self._crosswalk.system_ids(product_id)).get(system)
+    async def sku_of(self, tenant: str, product_id: str, system: str) -> str | None:
+        return (await self._crosswalks(tenant).system_ids(product_id)).get(system)
 
-    async def product_id(self, sku: str, system: str | None = None) -> str:
+    async def product_id(self, tenant: str, sku: str, system: str | None = None) -> str:
         system = system or (await self.catalog()).system
-        return await self._crosswalk.ensure("product", system, sku)
+        return await self._crosswalks(tenant).ensure("product", system, sku)
 
     async def represent(
-        self, system: str, record: ProductRecord, product_id: str | None = None
+        self, tenant: str, system: str, record: ProductRecord, product_id: str | None = None
     ) -> Product:
-        product_id = product_id or await self._crosswalk.ensure("product", system, record.sku)
+        product_id = product_id or await self.product_id(tenant, record.sku, system)
         return Product(
             id=product_id,
             sku=record.sku,

@@ -6,25 +6,25 @@ from collections.abc import Mapping
 
 from contracts.v1.common import ExternalReference
 from contracts.v1.quotes import Quote, QuoteLine, QuotePage, QuoteStatus
-from domains.crosswalk import Crosswalk
 from domains.errors import NotFound
 from domains.money import money
 from domains.ownership import OwnershipStore
 from domains.paging import next_cursor, page_request
 from domains.product.service import ProductService
 from domains.quote.ports import QuoteQuery, QuoteRecord, QuoteSource
+from domains.tenancy import CrosswalkFactory
 
 
 class QuoteService:
     def __init__(
         self,
         *,
-        crosswalk: Crosswalk,
+        crosswalks: CrosswalkFactory,
         ownership: OwnershipStore,
         sources: Mapping[str, QuoteSource],
         products: ProductService,
     ) -> None:
-        self._crosswalk = crosswalk
+        self._crosswalks = crosswalks
         self._ownership = ownership
         self._sources = sources
         self._products = products
@@ -33,49 +33,56 @@ class QuoteService:
         return self._sources[(await self._ownership.load()).owner("quotes")]
 
     async def list_page(
-        self, *, customer_id: str | None, status: QuoteStatus | None, cursor: str | None,
+        self,
+        tenant: str,
+        *,
+        customer_id: str | None,
+        status: QuoteStatus | None,
+        cursor: str | None,
         limit: int,
     ) -> QuotePage:
         source = await self.source()
         account_id = None
         if customer_id is not None:
-            account_id = (await self._crosswalk.system_ids(customer_id)).get(source.system)
+            account_id = (await self._crosswalks(tenant).system_ids(customer_id)).get(source.system)
             if account_id is None:
-                raise NotFound(f"Customer {customer_id} does not exist.",
-                               code="CUSTOMER_NOT_FOUND")
+                raise NotFound(f"Customer {customer_id} does not exist.", code="CUSTOMER_NOT_FOUND")
         query = QuoteQuery(account_id=account_id, status=status)
         request = page_request(cursor, limit, "quotes", query)
         page = await source.list_quotes(query, request.offset, request.limit)
-        data = [await self.represent(source.system, record) for record in page.items]
+        data = [await self.represent(tenant, source.system, record) for record in page.items]
         return QuotePage(data=data, next_cursor=next_cursor(request, page))
 
-    async def get(self, quote_id: str) -> Quote:
+    async def get(self, tenant: str, quote_id: str) -> Quote:
         source = await self.source()
-        record = await self.record(quote_id, source)
-        return await self.represent(source.system, record, quote_id)
+        record = await self.record(tenant, quote_id, source)
+        return await self.represent(tenant, source.system, record, quote_id)
 
-    async def record(self, quote_id: str, source: QuoteSource | None = None) -> QuoteRecord:
+    async def record(
+        self, tenant: str, quote_id: str, source: QuoteSource | None = None
+    ) -> QuoteRecord:
         source = source or await self.source()
-        system_id = (await self._crosswalk.system_ids(quote_id)).get(source.system)
+        system_id = (await self._crosswalks(tenant).system_ids(quote_id)).get(source.system)
         record = await source.get_quote(system_id) if system_id else None
         if record is None:
             raise NotFound(f"Quote {quote_id} does not exist.", code="QUOTE_NOT_FOUND")
         return record
 
     async def represent(
-        self, system: str, record: QuoteRecord, quote_id: str | None = None
+        self, tenant: str, system: str, record: QuoteRecord, quote_id: str | None = None
     ) -> Quote:
-        quote_id = quote_id or await self._crosswalk.ensure("quote", system, record.system_id)
+        xw = self._crosswalks(tenant)
+        quote_id = quote_id or await xw.ensure("quote", system, record.system_id)
         customer_id = (
-            await self._crosswalk.ensure("customer", system, record.account_id)
-            if record.account_id
-            else None
+            await xw.ensure("customer", system, record.account_id) if record.account_id else None
         )
         currency = record.currency
         lines = [
             QuoteLine(
                 line_number=line.line_number,
-                product_id=await self._products.product_id(line.sku) if line.sku else None,
+                product_id=(
+                    await self._products.product_id(tenant, line.sku) if line.sku else None
+                ),
                 sku=line.sku,
                 description=line.description,
                 quantity=line.quantity,

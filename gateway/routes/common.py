@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from litestar import Request
 from litestar.datastructures import ResponseHeader
@@ -17,15 +17,20 @@ from contracts.v1.common import (
     LEGAL_ENTITY_PATTERN,
     ULID_BODY,
 )
+from domains.ids import Kind, derived_id
 from domains.paging import DEFAULT_LIMIT, MAX_LIMIT
 from gateway.wiring import Services
+from policies.asgi import Scope
+from policies.consumer import get_consumer
 
 
 def id_parameter(prefix: str, what: str, where: type[ParameterKwarg] = QueryParameter) -> Any:
     """OpenAPI and validation for a canonical id in a path or query."""
     return where(
-        pattern=f"^{prefix}_{ULID_BODY}$", min_length=len(prefix) + 27,
-        max_length=len(prefix) + 27, description=f"Canonical {what} id",
+        pattern=f"^{prefix}_{ULID_BODY}$",
+        min_length=len(prefix) + 27,
+        max_length=len(prefix) + 27,
+        description=f"Canonical {what} id",
     )
 
 
@@ -36,16 +41,28 @@ OrderIdPath = Annotated[str, id_parameter("ord", "order", PathParameter)]
 CustomerIdQuery = Annotated[str | None, id_parameter("cus", "customer")]
 ProductIdQuery = Annotated[str | None, id_parameter("prd", "product")]
 CountryQuery = Annotated[
-    str | None, QueryParameter(pattern=COUNTRY_PATTERN, min_length=2, max_length=2,
-                          description="ISO 3166-1 alpha-2 country code"),
+    str | None,
+    QueryParameter(
+        pattern=COUNTRY_PATTERN,
+        min_length=2,
+        max_length=2,
+        description="ISO 3166-1 alpha-2 country code",
+    ),
 ]
 CurrencyQuery = Annotated[
-    str | None, QueryParameter(pattern=CURRENCY_PATTERN, min_length=3, max_length=3,
-                          description="ISO 4217 currency code"),
+    str | None,
+    QueryParameter(
+        pattern=CURRENCY_PATTERN, min_length=3, max_length=3, description="ISO 4217 currency code"
+    ),
 ]
 LegalEntityQuery = Annotated[
-    str | None, QueryParameter(pattern=LEGAL_ENTITY_PATTERN, min_length=1, max_length=20,
-                          description="Selling legal entity (routes to its ERP)"),
+    str | None,
+    QueryParameter(
+        pattern=LEGAL_ENTITY_PATTERN,
+        min_length=1,
+        max_length=20,
+        description="Selling legal entity (routes to its ERP)",
+    ),
 ]
 Limit = Annotated[
     int,
@@ -53,8 +70,12 @@ Limit = Annotated[
 ]
 CursorParam = Annotated[
     str | None,
-    QueryParameter(pattern=CURSOR_PATTERN, min_length=1, max_length=512,
-              description="Opaque cursor from the previous page's next_cursor."),
+    QueryParameter(
+        pattern=CURSOR_PATTERN,
+        min_length=1,
+        max_length=512,
+        description="Opaque cursor from the previous page's next_cursor.",
+    ),
 ]
 DEFAULT_PAGE = DEFAULT_LIMIT
 
@@ -92,6 +113,25 @@ ETAG_HEADER = ResponseHeader(
 LOCATION_HEADER = ResponseHeader(
     name="Location", description="URL of the created resource", documentation_only=True
 )
+
+
+# Tenant for calls that carry no consumer (auth disabled in config).
+DEFAULT_TENANT = "default"
+
+
+def tenant_of(request: Request[Any, Any, Any]) -> str:
+    consumer = get_consumer(cast("Scope", request.scope))
+    return consumer.tenant if consumer is not None else DEFAULT_TENANT
+
+
+def idempotent_id(request: Request[Any, Any, Any], kind: Kind) -> str | None:
+    """The canonical id a request under an Idempotency-Key must create, or None."""
+    key = request.scope.get("state", {}).get("idempotency_key")
+    if not key:
+        return None
+    consumer = get_consumer(cast("Scope", request.scope))
+    who = consumer.key if consumer is not None else DEFAULT_TENANT
+    return derived_id(kind, who, str(key))
 
 
 def services(request: Request[Any, Any, Any]) -> Services:

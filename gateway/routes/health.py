@@ -28,15 +28,18 @@ class Readiness(msgspec.Struct, frozen=True, kw_only=True):
     checks: dict[str, CheckResult]
 
 
-@get("/health/live", operation_id="getLiveness", tags=["operations"],
-     summary="The process is up")
+@get("/health/live", operation_id="getLiveness", tags=["operations"], summary="The process is up")
 async def live() -> Liveness:
     return Liveness(status="ok")
 
 
-@get("/health/ready", operation_id="getReadiness", tags=["operations"],
-     summary="Redis (when configured) and every system of record answer",
-     responses={503: ResponseSpec(data_container=Readiness, description="Not ready")})
+@get(
+    "/health/ready",
+    operation_id="getReadiness",
+    tags=["operations"],
+    summary="Redis (when configured) and every system of record answer",
+    responses={503: ResponseSpec(data_container=Readiness, description="Not ready")},
+)
 async def ready(request: Request[Any, Any, Any]) -> Response[Readiness]:
     checks = request.app.state.runtime.health_checks
 

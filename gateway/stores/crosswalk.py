@@ -1,10 +1,13 @@
-"""Crosswalk backends.
+"""Crosswalk and record-owner backends.
 
+Each tenant has its own crosswalk namespace (``{p}t:{tenant}:``); identity
+claims and record owners are global because the systems of record are shared.
 Redis layout (cluster-safe: no operation needs two keys in one slot):
 - ``{p}xw:id:{canonical}``      hash  system -> system id
 - ``{p}xw:rev:{kind}:{system}:{system id}``  string -> canonical id (claimed with SET NX)
 - ``{p}xw:note:{canonical}``    hash  annotations
 - ``{p}xw:identity:{key}``      string -> canonical id, short TTL: guards concurrent creates
+- ``{p}owner:{kind}:{system}:{system id}``  string -> owning tenant (SET NX)
 The reverse key is the source of truth for "who owns this system id"; the
 forward hash is written after it and healed on every ``ensure``.
 """
@@ -152,3 +155,67 @@ def _kind(canonical_id: str) -> Kind:
     if kind is None:
         raise ValueError(f"not a canonical id: {canonical_id!r}")
     return kind
+
+
+class MemoryCrosswalks:
+    """One in-memory crosswalk per tenant (the embedded, single-process default)."""
+
+    def __init__(self) -> None:
+        self._by_tenant: dict[str, MemoryCrosswalk] = {}
+
+    def __call__(self, tenant: str) -> MemoryCrosswalk:
+        crosswalk = self._by_tenant.get(tenant)
+        if crosswalk is None:
+            crosswalk = self._by_tenant[tenant] = MemoryCrosswalk()
+        return crosswalk
+
+
+class RedisCrosswalks:
+    def __init__(self, client: aioredis.Redis, prefix: str = "q2c:") -> None:
+        self._redis = client
+        self._prefix = prefix
+        self._by_tenant: dict[str, RedisCrosswalk] = {}
+
+    def __call__(self, tenant: str) -> RedisCrosswalk:
+        crosswalk = self._by_tenant.get(tenant)
+        if crosswalk is None:
+            namespace = f"{self._prefix}t:{tenant}:" if tenant else self._prefix
+            crosswalk = self._by_tenant[tenant] = RedisCrosswalk(self._redis, namespace)
+        return crosswalk
+
+
+class MemoryRecordOwners:
+    def __init__(self) -> None:
+        self._owners: dict[tuple[str, str, str], str] = {}
+
+    async def claim(self, kind: Kind, system: str, system_id: str, tenant: str) -> str:
+        return self._owners.setdefault((kind, system, system_id), tenant)
+
+    async def owners(self, kind: Kind, system: str, system_ids: list[str]) -> dict[str, str]:
+        found = {i: self._owners.get((kind, system, i)) for i in system_ids}
+        return {i: owner for i, owner in found.items() if owner is not None}
+
+
+class RedisRecordOwners:
+    def __init__(self, client: aioredis.Redis, prefix: str = "q2c:") -> None:
+        self._redis = client
+        self._p = prefix
+
+    def _key(self, kind: str, system: str, system_id: str) -> str:
+        return f"{self._p}owner:{kind}:{system}:{system_id}"
+
+    async def claim(self, kind: Kind, system: str, system_id: str, tenant: str) -> str:
+        key = self._key(kind, system, system_id)
+        if await self._redis.set(key, tenant, nx=True):
+            return tenant
+        return _text(await self._redis.get(key)) or tenant
+
+    async def owners(self, kind: Kind, system: str, system_ids: list[str]) -> dict[str, str]:
+        if not system_ids:
+            return {}
+        # A pipeline of GETs rather than MGET: the keys live in different cluster slots.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for system_id in system_ids:
+                pipe.get(self._key(kind, system, system_id))
+            values = await pipe.execute()
+        return {i: str(_text(v)) for i, v in zip(system_ids, values, strict=True) if v}

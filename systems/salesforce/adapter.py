@@ -72,8 +72,7 @@ class SalesforceAdapter:
             ors.append(f"Website LIKE '%{soql_like(probe.domain)}%'")
         if not ors:
             return []
-        soql = (f"SELECT {', '.join(ACCOUNT_FIELDS)} FROM Account WHERE {' OR '.join(ors)} "
-                "LIMIT 200")
+        soql = f"SELECT {', '.join(ACCOUNT_FIELDS)} FROM Account WHERE {' OR '.join(ors)} LIMIT 200"
         result = await self._sf.query(soql, operation="Account.match")
         return [to_customer_record(r) for r in result.records]
 
@@ -162,7 +161,12 @@ class SalesforceAdapter:
         return to_quote_record(quote, lines, skus)
 
     async def _select(
-        self, sobject: str, fields: tuple[str, ...], where: list[str], order: str, offset: int,
+        self,
+        sobject: str,
+        fields: tuple[str, ...],
+        where: list[str],
+        order: str,
+        offset: int,
         limit: int,
     ) -> list[JSON]:
         soql = f"SELECT {', '.join(fields)} FROM {sobject}"
@@ -171,5 +175,3 @@ class SalesforceAdapter:
         soql += f" ORDER BY {order} LIMIT {limit + 1} OFFSET {offset}"
         result = await self._sf.query(soql, operation=f"{sobject}.list")
         return result.records
-
-

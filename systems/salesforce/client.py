@@ -66,9 +66,15 @@ class SalesforceClient:
     async def _login(self) -> None:
         url = self._auth.token_url or f"{self._up.base_url}/services/oauth2/token"
         response = await self._up.request(
-            "POST", url, operation="oauth.token", retry_safe=True,
-            data={"grant_type": "client_credentials", "client_id": self._auth.client_id or "",
-                  "client_secret": self._auth.client_secret or ""},
+            "POST",
+            url,
+            operation="oauth.token",
+            retry_safe=True,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": self._auth.client_id or "",
+                "client_secret": self._auth.client_secret or "",
+            },
         )
         self._token = str(response.json()["access_token"])
         # Salesforce does not return expires_in; sessions last hours. Refresh
@@ -76,13 +82,24 @@ class SalesforceClient:
         self._token_expires = time.monotonic() + 3600
 
     async def _call(
-        self, method: str, path: str, *, operation: str, retry_safe: bool,
-        accept: frozenset[int] = frozenset(), **kwargs: Any,
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        retry_safe: bool,
+        accept: frozenset[int] = frozenset(),
+        **kwargs: Any,
     ) -> httpx.Response:
         for _ in range(2):
             response = await self._up.request(
-                method, path, operation=operation, retry_safe=retry_safe,
-                accept_statuses=accept | {401}, headers=await self._headers(), **kwargs,
+                method,
+                path,
+                operation=operation,
+                retry_safe=retry_safe,
+                accept_statuses=accept | {401},
+                headers=await self._headers(),
+                **kwargs,
             )
             if response.status_code != 401:
                 return response
@@ -93,7 +110,10 @@ class SalesforceClient:
 
     async def query(self, soql: str, *, operation: str) -> QueryResult:
         response = await self._call(
-            "GET", f"{self._root}/query", operation=operation, retry_safe=True,
+            "GET",
+            f"{self._root}/query",
+            operation=operation,
+            retry_safe=True,
             params={"q": soql},
         )
         return _query.decode(response.content)
@@ -111,8 +131,11 @@ class SalesforceClient:
 
     async def get(self, sobject: str, record_id: str, fields: tuple[str, ...]) -> JSON | None:
         response = await self._call(
-            "GET", f"{self._root}/sobjects/{sobject}/{quote(record_id, safe='')}",
-            operation=f"{sobject}.get", retry_safe=True, accept=frozenset({400, 404}),
+            "GET",
+            f"{self._root}/sobjects/{sobject}/{quote(record_id, safe='')}",
+            operation=f"{sobject}.get",
+            retry_safe=True,
+            accept=frozenset({400, 404}),
             params={"fields": ",".join(fields)},
         )
         if response.status_code in (400, 404):
@@ -123,8 +146,11 @@ class SalesforceClient:
     async def upsert(self, sobject: str, field: str, value: str, body: JSON) -> str:
         """Create or update by external id: safe to retry, never a second record."""
         response = await self._call(
-            "PATCH", f"{self._root}/sobjects/{sobject}/{field}/{quote(value, safe='')}",
-            operation=f"{sobject}.upsert", retry_safe=True, json=body,
+            "PATCH",
+            f"{self._root}/sobjects/{sobject}/{field}/{quote(value, safe='')}",
+            operation=f"{sobject}.upsert",
+            retry_safe=True,
+            json=body,
         )
         if response.status_code == 204:  # API versions before 46 answer updates with no body
             found = await self.query(
@@ -136,6 +162,9 @@ class SalesforceClient:
 
     async def update(self, sobject: str, record_id: str, body: JSON) -> None:
         await self._call(
-            "PATCH", f"{self._root}/sobjects/{sobject}/{quote(record_id, safe='')}",
-            operation=f"{sobject}.update", retry_safe=True, json=body,
+            "PATCH",
+            f"{self._root}/sobjects/{sobject}/{quote(record_id, safe='')}",
+            operation=f"{sobject}.update",
+            retry_safe=True,
+            json=body,
         )

@@ -23,8 +23,9 @@ def vendor_errors(response: httpx.Response) -> list[SalesforceError]:
     try:
         return _errors.decode(response.content)
     except msgspec.DecodeError:
-        return [SalesforceError(message=response.text[:500],
-                                errorCode=f"HTTP_{response.status_code}")]
+        return [
+            SalesforceError(message=response.text[:500], errorCode=f"HTTP_{response.status_code}")
+        ]
 
 
 def translate(response: httpx.Response) -> GatewayError:

@@ -20,20 +20,51 @@ JSON = dict[str, Any]
 _LEGAL_ENTITY = re.compile(LEGAL_ENTITY_PATTERN)
 
 ACCOUNT_FIELDS = (
-    "Id", "Name", "Website", "Phone", "Industry", "BillingStreet", "BillingCity",
-    "BillingPostalCode", "BillingCountryCode", "Tax_ID__c", "Q2C_Id__c", "Legal_Entity__c",
-    "CreatedDate", "LastModifiedDate",
+    "Id",
+    "Name",
+    "Website",
+    "Phone",
+    "Industry",
+    "BillingStreet",
+    "BillingCity",
+    "BillingPostalCode",
+    "BillingCountryCode",
+    "Tax_ID__c",
+    "Q2C_Id__c",
+    "Legal_Entity__c",
+    "CreatedDate",
+    "LastModifiedDate",
 )
 EXTERNAL_ID_FIELD = "Q2C_Id__c"
 PRICE_FIELDS = (
-    "Id", "Pricebook2Id", "ProductCode", "UnitPrice", "CurrencyIsoCode", "IsActive",
+    "Id",
+    "Pricebook2Id",
+    "ProductCode",
+    "UnitPrice",
+    "CurrencyIsoCode",
+    "IsActive",
 )
 QUOTE_FIELDS = (
-    "Id", "Name", "QuoteNumber", "Status", "AccountId", "CurrencyIsoCode", "ExpirationDate",
-    "Subtotal", "TotalPrice", "CreatedDate", "LastModifiedDate",
+    "Id",
+    "Name",
+    "QuoteNumber",
+    "Status",
+    "AccountId",
+    "CurrencyIsoCode",
+    "ExpirationDate",
+    "Subtotal",
+    "TotalPrice",
+    "CreatedDate",
+    "LastModifiedDate",
 )
 QUOTE_LINE_FIELDS = (
-    "Id", "LineNumber", "Product2Id", "Quantity", "UnitPrice", "Discount", "TotalPrice",
+    "Id",
+    "LineNumber",
+    "Product2Id",
+    "Quantity",
+    "UnitPrice",
+    "Discount",
+    "TotalPrice",
     "Description",
 )
 

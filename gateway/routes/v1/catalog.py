@@ -22,6 +22,7 @@ from gateway.routes.common import (
     etag,
     problems,
     services,
+    tenant_of,
 )
 
 
@@ -40,14 +41,19 @@ class ProductController(Controller):
         cursor: CursorParam = None,
     ) -> ProductPage:
         query = ProductQuery(kind=kind, active=active, product_group=product_group)
-        return await services(request).products.list_page(query, cursor, limit)
+        return await services(request).products.list_page(tenant_of(request), query, cursor, limit)
 
-    @get("/{product_id:str}", operation_id="getProduct", summary="Get a product",
-         response_headers=[ETAG_HEADER], responses=problems(*READ, 404))
+    @get(
+        "/{product_id:str}",
+        operation_id="getProduct",
+        summary="Get a product",
+        response_headers=[ETAG_HEADER],
+        responses=problems(*READ, 404),
+    )
     async def get_product(
         self, request: Request[Any, Any, Any], product_id: ProductIdPath
     ) -> Response[Product]:
-        product = await services(request).products.get(product_id)
+        product = await services(request).products.get(tenant_of(request), product_id)
         return Response(product, headers={"ETag": etag(version_tag(product))})
 
 
@@ -55,19 +61,27 @@ class PriceController(Controller):
     path = "/prices"
     tags = ["prices"]
 
-    @get(operation_id="listPrices", summary="List prices by product, price list and currency",
-         responses=problems(*READ, 404))
+    @get(
+        operation_id="listPrices",
+        summary="List prices by product, price list and currency",
+        responses=problems(*READ, 404),
+    )
     async def list_prices(
         self,
         request: Request[Any, Any, Any],
         product_id: ProductIdQuery = None,
-        price_list: Annotated[str | None, QueryParameter(min_length=1, max_length=80,
-                                                    description="Price list name")] = None,
+        price_list: Annotated[
+            str | None, QueryParameter(min_length=1, max_length=80, description="Price list name")
+        ] = None,
         currency: CurrencyQuery = None,
         limit: Limit = DEFAULT_PAGE,
         cursor: CursorParam = None,
     ) -> PricePage:
         return await services(request).prices.list_page(
-            product_id=product_id, price_list=price_list, currency=currency, cursor=cursor,
+            tenant_of(request),
+            product_id=product_id,
+            price_list=price_list,
+            currency=currency,
+            cursor=cursor,
             limit=limit,
         )

@@ -29,6 +29,7 @@ from gateway.routes.common import (
     parse_if_match,
     problems,
     services,
+    tenant_of,
 )
 
 
@@ -36,60 +37,87 @@ class CustomerController(Controller):
     path = "/customers"
     tags = ["customers"]
 
-    @get(operation_id="listCustomers", summary="List customers",
-         responses=problems(*READ))
+    @get(operation_id="listCustomers", summary="List customers", responses=problems(*READ))
     async def list_customers(
         self,
         request: Request[Any, Any, Any],
-        name: Annotated[str | None, QueryParameter(min_length=1, max_length=100,
-                                              description="Part of the name")] = None,
+        name: Annotated[
+            str | None, QueryParameter(min_length=1, max_length=100, description="Part of the name")
+        ] = None,
         country: CountryQuery = None,
-        tax_id: Annotated[str | None, QueryParameter(
-            min_length=4, max_length=32, pattern=TAX_ID_PATTERN,
-            description="Tax registration number, exact")] = None,
+        tax_id: Annotated[
+            str | None,
+            QueryParameter(
+                min_length=4,
+                max_length=32,
+                pattern=TAX_ID_PATTERN,
+                description="Tax registration number, exact",
+            ),
+        ] = None,
         limit: Limit = DEFAULT_PAGE,
         cursor: CursorParam = None,
     ) -> CustomerPage:
         query = CustomerQuery(name=name, country=country, tax_id=tax_id)
-        return await services(request).customers.list_page(query, cursor, limit)
+        return await services(request).customers.list_page(tenant_of(request), query, cursor, limit)
 
-    @get("/{customer_id:str}", operation_id="getCustomer", summary="Get a customer",
-         response_headers=[ETAG_HEADER], responses=problems(*READ, 404))
+    @get(
+        "/{customer_id:str}",
+        operation_id="getCustomer",
+        summary="Get a customer",
+        response_headers=[ETAG_HEADER],
+        responses=problems(*READ, 404),
+    )
     async def get_customer(
         self, request: Request[Any, Any, Any], customer_id: CustomerIdPath
     ) -> Response[Customer]:
-        customer = await services(request).customers.get(customer_id)
+        customer = await services(request).customers.get(tenant_of(request), customer_id)
         return Response(customer, headers={"ETag": etag(version_tag(customer))})
 
-    @post(operation_id="createCustomer", summary="Create a customer (never a second master)",
-          description="Matches on tax id, normalised name + country and web domain before "
-          "creating; a match answers 409 with `existing_id`.",
-          response_headers=[ETAG_HEADER, LOCATION_HEADER],
-          responses=problems(*READ, 409, 422))
+    @post(
+        operation_id="createCustomer",
+        summary="Create a customer (never a second master)",
+        description="Matches on tax id, normalised name + country and web domain before "
+        "creating; a match answers 409 with `existing_id`.",
+        response_headers=[ETAG_HEADER, LOCATION_HEADER],
+        responses=problems(*READ, 409, 422),
+    )
     async def create_customer(
         self, request: Request[Any, Any, Any], data: JSONBody[CustomerCreate]
     ) -> Response[Customer]:
-        customer = await services(request).customers.create(data)
-        return Response(customer, status_code=201, headers={
-            "ETag": etag(version_tag(customer)),
-            "Location": f"/v1/customers/{customer.id}",
-        })
+        customer = await services(request).customers.create(tenant_of(request), data)
+        return Response(
+            customer,
+            status_code=201,
+            headers={
+                "ETag": etag(version_tag(customer)),
+                "Location": f"/v1/customers/{customer.id}",
+            },
+        )
 
-    @patch("/{customer_id:str}", operation_id="updateCustomer", summary="Update a customer",
-           description="Send the ETag of a recent GET in If-Match; members left out stay as "
-           "they are, `null` clears one.",
-           response_headers=[ETAG_HEADER], responses=problems(*READ, 404, 412, 422, 428))
+    @patch(
+        "/{customer_id:str}",
+        operation_id="updateCustomer",
+        summary="Update a customer",
+        description="Send the ETag of a recent GET in If-Match; members left out stay as "
+        "they are, `null` clears one.",
+        response_headers=[ETAG_HEADER],
+        responses=problems(*READ, 404, 412, 422, 428),
+    )
     async def update_customer(
         self,
         request: Request[Any, Any, Any],
         customer_id: CustomerIdPath,
         data: JSONBody[CustomerUpdate],
-        if_match: Annotated[str | None, HeaderParameter(
-            name="If-Match", max_length=1024,
-            description="ETag from a GET of this customer",
-        )] = None,
+        if_match: Annotated[
+            str | None,
+            HeaderParameter(
+                name="If-Match",
+                max_length=1024,
+                description="ETag from a GET of this customer",
+            ),
+        ] = None,
     ) -> Response[Customer]:
         customer = await services(request).customers.update(
-            customer_id, data, parse_if_match(if_match)
+            tenant_of(request), customer_id, data, parse_if_match(if_match)
         )
         return Response(customer, headers={"ETag": etag(version_tag(customer))})

@@ -22,8 +22,10 @@ from gateway.routes.common import (
     OrderIdPath,
     QuoteIdPath,
     etag,
+    idempotent_id,
     problems,
     services,
+    tenant_of,
 )
 
 
@@ -41,14 +43,20 @@ class QuoteController(Controller):
         cursor: CursorParam = None,
     ) -> QuotePage:
         return await services(request).quotes.list_page(
-            customer_id=customer_id, status=status, cursor=cursor, limit=limit
+            tenant_of(request), customer_id=customer_id, status=status, cursor=cursor, limit=limit
         )
 
-    @get("/{quote_id:str}", operation_id="getQuote", summary="Get a quote with its lines",
-         response_headers=[ETAG_HEADER], responses=problems(*READ, 404))
-    async def get_quote(self, request: Request[Any, Any, Any], quote_id: QuoteIdPath
-                        ) -> Response[Quote]:
-        quote = await services(request).quotes.get(quote_id)
+    @get(
+        "/{quote_id:str}",
+        operation_id="getQuote",
+        summary="Get a quote with its lines",
+        response_headers=[ETAG_HEADER],
+        responses=problems(*READ, 404),
+    )
+    async def get_quote(
+        self, request: Request[Any, Any, Any], quote_id: QuoteIdPath
+    ) -> Response[Quote]:
+        quote = await services(request).quotes.get(tenant_of(request), quote_id)
         return Response(quote, headers={"ETag": etag(version_tag(quote))})
 
 
@@ -56,31 +64,49 @@ class OrderController(Controller):
     path = "/orders"
     tags = ["orders"]
 
-    @post(operation_id="createOrder", summary="Submit an order to the ERP that owns it",
-          description="From an accepted quote (`quote_id`) or explicit `lines` with a "
-          "`currency`. Every line is validated before anything is written; the ERP customer "
-          "is reused or created; the ERP order carries the canonical id as its duplicate "
-          "guard.",
-          response_headers=[ETAG_HEADER, LOCATION_HEADER],
-          responses=problems(*READ, 422))
+    @post(
+        operation_id="createOrder",
+        summary="Submit an order to the ERP that owns it",
+        description="From an accepted quote (`quote_id`) or explicit `lines` with a "
+        "`currency`. Every line is validated before anything is written; the ERP customer "
+        "is reused or created; the ERP order carries the canonical id as its duplicate "
+        "guard.",
+        response_headers=[ETAG_HEADER, LOCATION_HEADER],
+        responses=problems(*READ, 422),
+    )
     async def create_order(
         self, request: Request[Any, Any, Any], data: JSONBody[OrderCreate]
     ) -> Response[Order]:
-        order = await services(request).orders.create(data)
-        return Response(order, status_code=201, headers={
-            "ETag": etag(version_tag(order)),
-            "Location": f"/v1/orders/{order.id}",
-        })
+        order = await services(request).orders.create(
+            tenant_of(request), data, idempotent_id(request, "order")
+        )
+        return Response(
+            order,
+            status_code=201,
+            headers={
+                "ETag": etag(version_tag(order)),
+                "Location": f"/v1/orders/{order.id}",
+            },
+        )
 
-    @get("/{order_id:str}", operation_id="getOrder", summary="Get an order",
-         response_headers=[ETAG_HEADER], responses=problems(*READ, 404))
-    async def get_order(self, request: Request[Any, Any, Any], order_id: OrderIdPath
-                        ) -> Response[Order]:
-        order = await services(request).orders.get(order_id)
+    @get(
+        "/{order_id:str}",
+        operation_id="getOrder",
+        summary="Get an order",
+        response_headers=[ETAG_HEADER],
+        responses=problems(*READ, 404),
+    )
+    async def get_order(
+        self, request: Request[Any, Any, Any], order_id: OrderIdPath
+    ) -> Response[Order]:
+        order = await services(request).orders.get(tenant_of(request), order_id)
         return Response(order, headers={"ETag": etag(version_tag(order))})
 
-    @get(operation_id="listOrders", summary="List orders, by customer",
-         responses=problems(*READ, 404))
+    @get(
+        operation_id="listOrders",
+        summary="List orders, by customer",
+        responses=problems(*READ, 404),
+    )
     async def list_orders(
         self,
         request: Request[Any, Any, Any],
@@ -90,5 +116,9 @@ class OrderController(Controller):
         cursor: CursorParam = None,
     ) -> OrderPage:
         return await services(request).orders.list_page(
-            customer_id=customer_id, legal_entity=legal_entity, cursor=cursor, limit=limit
+            tenant_of(request),
+            customer_id=customer_id,
+            legal_entity=legal_entity,
+            cursor=cursor,
+            limit=limit,
         )

@@ -1,0 +1,1 @@
+"""Salesforce: the CRM system of record (sandbox simulator and client support)."""

@@ -1,0 +1,133 @@
+"""Start the gateway and sandboxes as real server processes for end-to-end tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from tests.support.servers import free_port, wait_for_port
+
+Q2C = str(Path(sys.executable).with_name("q2c"))
+
+
+class ServerProcess:
+    def __init__(self, args: list[str], port: int, env: dict[str, str] | None = None) -> None:
+        self.args = args
+        self.port = port
+        self.env = {**os.environ, **(env or {})}
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = tempfile.NamedTemporaryFile(prefix="q2c-server-", suffix=".log", delete=False)  # noqa: SIM115
+        self.log.close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ServerProcess:
+        with open(self.log.name, "ab") as log:
+            self.process = subprocess.Popen(
+                self.args,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            wait_for_port(self.port, timeout=30)
+        except TimeoutError as exc:
+            self.stop()
+            raise TimeoutError(f"{self.args} did not listen: {self.output()[-2000:]}") from exc
+        return self
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(encoding="utf-8", errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, sig)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def kill(self) -> None:
+        """Die as a crashed process would: no shutdown, no cleanup."""
+        self.stop(signal.SIGKILL)
+
+
+def sandbox(system: str, port: int | None = None) -> ServerProcess:
+    port = port or free_port()
+    return ServerProcess([Q2C, "sandbox", "serve", "--system", system, "--port", str(port)], port)
+
+
+def gateway(config: Path, env: dict[str, str] | None = None) -> ServerProcess:
+    port = free_port()
+    return ServerProcess([Q2C, "serve", "--config", str(config), "--port", str(port)], port, env)
+
+
+@contextlib.contextmanager
+def running(*servers: ServerProcess) -> Iterator[tuple[ServerProcess, ...]]:
+    started: list[ServerProcess] = []
+    try:
+        for server in servers:
+            started.append(server.start())
+        yield servers
+    finally:
+        for server in reversed(started):
+            server.stop()
+
+
+SANDBOX_ENV = {
+    "E2E_SF_TOKEN": "00DSANDBOX!q2c-static-sandbox-token",
+    "E2E_SAP_USER": "Q2C_GATEWAY",
+    "E2E_SAP_PASSWORD": "sandbox",
+}
+
+
+def config_for(
+    path: Path, *, salesforce: str, sap: str, redis_prefix: str | None, extra: str = ""
+) -> Path:
+    redis = (
+        f'[redis]\nurl = "{os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")}"\n'
+        f'prefix = "{redis_prefix}"\n'
+        if redis_prefix
+        else ""
+    )
+    path.write_text(
+        f"""{redis}
+[systems.salesforce]
+kind = "salesforce"
+base_url = "{salesforce}"
+access_token_env = "E2E_SF_TOKEN"
+
+[systems.salesforce.upstream]
+timeout_seconds = 5
+max_retries = 1
+backoff_seconds = 0.05
+
+[systems.sap_s4hana]
+kind = "sap_s4hana"
+base_url = "{sap}"
+user_env = "E2E_SAP_USER"
+password_env = "E2E_SAP_PASSWORD"
+
+[systems.sap_s4hana.upstream]
+timeout_seconds = 5
+max_retries = 1
+backoff_seconds = 0.05
+{extra}
+""",
+        encoding="utf-8",
+    )
+    return path
