@@ -16,7 +16,15 @@ from domains.pricing.service import PriceService
 from domains.product.service import ProductService
 from domains.quote.service import QuoteService
 from domains.tenancy import CrosswalkFactory, RecordOwners
-from gateway.settings import SalesforceSystem, SapS4HanaSystem, Settings, SystemSettings, secret
+from gateway.http_transport import UpstreamTransport
+from gateway.settings import (
+    SalesforceSystem,
+    SapS4HanaSystem,
+    Settings,
+    SystemSettings,
+    UpstreamClientSettings,
+    secret,
+)
 from gateway.stores.crosswalk import (
     MemoryCrosswalks,
     MemoryRecordOwners,
@@ -78,12 +86,22 @@ def _sandbox_app(name: str, system: SystemSettings) -> tuple[Any, Any]:
     return sap_state, sap_sandbox.create_app(sap_state)
 
 
-def build_http_client(mounts: dict[str, httpx.AsyncBaseTransport]) -> httpx.AsyncClient:
-    """One pooled client for every system of record."""
+def build_http_client(
+    config: UpstreamClientSettings, mounts: dict[str, httpx.AsyncBaseTransport]
+) -> httpx.AsyncClient:
+    """One pooled client for every system of record; sandboxes are mounted in-process."""
+    limits = httpx.Limits(
+        max_connections=config.max_connections,
+        max_keepalive_connections=config.max_keepalive_connections,
+        keepalive_expiry=config.keepalive_seconds,
+    )
+    transport: httpx.AsyncBaseTransport
+    if config.transport == "aiohttp":
+        transport = UpstreamTransport(limits=limits, trust_env=False)
+    else:
+        transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
     return httpx.AsyncClient(
-        limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
-        mounts=mounts or None,
-        follow_redirects=False,
+        transport=transport, mounts=mounts or None, follow_redirects=False, trust_env=False
     )
 
 
@@ -95,7 +113,7 @@ async def build_runtime(settings: Settings) -> Runtime:
             state, app = _sandbox_app(name, system)
             sandboxes[name] = state
             mounts[system.base_url.rstrip("/")] = httpx.ASGITransport(app=app)
-    http = build_http_client(mounts)
+    http = build_http_client(settings.http_client, mounts)
 
     redis_client: aioredis.Redis | None = None
     crosswalks: CrosswalkFactory
