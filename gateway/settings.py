@@ -28,9 +28,7 @@ class ServerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     public_url: str | None = None  # how clients reach us, for Location headers and docs
 
 
-class UpstreamClientSettings(
-    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
-):
+class UpstreamClientSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The one pooled HTTP client every system of record is called through."""
 
     # "aiohttp" keeps httpx as the API but moves connection handling to aiohttp,

@@ -45,9 +45,7 @@ def _check(info: mi.Type, value: Any, path: str, issues: list[FieldIssue]) -> No
             _check(info.item_type, item, f"{path}[{index}]", issues)
         return
     if isinstance(info, mi.UnionType):
-        nested = [
-            t for t in map(_unwrap, info.types) if isinstance(t, mi.StructType | mi.ListType)
-        ]
+        nested = [t for t in map(_unwrap, info.types) if isinstance(t, mi.StructType | mi.ListType)]
         if len(nested) == 1 and value is not None:
             _check(nested[0], value, path, issues)
             return

@@ -10,6 +10,7 @@ from litestar import Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 
 from domains.errors import GatewayError
+from policies.route import public
 
 READY_TIMEOUT_SECONDS = 3.0
 
@@ -28,13 +29,20 @@ class Readiness(msgspec.Struct, frozen=True, kw_only=True):
     checks: dict[str, CheckResult]
 
 
-@get("/health/live", operation_id="getLiveness", tags=["operations"], summary="The process is up")
+@get(
+    "/health/live",
+    opt=public(),
+    operation_id="getLiveness",
+    tags=["operations"],
+    summary="The process is up",
+)
 async def live() -> Liveness:
     return Liveness(status="ok")
 
 
 @get(
     "/health/ready",
+    opt=public(),
     operation_id="getReadiness",
     tags=["operations"],
     summary="Redis (when configured) and every system of record answer",

@@ -24,13 +24,19 @@ from gateway.routes.common import (
     services,
     tenant_of,
 )
+from policies.route import governed
 
 
 class ProductController(Controller):
     path = "/products"
     tags = ["products"]
 
-    @get(operation_id="listProducts", summary="List products", responses=problems(*READ))
+    @get(
+        opt=governed("products:read"),
+        operation_id="listProducts",
+        summary="List products",
+        responses=problems(*READ),
+    )
     async def list_products(
         self,
         request: Request[Any, Any, Any],
@@ -45,6 +51,7 @@ class ProductController(Controller):
 
     @get(
         "/{product_id:str}",
+        opt=governed("products:read"),
         operation_id="getProduct",
         summary="Get a product",
         response_headers=[ETAG_HEADER],
@@ -62,6 +69,7 @@ class PriceController(Controller):
     tags = ["prices"]
 
     @get(
+        opt=governed("prices:read"),
         operation_id="listPrices",
         summary="List prices by product, price list and currency",
         responses=problems(*READ, 404),

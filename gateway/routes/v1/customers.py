@@ -31,13 +31,19 @@ from gateway.routes.common import (
     services,
     tenant_of,
 )
+from policies.route import governed
 
 
 class CustomerController(Controller):
     path = "/customers"
     tags = ["customers"]
 
-    @get(operation_id="listCustomers", summary="List customers", responses=problems(*READ))
+    @get(
+        opt=governed("customers:read"),
+        operation_id="listCustomers",
+        summary="List customers",
+        responses=problems(*READ),
+    )
     async def list_customers(
         self,
         request: Request[Any, Any, Any],
@@ -62,6 +68,7 @@ class CustomerController(Controller):
 
     @get(
         "/{customer_id:str}",
+        opt=governed("customers:read"),
         operation_id="getCustomer",
         summary="Get a customer",
         response_headers=[ETAG_HEADER],
@@ -74,6 +81,7 @@ class CustomerController(Controller):
         return Response(customer, headers={"ETag": etag(version_tag(customer))})
 
     @post(
+        opt=governed("customers:write", idempotency="optional"),
         operation_id="createCustomer",
         summary="Create a customer (never a second master)",
         description="Matches on tax id, normalised name + country and web domain before "
@@ -96,6 +104,7 @@ class CustomerController(Controller):
 
     @patch(
         "/{customer_id:str}",
+        opt=governed("customers:write", idempotency="optional"),
         operation_id="updateCustomer",
         summary="Update a customer",
         description="Send the ETag of a recent GET in If-Match; members left out stay as "

@@ -27,13 +27,19 @@ from gateway.routes.common import (
     services,
     tenant_of,
 )
+from policies.route import governed
 
 
 class QuoteController(Controller):
     path = "/quotes"
     tags = ["quotes"]
 
-    @get(operation_id="listQuotes", summary="List quotes", responses=problems(*READ, 404))
+    @get(
+        opt=governed("quotes:read"),
+        operation_id="listQuotes",
+        summary="List quotes",
+        responses=problems(*READ, 404),
+    )
     async def list_quotes(
         self,
         request: Request[Any, Any, Any],
@@ -48,6 +54,7 @@ class QuoteController(Controller):
 
     @get(
         "/{quote_id:str}",
+        opt=governed("quotes:read"),
         operation_id="getQuote",
         summary="Get a quote with its lines",
         response_headers=[ETAG_HEADER],
@@ -65,6 +72,7 @@ class OrderController(Controller):
     tags = ["orders"]
 
     @post(
+        opt=governed("orders:write", idempotency="required"),
         operation_id="createOrder",
         summary="Submit an order to the ERP that owns it",
         description="From an accepted quote (`quote_id`) or explicit `lines` with a "
@@ -91,6 +99,7 @@ class OrderController(Controller):
 
     @get(
         "/{order_id:str}",
+        opt=governed("orders:read"),
         operation_id="getOrder",
         summary="Get an order",
         response_headers=[ETAG_HEADER],
@@ -103,6 +112,7 @@ class OrderController(Controller):
         return Response(order, headers={"ETag": etag(version_tag(order))})
 
     @get(
+        opt=governed("orders:read"),
         operation_id="listOrders",
         summary="List orders, by customer",
         responses=problems(*READ, 404),

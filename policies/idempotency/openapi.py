@@ -1,0 +1,82 @@
+"""What the idempotency policy adds to the OpenAPI document, for the lead to attach.
+
+On a handler: ``idempotency_key: Annotated[str, IDEMPOTENCY_KEY_HEADER]`` (or
+``Annotated[str | None, IDEMPOTENCY_KEY_HEADER_OPTIONAL] = None`` on an
+"optional" route), ``response_headers=[IDEMPOTENT_REPLAYED_HEADER, ...]`` and
+``responses={**IDEMPOTENCY_RESPONSES, ...}``. ``idempotency_key_parameter`` is the
+same header as a plain OpenAPI Parameter, for operation post-processing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.datastructures import ResponseHeader
+from litestar.enums import ParamType
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIType, Parameter, Schema
+from litestar.params import HeaderParameter
+
+from contracts.problem import PROBLEM_MEDIA_TYPE, Problem
+from policies.idempotency.key import MAX_KEY_LENGTH
+
+HEADER_NAME = "Idempotency-Key"
+# The field value is an sf-string: the key (1-255 visible ASCII characters)
+# between double quotes, so the value itself may be two characters longer.
+MAX_VALUE_LENGTH = MAX_KEY_LENGTH + 2
+_DESCRIPTION = (
+    "Unique key for this operation (draft-ietf-httpapi-idempotency-key-header), a quoted "
+    'string such as "8e03978e-40d5-43e8-bc93-6894a57f9324" of 1-255 visible ASCII '
+    "characters (an unquoted value is accepted too). A retry with the same key and the same "
+    "request replays the first response with Idempotent-Replayed: true; keys are kept 24 h "
+    "and are private to the calling client."
+)
+
+
+def idempotency_key_header(*, required: bool = True) -> Any:
+    """The header as a Litestar handler parameter (documents and validates it)."""
+    return HeaderParameter(
+        name=HEADER_NAME,
+        required=required,
+        min_length=1,
+        max_length=MAX_VALUE_LENGTH,
+        description=_DESCRIPTION,
+    )
+
+
+def idempotency_key_parameter(*, required: bool = True) -> Parameter:
+    """The header as an OpenAPI Parameter object."""
+    return Parameter(
+        name=HEADER_NAME,
+        param_in=ParamType.HEADER,
+        required=required,
+        description=_DESCRIPTION,
+        schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=MAX_VALUE_LENGTH),
+        example='"8e03978e-40d5-43e8-bc93-6894a57f9324"',
+    )
+
+
+IDEMPOTENCY_KEY_HEADER = idempotency_key_header(required=True)
+IDEMPOTENCY_KEY_HEADER_OPTIONAL = idempotency_key_header(required=False)
+
+IDEMPOTENT_REPLAYED_HEADER = ResponseHeader(
+    name="Idempotent-Replayed",
+    description="true when this is the stored response to an earlier request with the same "
+    "Idempotency-Key; absent on the first execution.",
+    documentation_only=True,
+)
+
+IDEMPOTENCY_RESPONSES: dict[int, ResponseSpec] = {
+    status: ResponseSpec(
+        data_container=Problem,
+        description=description,
+        media_type=PROBLEM_MEDIA_TYPE,
+        generate_examples=False,
+    )
+    for status, description in (
+        (400, "Idempotency-Key missing or malformed (or another invalid input)"),
+        (409, "A request with this Idempotency-Key is still in progress; retry after "
+              "Retry-After seconds"),
+        (422, "Idempotency-Key reused with a different request (or business rules failed)"),
+    )
+}

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Litestar, post
+from litestar.params import JSONBody
+
+from policies.idempotency.openapi import (
+    IDEMPOTENCY_KEY_HEADER,
+    IDEMPOTENCY_KEY_HEADER_OPTIONAL,
+    IDEMPOTENCY_RESPONSES,
+    IDEMPOTENT_REPLAYED_HEADER,
+    idempotency_key_parameter,
+)
+
+
+def test_handler_documents_the_header_the_replay_marker_and_the_problems() -> None:
+    @post("/orders", operation_id="createOrder", response_headers=[IDEMPOTENT_REPLAYED_HEADER],
+          responses=IDEMPOTENCY_RESPONSES)
+    async def create_order(
+        data: JSONBody[dict[str, Any]],
+        idempotency_key: Annotated[str, IDEMPOTENCY_KEY_HEADER],
+    ) -> dict[str, Any]:
+        return data
+
+    @post("/notes", operation_id="createNote")
+    async def create_note(
+        data: JSONBody[dict[str, Any]],
+        idempotency_key: Annotated[str | None, IDEMPOTENCY_KEY_HEADER_OPTIONAL] = None,
+    ) -> dict[str, Any]:
+        return data
+
+    document = Litestar([create_order, create_note]).openapi_schema.to_schema()
+    operation = document["paths"]["/orders"]["post"]
+    (parameter,) = operation["parameters"]
+    assert parameter["name"] == "Idempotency-Key"
+    assert parameter["in"] == "header"
+    assert parameter["required"] is True
+    assert parameter["schema"]["type"] == "string"
+    assert parameter["schema"]["maxLength"] == 257
+    assert "Idempotent-Replayed" in operation["responses"]["201"]["headers"]
+    for status in ("400", "409", "422"):
+        content = operation["responses"][status]["content"]
+        assert list(content) == ["application/problem+json"]
+    (optional,) = document["paths"]["/notes"]["post"]["parameters"]
+    assert optional["required"] is False
+
+
+def test_plain_parameter_object_for_operation_post_processing() -> None:
+    parameter = idempotency_key_parameter(required=False).to_schema()
+    assert parameter["name"] == "Idempotency-Key"
+    assert parameter["in"] == "header"
+    assert parameter["required"] is False
+    assert parameter["schema"] == {"type": "string", "minLength": 1, "maxLength": 257}
