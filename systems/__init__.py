@@ -1,1 +1,1 @@
-"""System-of-record dialects: one folder per vendor, each with client, mapping, adapter and sandbox."""
+"""System-of-record dialects: one folder per vendor (client, mapping, adapter, sandbox)."""

@@ -41,7 +41,9 @@ class SapAdapter:
     system = SYSTEM
 
     def __init__(
-        self, client: SapClient, default_area: SalesArea | None = None,
+        self,
+        client: SapClient,
+        default_area: SalesArea | None = None,
         areas: dict[str, SalesArea] | None = None,
     ) -> None:
         self._sap = client
@@ -64,8 +66,12 @@ class SapAdapter:
             filters.append(f"IsMarkedForDeletion eq {'false' if query.active else 'true'}")
         if query.product_group:
             filters.append(f"ProductGroup eq {odata_literal(query.product_group)}")
-        params = {"$top": str(limit + 1), "$skip": str(offset), "$orderby": "Product",
-                  "$expand": "to_Description"}
+        params = {
+            "$top": str(limit + 1),
+            "$skip": str(offset),
+            "$orderby": "Product",
+            "$expand": "to_Description",
+        }
         if filters:
             params["$filter"] = " and ".join(filters)
         entities = await self._sap.query(PRODUCTS, "A_Product", params)
@@ -75,11 +81,16 @@ class SapAdapter:
         unique = sorted(set(skus))
         found: dict[str, ProductRecord] = {}
         for start in range(0, len(unique), _KEYS_PER_FILTER):
-            chunk = unique[start:start + _KEYS_PER_FILTER]
-            entities = await self._sap.query(PRODUCTS, "A_Product", {
-                "$filter": _or_eq("Product", chunk), "$expand": "to_Description",
-                "$top": str(len(chunk)),
-            })
+            chunk = unique[start : start + _KEYS_PER_FILTER]
+            entities = await self._sap.query(
+                PRODUCTS,
+                "A_Product",
+                {
+                    "$filter": _or_eq("Product", chunk),
+                    "$expand": "to_Description",
+                    "$top": str(len(chunk)),
+                },
+            )
             for entity in entities:
                 record = to_product_record(entity)
                 found[record.sku] = record
@@ -88,25 +99,36 @@ class SapAdapter:
     # -- ERP customers ---------------------------------------------------
     async def find_account(self, party: Party) -> str | None:
         if party.tax_id:
-            numbers = await self._sap.query(PARTNERS, "A_BusinessPartnerTaxNumber", {
-                "$filter": _or_eq("BPTaxNumber", tax_id_variants(party.tax_id, party.country)),
-                "$top": "5",
-            })
+            numbers = await self._sap.query(
+                PARTNERS,
+                "A_BusinessPartnerTaxNumber",
+                {
+                    "$filter": _or_eq("BPTaxNumber", tax_id_variants(party.tax_id, party.country)),
+                    "$top": "5",
+                },
+            )
             for number in numbers:
                 account = await self._customer_of(str(number["BusinessPartner"]))
                 if account:
                     return account
-        partners = await self._sap.query(PARTNERS, "A_BusinessPartner", {
-            "$filter": f"OrganizationBPName1 eq {odata_literal(party.name[:40])}",
-            "$expand": "to_BusinessPartnerAddress", "$top": "20",
-        })
+        partners = await self._sap.query(
+            PARTNERS,
+            "A_BusinessPartner",
+            {
+                "$filter": f"OrganizationBPName1 eq {odata_literal(party.name[:40])}",
+                "$expand": "to_BusinessPartnerAddress",
+                "$top": "20",
+            },
+        )
         wanted = normalise_name(party.name)
         for partner in partners:
             addresses = partner.get("to_BusinessPartnerAddress") or {}
             countries = {a.get("Country") for a in addresses.get("results", [])}
-            if party.country in countries and normalise_name(
-                str(partner.get("OrganizationBPName1"))
-            ) == wanted and partner.get("Customer"):
+            if (
+                party.country in countries
+                and normalise_name(str(partner.get("OrganizationBPName1"))) == wanted
+                and partner.get("Customer")
+            ):
                 return str(partner["Customer"])
         return None
 
@@ -117,29 +139,46 @@ class SapAdapter:
 
     async def create_account(self, party: Party) -> str:
         area = self._area(party.legal_entity)
-        created = await self._sap.create(PARTNERS, "A_BusinessPartner", business_partner_body(
-            party, sales_organization=area.sales_organization,
-            distribution_channel=area.distribution_channel, division=area.division,
-        ))
+        created = await self._sap.create(
+            PARTNERS,
+            "A_BusinessPartner",
+            business_partner_body(
+                party,
+                sales_organization=area.sales_organization,
+                distribution_channel=area.distribution_channel,
+                division=area.division,
+            ),
+        )
         return str(created.get("Customer") or created["BusinessPartner"])
 
     # -- sales orders ----------------------------------------------------
     async def find_order(self, reference: str) -> OrderRecord | None:
-        entities = await self._sap.query(ORDERS, "A_SalesOrder", {
-            "$filter": f"PurchaseOrderByCustomer eq {odata_literal(reference)}",
-            "$expand": "to_Item", "$top": "1",
-        })
+        entities = await self._sap.query(
+            ORDERS,
+            "A_SalesOrder",
+            {
+                "$filter": f"PurchaseOrderByCustomer eq {odata_literal(reference)}",
+                "$expand": "to_Item",
+                "$top": "1",
+            },
+        )
         return to_order_record(entities[0]) if entities else None
 
     async def submit_order(self, submission: OrderSubmission) -> OrderRecord:
         area = self._area(submission.legal_entity)
-        created = await self._sap.create(ORDERS, "A_SalesOrder", sales_order_body(
-            submission, sales_organization=area.sales_organization,
-            distribution_channel=area.distribution_channel, division=area.division,
-        ))
-        if "to_Item" not in created or (isinstance(created["to_Item"], dict) and (
-            "__deferred" in created["to_Item"]
-        )):
+        created = await self._sap.create(
+            ORDERS,
+            "A_SalesOrder",
+            sales_order_body(
+                submission,
+                sales_organization=area.sales_organization,
+                distribution_channel=area.distribution_channel,
+                division=area.division,
+            ),
+        )
+        if "to_Item" not in created or (
+            isinstance(created["to_Item"], dict) and ("__deferred" in created["to_Item"])
+        ):
             fetched = await self.get_order(str(created["SalesOrder"]))
             if fetched is not None:
                 return fetched
@@ -151,11 +190,13 @@ class SapAdapter:
         )
         return to_order_record(entity) if entity else None
 
-    async def list_orders(
-        self, account: str | None, offset: int, limit: int
-    ) -> Page[OrderRecord]:
-        params = {"$top": str(limit + 1), "$skip": str(offset), "$orderby": "SalesOrder desc",
-                  "$expand": "to_Item"}
+    async def list_orders(self, account: str | None, offset: int, limit: int) -> Page[OrderRecord]:
+        params = {
+            "$top": str(limit + 1),
+            "$skip": str(offset),
+            "$orderby": "SalesOrder desc",
+            "$expand": "to_Item",
+        }
         if account is not None:
             params["$filter"] = f"SoldToParty eq {odata_literal(account)}"
         entities = await self._sap.query(ORDERS, "A_SalesOrder", params)

@@ -65,30 +65,40 @@ class SapClient:
 
     async def _fetch_csrf(self, service: str) -> None:
         response = await self._up.request(
-            "GET", f"{SERVICE_ROOT}/{service}/", operation=f"{service}.csrf", retry_safe=True,
+            "GET",
+            f"{SERVICE_ROOT}/{service}/",
+            operation=f"{service}.csrf",
+            retry_safe=True,
             headers={**self._headers(), "X-CSRF-Token": "Fetch"},
         )
         token = response.headers.get("x-csrf-token", "")
         cookies = "; ".join(f"{name}={value}" for name, value in response.cookies.items())
         self._sessions[service] = (token, cookies)
 
-    async def get(self, service: str, path: str, params: dict[str, str] | None = None
-                  ) -> JSON | None:
+    async def get(
+        self, service: str, path: str, params: dict[str, str] | None = None
+    ) -> JSON | None:
         response = await self._up.request(
-            "GET", f"{SERVICE_ROOT}/{service}/{path}", operation=f"{service}.read",
-            retry_safe=True, accept_statuses=frozenset({404}), headers=self._headers(),
+            "GET",
+            f"{SERVICE_ROOT}/{service}/{path}",
+            operation=f"{service}.read",
+            retry_safe=True,
+            accept_statuses=frozenset({404}),
+            headers=self._headers(),
             params={**(params or {}), "$format": "json"},
         )
         if response.status_code == 404:
             return None
         return _single.decode(response.content).d
 
-    async def query(
-        self, service: str, entity_set: str, params: dict[str, str]
-    ) -> list[JSON]:
+    async def query(self, service: str, entity_set: str, params: dict[str, str]) -> list[JSON]:
         response = await self._up.request(
-            "GET", f"{SERVICE_ROOT}/{service}/{entity_set}", operation=f"{entity_set}.query",
-            retry_safe=True, headers=self._headers(), params={**params, "$format": "json"},
+            "GET",
+            f"{SERVICE_ROOT}/{service}/{entity_set}",
+            operation=f"{entity_set}.query",
+            retry_safe=True,
+            headers=self._headers(),
+            params={**params, "$format": "json"},
         )
         return _collection.decode(response.content).d.results
 
@@ -98,9 +108,13 @@ class SapClient:
             await self._fetch_csrf(service)
         for attempt in range(2):
             response = await self._up.request(
-                "POST", f"{SERVICE_ROOT}/{service}/{entity_set}",
-                operation=f"{entity_set}.create", retry_safe=False,
-                accept_statuses=frozenset({403}), headers=self._headers(service), json=body,
+                "POST",
+                f"{SERVICE_ROOT}/{service}/{entity_set}",
+                operation=f"{entity_set}.create",
+                retry_safe=False,
+                accept_statuses=frozenset({403}),
+                headers=self._headers(service),
+                json=body,
             )
             if response.status_code != 403:
                 return _single.decode(response.content).d
@@ -108,5 +122,3 @@ class SapClient:
                 break
             await self._fetch_csrf(service)  # token or session expired
         raise translate(response)
-
-

@@ -80,15 +80,19 @@ def business_partner_body(
         "OrganizationBPName2": party.name[40:80],
         "SearchTerm1": re.sub(r"[^A-Z0-9]", "", party.name.upper())[:20],
         "to_BusinessPartnerAddress": [address],
-        "to_BusinessPartnerRole": [{"BusinessPartnerRole": "FLCU00"},
-                                   {"BusinessPartnerRole": "FLCU01"}],
+        "to_BusinessPartnerRole": [
+            {"BusinessPartnerRole": "FLCU00"},
+            {"BusinessPartnerRole": "FLCU01"},
+        ],
         "to_Customer": {
-            "to_CustomerSalesArea": [{
-                "SalesOrganization": sales_organization,
-                "DistributionChannel": distribution_channel,
-                "Division": division,
-                "Currency": party.currency or "",
-            }],
+            "to_CustomerSalesArea": [
+                {
+                    "SalesOrganization": sales_organization,
+                    "DistributionChannel": distribution_channel,
+                    "Division": division,
+                    "Currency": party.currency or "",
+                }
+            ],
         },
     }
     if party.tax_id:
@@ -98,7 +102,10 @@ def business_partner_body(
 
 
 def sales_order_body(
-    submission: OrderSubmission, *, sales_organization: str, distribution_channel: str,
+    submission: OrderSubmission,
+    *,
+    sales_organization: str,
+    distribution_channel: str,
     division: str,
 ) -> JSON:
     items = []
@@ -111,11 +118,13 @@ def sales_order_body(
         if line.description:
             item["SalesOrderItemText"] = line.description[:40]
         if line.unit_price is not None:
-            item["to_PricingElement"] = [{
-                "ConditionType": "PPR0",
-                "ConditionRateValue": line.unit_price,
-                "ConditionCurrency": submission.currency,
-            }]
+            item["to_PricingElement"] = [
+                {
+                    "ConditionType": "PPR0",
+                    "ConditionRateValue": line.unit_price,
+                    "ConditionCurrency": submission.currency,
+                }
+            ]
         items.append(item)
     body: JSON = {
         "SalesOrderType": "OR",
