@@ -30,7 +30,6 @@ CHECKS = [
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_contract(case: schemathesis.Case) -> None:
     case.call_and_validate(checks=CHECKS)

@@ -45,9 +45,13 @@ def test_web_domain() -> None:
 
 
 def _record(**kw: str | None) -> CustomerRecord:
-    base: dict[str, str | None] = {"system_id": "001", "name": "Northwind Traders GmbH",
-                                   "country": "DE", "tax_id": "DE811907980",
-                                   "website": "northwind.example"}
+    base: dict[str, str | None] = {
+        "system_id": "001",
+        "name": "Northwind Traders GmbH",
+        "country": "DE",
+        "tax_id": "DE811907980",
+        "website": "northwind.example",
+    }
     base.update(kw)
     return CustomerRecord(**base)  # type: ignore[arg-type]
 
