@@ -11,14 +11,21 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Contact, License, Server, Tag
 
+from gateway.openapi_governance import document_policies
+from gateway.policy_chain import edge, policy_middleware
 from gateway.problems import EXCEPTION_HANDLERS
 from gateway.routes.health import live, ready
 from gateway.routes.v1.catalog import PriceController, ProductController
 from gateway.routes.v1.customers import CustomerController
 from gateway.routes.v1.sales import OrderController, QuoteController
-from gateway.settings import Settings
+from gateway.settings import Settings, embedded_settings
 from gateway.wiring import Runtime, build_runtime
-from policies.tracing.middleware import TracingMiddleware
+from policies.audit import audit_routes
+from policies.auth.openapi import security_components
+from policies.auth.routes import issuer_routes
+from policies.metrics import MetricsListener, governance_route, metrics_route
+from policies.route import governed, public
+from policies.versioning.openapi import document_deprecations
 
 API_VERSION = "1.0.0"
 
@@ -28,7 +35,11 @@ TAGS = [
     Tag(name="prices", description="Price-book entries (owned by the CRM / CPQ)"),
     Tag(name="quotes", description="Quotes with lines and totals (owned by the CRM / CPQ)"),
     Tag(name="orders", description="Sales orders (owned by the ERP per legal entity)"),
-    Tag(name="operations", description="Health of the gateway and its dependencies"),
+    Tag(
+        name="operations",
+        description="Health, metrics, the governance report and the audit trail",
+    ),
+    Tag(name="auth", description="The built-in OAuth 2.0 token issuer"),
 ]
 
 
@@ -39,7 +50,9 @@ def openapi_config(version: str = "v1") -> OpenAPIConfig:
         summary="Governed quote-to-cash API facade",
         description=(
             "Canonical customer, product, price, quote and order APIs over the systems of "
-            "record that own them. Errors are RFC 9457 problem details."
+            "record that own them. Every call needs a bearer token (client credentials at "
+            "/oauth/token) with the operation's scopes; responses carry RateLimit headers; "
+            "order creation needs an Idempotency-Key. Errors are RFC 9457 problem details."
         ),
         contact=Contact(
             name="Q2C Gateway team", url="https://q2c.dev/support", email="api@q2c.dev"
@@ -47,6 +60,7 @@ def openapi_config(version: str = "v1") -> OpenAPIConfig:
         license=License(name="Apache-2.0", identifier="Apache-2.0"),
         servers=[Server(url="http://127.0.0.1:8080", description="Local embedded default")],
         tags=TAGS,
+        components=[security_components()],
         path="/schema",
         use_handler_docstrings=False,
         create_examples=False,
@@ -54,17 +68,26 @@ def openapi_config(version: str = "v1") -> OpenAPIConfig:
 
 
 def create_litestar(settings: Settings, runtime: Runtime | None = None) -> Litestar:
+    """The Litestar application; ``runtime`` is injected by tests that drive it in-process."""
+    owns_runtime = runtime is None
+    runtime = runtime or build_runtime(settings)
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        if app.state.runtime is not None:
+        if not owns_runtime:
             yield
             return
-        app.state.runtime = await build_runtime(settings)
+        await runtime.start()
+        listener = None
+        if settings.metrics.enabled and settings.metrics.listen_port is not None:
+            listener = MetricsListener(runtime.metrics)
+            await listener.start()
         try:
             yield
         finally:
-            await app.state.runtime.close()
-            app.state.runtime = None
+            if listener is not None:
+                await listener.stop()
+            await runtime.close()
 
     v1 = Router(
         path="/v1",
@@ -76,8 +99,12 @@ def create_litestar(settings: Settings, runtime: Runtime | None = None) -> Lites
             OrderController,
         ],
     )
-    return Litestar(
-        route_handlers=[v1, live, ready],
+    handlers: list[Any] = [v1, live, ready, *ops_routes(runtime)]
+    if runtime.issuer is not None:
+        handlers.extend(issuer_routes(runtime.issuer, settings.auth))
+    app = Litestar(
+        route_handlers=handlers,
+        middleware=policy_middleware(runtime),
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         lifespan=[lifespan],
@@ -85,6 +112,20 @@ def create_litestar(settings: Settings, runtime: Runtime | None = None) -> Lites
         debug=False,
         logging_config=None,
     )
+    document_policies(app.openapi_schema)
+    document_deprecations(app.openapi_schema, settings.versioning)
+    return app
+
+
+def ops_routes(runtime: Runtime) -> list[Any]:
+    """Operations endpoints: metrics, the governance report and the audit trail."""
+    routes: list[Any] = [*audit_routes(runtime.audit_store, opt=governed("ops:read"))]
+    config = runtime.settings.metrics
+    if config.enabled:
+        scope = config.required_scope
+        routes.append(metrics_route(runtime.metrics, opt=governed(scope) if scope else public()))
+        routes.append(governance_route(runtime.metrics, opt=governed("ops:read")))
+    return routes
 
 
 class Gateway:
@@ -93,12 +134,17 @@ class Gateway:
     def __init__(self, litestar: Litestar, settings: Settings) -> None:
         self.litestar = litestar
         self.settings = settings
-        self._asgi = TracingMiddleware(litestar, settings.tracing)
+        self._asgi = edge(litestar, self.runtime)
+
+    @property
+    def runtime(self) -> Runtime:
+        runtime: Runtime = self.litestar.state.runtime
+        return runtime
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         await self._asgi(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Gateway:
-    settings = settings or Settings()
+    settings = settings or embedded_settings()
     return Gateway(create_litestar(settings, runtime), settings)

@@ -61,6 +61,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_token(args: argparse.Namespace) -> int:
+    """Mint a token with the built-in issuer's key (the one the local gateway verifies)."""
+    from gateway.settings import load_settings
+    from policies.auth import mint_local_token
+    from policies.auth.scopes import ALL_SCOPES
+
+    if args.config:
+        os.environ["Q2C_CONFIG"] = str(Path(args.config).resolve())
+    settings = load_settings()
+    scopes = args.scopes.replace(",", " ").split() if args.scopes else sorted(ALL_SCOPES)
+    try:
+        token = mint_local_token(
+            settings.auth,
+            client_id=args.client,
+            scopes=scopes,
+            tenant=args.tenant,
+            ttl_seconds=args.ttl,
+        )
+    except ValueError as exc:
+        print(f"q2c token: {exc}", file=sys.stderr)
+        return 2
+    print(token)
+    return 0
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     print(f"{args.system} sandbox on http://{args.host}:{args.port}", flush=True)
     _serve(SANDBOXES[args.system], args.host, args.port, 1)
@@ -101,6 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int)
     serve.set_defaults(func=cmd_serve)
+
+    token = sub.add_parser("token", help="mint a sandbox JWT (prints only the token)")
+    token.add_argument("--config", help="TOML file (default: $Q2C_CONFIG or embedded)")
+    token.add_argument("--client", default="sandbox-client")
+    token.add_argument("--scopes", help="space- or comma-separated (default: every scope)")
+    token.add_argument("--tenant", default="sandbox")
+    token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
+    token.set_defaults(func=cmd_token)
 
     sandbox = sub.add_parser("sandbox", help="run a system-of-record simulator")
     sandbox_sub = sandbox.add_subparsers(dest="action", required=True)

@@ -21,3 +21,12 @@ class UpstreamTransport(AiohttpTransport):
             ):
                 raise httpx.ConnectError(str(exc), request=request) from cause
             raise
+
+    async def aclose(self) -> None:
+        """Close the connections; the next request opens a new session.
+
+        A gateway may go through several ASGI lifespans (test runners start and
+        stop one per test), and each shutdown must release its sockets.
+        """
+        await super().aclose()
+        self.client = None

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.app import create_litestar
-from gateway.settings import Settings
+from gateway.settings import embedded_settings
 
 OPENAPI_DIR = Path(__file__).resolve().parent.parent / "openapi"
 VERSIONS = ("v1",)
@@ -18,7 +18,7 @@ def generate(version: str = "v1") -> dict[str, Any]:
     """The document as the code describes it (the embedded default's shape)."""
     if version not in VERSIONS:
         raise ValueError(f"unknown API version {version!r}")
-    app = create_litestar(Settings())
+    app = create_litestar(embedded_settings())
     schema: dict[str, Any] = app.openapi_schema.to_schema()
     return schema
 

@@ -13,7 +13,13 @@ from typing import Annotated, Literal
 import msgspec
 
 from domains.ownership import OwnershipMap, OwnershipRule
+from policies.audit import AuditConfig
+from policies.auth import AuthConfig, sandbox_auth_config
+from policies.idempotency import IdempotencyConfig
+from policies.metrics import MetricsConfig
+from policies.rate_limit import RateLimitConfig
 from policies.tracing.middleware import TracingConfig
+from policies.versioning import VersioningConfig
 from systems.sap_s4hana.adapter import SalesArea
 from systems.upstream import UpstreamConfig
 
@@ -111,6 +117,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     systems: dict[SystemName, SystemSettings] = msgspec.field(default_factory=_default_systems)
     ownership: dict[str, str | OwnershipRule] = msgspec.field(default_factory=_default_ownership)
     tracing: TracingConfig = TracingConfig()
+    auth: AuthConfig = msgspec.field(default_factory=AuthConfig)
+    rate_limit: RateLimitConfig = msgspec.field(default_factory=RateLimitConfig)
+    idempotency: IdempotencyConfig = msgspec.field(default_factory=IdempotencyConfig)
+    metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
+    audit: AuditConfig = msgspec.field(default_factory=AuditConfig)
+    versioning: VersioningConfig = msgspec.field(default_factory=VersioningConfig)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     def __post_init__(self) -> None:
@@ -142,11 +154,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         return any(system.sandbox for system in self.systems.values())
 
 
+def embedded_settings(**overrides: object) -> Settings:
+    """The no-configuration default: sandboxes, memory stores, the sandbox token client.
+
+    Only here is the well-known sandbox client enabled; a configuration file that
+    leaves out ``[auth]`` gets a built-in issuer with no clients at all.
+    """
+    fields: dict[str, object] = {"auth": sandbox_auth_config()}
+    fields.update(overrides)
+    return Settings(**fields)  # type: ignore[arg-type]
+
+
 def load_settings(path: str | Path | None = None) -> Settings:
     """Read ``path`` (or ``$Q2C_CONFIG``); no file means the embedded default."""
     path = path or os.environ.get("Q2C_CONFIG")
     if not path:
-        return Settings()
+        return embedded_settings()
     try:
         return msgspec.toml.decode(Path(path).read_bytes(), type=Settings)
     except msgspec.ValidationError as exc:

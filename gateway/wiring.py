@@ -32,6 +32,14 @@ from gateway.stores.crosswalk import (
     RedisRecordOwners,
 )
 from gateway.stores.ownership import MemoryOwnershipStore, RedisOwnershipStore
+from policies.audit import AuditStore, MemoryAuditStore
+from policies.audit.redis import RedisAuditStore
+from policies.auth import Issuer, TokenVerifier, build_verifier
+from policies.idempotency import IdempotencyStore, MemoryIdempotencyStore
+from policies.idempotency.redis import RedisIdempotencyStore
+from policies.metrics import GatewayMetrics
+from policies.rate_limit import MemoryRateLimitStore, RateLimitStore
+from policies.rate_limit.redis import RedisRateLimitStore
 from policies.tracing.context import outbound_headers
 from systems.salesforce.adapter import SalesforceAdapter
 from systems.salesforce.client import SalesforceAuth, SalesforceClient
@@ -55,7 +63,11 @@ class Services:
 
 @dataclass
 class Runtime:
-    """Everything built for one gateway process, and how to close it."""
+    """Everything built for one gateway process, and how to start and close it.
+
+    Building does no I/O (clients connect lazily), so the app can be assembled
+    before an event loop runs; ``start`` does the first round trips.
+    """
 
     settings: Settings
     services: Services
@@ -63,12 +75,27 @@ class Runtime:
     owners: RecordOwners
     ownership: OwnershipStore
     http: httpx.AsyncClient
+    upstream_transport: httpx.AsyncBaseTransport
     redis: aioredis.Redis | None
+    issuer: Issuer | None
+    verifier: TokenVerifier
+    rate_limit_store: RateLimitStore
+    idempotency_store: IdempotencyStore
+    audit_store: AuditStore
+    metrics: GatewayMetrics
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
     sandboxes: dict[str, Any] = field(default_factory=dict)
 
+    async def start(self) -> None:
+        if isinstance(self.ownership, RedisOwnershipStore):
+            # The configuration is the source of truth for ownership at start-up.
+            await self.ownership.save(self.settings.ownership_map())
+        await self.verifier.warm_up()
+
     async def close(self) -> None:
-        await self.http.aclose()
+        """Release connections. The runtime stays usable: a later ``start`` (another
+        lifespan of the same app) reconnects lazily."""
+        await self.upstream_transport.aclose()
         if self.redis is not None:
             await self.redis.aclose()
 
@@ -88,8 +115,9 @@ def _sandbox_app(name: str, system: SystemSettings) -> tuple[Any, Any]:
 
 def build_http_client(
     config: UpstreamClientSettings, mounts: dict[str, httpx.AsyncBaseTransport]
-) -> httpx.AsyncClient:
-    """One pooled client for every system of record; sandboxes are mounted in-process."""
+) -> tuple[httpx.AsyncClient, httpx.AsyncBaseTransport]:
+    """One pooled client for every system of record (and its network transport);
+    sandboxes are mounted in-process."""
     limits = httpx.Limits(
         max_connections=config.max_connections,
         max_keepalive_connections=config.max_keepalive_connections,
@@ -100,12 +128,13 @@ def build_http_client(
         transport = UpstreamTransport(limits=limits, trust_env=False)
     else:
         transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
-    return httpx.AsyncClient(
+    client = httpx.AsyncClient(
         transport=transport, mounts=mounts or None, follow_redirects=False, trust_env=False
     )
+    return client, transport
 
 
-async def build_runtime(settings: Settings) -> Runtime:
+def build_runtime(settings: Settings) -> Runtime:
     sandboxes: dict[str, Any] = {}
     mounts: dict[str, httpx.AsyncBaseTransport] = {}
     for name, system in settings.systems.items():
@@ -113,28 +142,48 @@ async def build_runtime(settings: Settings) -> Runtime:
             state, app = _sandbox_app(name, system)
             sandboxes[name] = state
             mounts[system.base_url.rstrip("/")] = httpx.ASGITransport(app=app)
-    http = build_http_client(settings.http_client, mounts)
+    http, transport = build_http_client(settings.http_client, mounts)
 
     redis_client: aioredis.Redis | None = None
     crosswalks: CrosswalkFactory
     owners: RecordOwners
     ownership: OwnershipStore
+    rate_limit_store: RateLimitStore
+    idempotency_store: IdempotencyStore
+    audit_store: AuditStore
+    audit = settings.audit
     if settings.redis is not None:
+        prefix = settings.redis.prefix
         redis_client = aioredis.Redis.from_url(
             settings.redis.url,
             decode_responses=True,
             socket_timeout=settings.redis.timeout_seconds,
             socket_connect_timeout=settings.redis.timeout_seconds,
         )
-        crosswalks = RedisCrosswalks(redis_client, settings.redis.prefix)
-        owners = RedisRecordOwners(redis_client, settings.redis.prefix)
-        redis_ownership = RedisOwnershipStore(redis_client, settings.redis.prefix)
-        await redis_ownership.save(settings.ownership_map())  # config is the source of truth
-        ownership = redis_ownership
+        crosswalks = RedisCrosswalks(redis_client, prefix)
+        owners = RedisRecordOwners(redis_client, prefix)
+        ownership = RedisOwnershipStore(redis_client, prefix)
+        rate_limit_store = RedisRateLimitStore(redis_client, key_prefix=prefix)
+        idempotency_store = RedisIdempotencyStore(redis_client, prefix=prefix)
+        audit_store = RedisAuditStore(
+            redis_client,
+            prefix=prefix,
+            max_entries=audit.max_entries_for("redis"),
+            max_scan=audit.max_scan,
+        )
     else:
         crosswalks = MemoryCrosswalks()
         owners = MemoryRecordOwners()
         ownership = MemoryOwnershipStore(settings.ownership_map())
+        rate_limit_store = MemoryRateLimitStore()
+        idempotency_store = MemoryIdempotencyStore()
+        audit_store = MemoryAuditStore(
+            max_entries=audit.max_entries_for("memory"), max_scan=audit.max_scan
+        )
+    metrics = GatewayMetrics(settings.metrics)
+
+    issuer = Issuer.from_config(settings.auth) if settings.auth.builtin_issuer.enabled else None
+    verifier = build_verifier(settings.auth, http_client=http, issuer=issuer)
 
     salesforce: dict[str, SalesforceAdapter] = {}
     sap: dict[str, SapAdapter] = {}
@@ -148,6 +197,7 @@ async def build_runtime(settings: Settings) -> Runtime:
                 config=system.upstream,
                 translate=translate_salesforce,
                 headers=outbound_headers,
+                observe=metrics.observe_sor_call,
             )
             salesforce[name] = SalesforceAdapter(
                 SalesforceClient(upstream, _salesforce_auth(name, system), system.api_version)
@@ -161,16 +211,16 @@ async def build_runtime(settings: Settings) -> Runtime:
                 config=system.upstream,
                 translate=translate_sap,
                 headers=outbound_headers,
+                observe=metrics.observe_sor_call,
             )
+            sap_auth = _sap_auth(name, system)
             sap[name] = SapAdapter(
-                SapClient(upstream, _sap_auth(name, system)),
-                system.sales_area,
-                dict(system.sales_areas),
+                SapClient(upstream, sap_auth), system.sales_area, dict(system.sales_areas)
             )
             checks[name] = _probe(
                 upstream,
                 "/sap/opu/odata/sap/API_PRODUCT_SRV/$metadata",
-                {"Authorization": _basic(_sap_auth(name, system))},
+                {"Authorization": _basic(sap_auth)},
             )
     if redis_client is not None:
         client = redis_client
@@ -206,7 +256,14 @@ async def build_runtime(settings: Settings) -> Runtime:
         owners=owners,
         ownership=ownership,
         http=http,
+        upstream_transport=transport,
         redis=redis_client,
+        issuer=issuer,
+        verifier=verifier,
+        rate_limit_store=rate_limit_store,
+        idempotency_store=idempotency_store,
+        audit_store=audit_store,
+        metrics=metrics,
         health_checks=checks,
         sandboxes=sandboxes,
     )

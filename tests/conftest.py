@@ -11,8 +11,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from gateway.app import create_app
-from gateway.settings import Settings
 from gateway.wiring import Runtime, build_runtime
+from policies.auth.scopes import ALL_SCOPES
+from tests.support.settings import gateway_settings
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -43,15 +44,31 @@ async def redis_prefix(redis_client: aioredis.Redis) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def runtime() -> AsyncIterator[Runtime]:
-    built = await build_runtime(Settings())
+    built = build_runtime(gateway_settings())
+    await built.start()
     yield built
     await built.close()
 
 
+def bearer(
+    runtime: Runtime,
+    *,
+    tenant: str = "sandbox",
+    scopes: frozenset[str] = ALL_SCOPES,
+    client_id: str = "sandbox-client",
+) -> dict[str, str]:
+    assert runtime.issuer is not None
+    token = runtime.issuer.mint(client_id, sorted(scopes), tenant, 600, plan="gold")
+    return {"Authorization": f"Bearer {token}"}
+
+
 @pytest.fixture
 async def api(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    """The embedded-default gateway (in-process sandboxes, memory stores) over ASGI."""
+    """The embedded-default gateway (in-process sandboxes, memory stores) over ASGI,
+    authenticated as the sandbox client with every scope."""
     app = create_app(runtime.settings, runtime)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://gateway.test", headers=bearer(runtime)
+    ) as client:
         yield client

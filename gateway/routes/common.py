@@ -21,7 +21,11 @@ from domains.ids import Kind, derived_id
 from domains.paging import DEFAULT_LIMIT, MAX_LIMIT
 from gateway.wiring import Services
 from policies.asgi import Scope
+from policies.auth.openapi import UNAUTHORIZED_RESPONSES, security_for
 from policies.consumer import get_consumer
+from policies.idempotency.openapi import IDEMPOTENCY_RESPONSES, IDEMPOTENT_REPLAYED_HEADER
+from policies.rate_limit.openapi import RATE_LIMIT_HEADERS, TOO_MANY_REQUESTS
+from policies.route import IdempotencyMode, governed
 
 
 def id_parameter(prefix: str, what: str, where: type[ParameterKwarg] = QueryParameter) -> Any:
@@ -92,6 +96,31 @@ _DESCRIPTIONS = {
     504: "The system of record timed out",
 }
 READ = (400, 500, 502, 503, 504)
+
+
+def governed_route(
+    *scopes: str,
+    errors: tuple[int, ...] = READ,
+    idempotency: IdempotencyMode = "none",
+    headers: tuple[ResponseHeader, ...] = (),
+) -> dict[str, Any]:
+    """Route decorator arguments for a governed operation: the policy declaration that
+    auth, rate limits and idempotency read, and the matching OpenAPI documentation."""
+    responses = {
+        **problems(*errors),
+        **UNAUTHORIZED_RESPONSES,
+        **TOO_MANY_REQUESTS,
+    }
+    response_headers = [*headers, *RATE_LIMIT_HEADERS]
+    if idempotency != "none":
+        responses.update(IDEMPOTENCY_RESPONSES)
+        response_headers.append(IDEMPOTENT_REPLAYED_HEADER)
+    return {
+        "opt": governed(*scopes, idempotency=idempotency),
+        "security": security_for(scopes),
+        "responses": responses,
+        "response_headers": response_headers,
+    }
 
 
 def problems(*statuses: int) -> dict[int, ResponseSpec]:

@@ -6,6 +6,7 @@ servers stand in for Salesforce and SAP S/4HANA.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +16,8 @@ import httpx
 import pytest
 
 from tests.support.processes import (
+    E2E_CLIENT,
+    E2E_SECRET,
     SANDBOX_ENV,
     ServerProcess,
     config_for,
@@ -30,7 +33,11 @@ pytestmark = pytest.mark.e2e
 class Landscape:
     def __init__(self, gateway: ServerProcess, salesforce: ServerProcess, sap: ServerProcess):
         self.gateway, self.salesforce, self.sap = gateway, salesforce, sap
-        self.api = httpx.Client(base_url=gateway.url, timeout=20)
+        self.api = httpx.Client(
+            base_url=gateway.url,
+            timeout=20,
+            headers={"Authorization": f"Bearer {client_credentials_token(gateway.url)}"},
+        )
         self.sap_api = httpx.Client(base_url=sap.url, auth=("Q2C_GATEWAY", "sandbox"), timeout=20)
 
 
@@ -61,6 +68,23 @@ def landscape(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Landscape]:
         if keys:
             client.delete(*keys)
         client.close()
+
+
+def client_credentials_token(base_url: str) -> str:
+    """A token the way an integration client gets one: RFC 6749 client credentials."""
+    response = httpx.post(
+        f"{base_url}/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(E2E_CLIENT, E2E_SECRET),
+        timeout=20,
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+def _key() -> dict[str, str]:
+    return {"Idempotency-Key": f'"{uuid.uuid4()}"'}
 
 
 def _sap_orders(landscape: Landscape, reference: str) -> list[dict[str, Any]]:
@@ -120,7 +144,9 @@ def test_order_from_quote_reaches_sap(landscape: Landscape) -> None:
     quotes = api.get("/v1/quotes", params={"status": "accepted", "limit": "50"}).json()["data"]
     quote = next(q for q in quotes if q["currency"] == "JPY")
     response = api.post(
-        "/v1/orders", json={"customer_id": quote["customer_id"], "quote_id": quote["id"]}
+        "/v1/orders",
+        headers=_key(),
+        json={"customer_id": quote["customer_id"], "quote_id": quote["id"]},
     )
     assert response.status_code == 201, response.text
     order = response.json()
@@ -140,6 +166,7 @@ def test_unknown_product_names_the_line(landscape: Landscape) -> None:
     product = api.get("/v1/products").json()["data"][0]
     response = api.post(
         "/v1/orders",
+        headers=_key(),
         json={
             "customer_id": customer["id"],
             "currency": "USD",
@@ -161,6 +188,7 @@ def test_sap_down_is_a_503_naming_the_system(landscape: Landscape) -> None:
     landscape.sap.stop()
     response = api.post(
         "/v1/orders",
+        headers=_key(),
         json={
             "customer_id": customer["id"],
             "currency": "USD",
@@ -182,8 +210,20 @@ def test_make_serve_default_answers_products(tmp_path: Path) -> None:
 
     server = ServerProcess([Q2C, "serve", "--port", str(port)], port, {"Q2C_CONFIG": ""})
     with running(server):
-        response = httpx.get(f"{server.url}/v1/products", timeout=20)
+        anonymous = httpx.get(f"{server.url}/v1/products", timeout=20)
+        assert anonymous.status_code == 401
+        assert anonymous.headers["www-authenticate"].startswith("Bearer")
+        token = httpx.post(
+            f"{server.url}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=("sandbox-client", "sandbox-secret"),
+            timeout=20,
+        ).json()["access_token"]
+        response = httpx.get(
+            f"{server.url}/v1/products", timeout=20, headers={"Authorization": f"Bearer {token}"}
+        )
         assert response.status_code == 200
         assert len(response.json()["data"]) == 12
+        assert response.headers["ratelimit-policy"].startswith('"default"')
         schema = httpx.get(f"{server.url}/schema/openapi.json", timeout=20).json()
         assert schema["openapi"].startswith("3.1")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +23,10 @@ async def _product(api: httpx.AsyncClient, sku: str) -> dict[str, Any]:
     return next(p for p in products if p["sku"] == sku)
 
 
+def _key() -> dict[str, str]:
+    return {"Idempotency-Key": f'"{uuid.uuid4()}"'}
+
+
 def _sap_orders(runtime: Runtime) -> list[dict[str, Any]]:
     orders: list[dict[str, Any]] = runtime.sandboxes["sap_s4hana"].sales_orders()
     return orders
@@ -38,6 +43,7 @@ async def test_order_from_accepted_quote_reaches_sap_with_quote_lines(
     quote = await _quote(api, "Northwind rollout phase 1")
     response = await api.post(
         "/v1/orders",
+        headers=_key(),
         json={
             "customer_id": quote["customer_id"],
             "quote_id": quote["id"],
@@ -83,6 +89,7 @@ async def test_order_for_a_new_customer_creates_one_erp_customer(
     for quantity in ("2", "1.5"):
         response = await api.post(
             "/v1/orders",
+            headers=_key(),
             json={
                 "customer_id": customer["id"],
                 "currency": "EUR",
@@ -107,6 +114,7 @@ async def test_every_bad_line_is_named_and_nothing_reaches_sap(
     before = len(_sap_orders(runtime))
     response = await api.post(
         "/v1/orders",
+        headers=_key(),
         json={
             "customer_id": customers[0]["id"],
             "currency": "USD",
@@ -131,16 +139,21 @@ async def test_quote_rules(api: httpx.AsyncClient) -> None:
     draft = await _quote(api, "Tailspin pilot")
     accepted = await _quote(api, "Northwind rollout phase 1")
     not_accepted = await api.post(
-        "/v1/orders", json={"customer_id": draft["customer_id"], "quote_id": draft["id"]}
+        "/v1/orders",
+        headers=_key(),
+        json={"customer_id": draft["customer_id"], "quote_id": draft["id"]},
     )
     assert not_accepted.status_code == 422
     assert not_accepted.json()["errors"][0]["code"] == "quote_not_accepted"
     foreign = await api.post(
-        "/v1/orders", json={"customer_id": draft["customer_id"], "quote_id": accepted["id"]}
+        "/v1/orders",
+        headers=_key(),
+        json={"customer_id": draft["customer_id"], "quote_id": accepted["id"]},
     )
     assert {e["code"] for e in foreign.json()["errors"]} == {"quote_customer_mismatch"}
     both = await api.post(
         "/v1/orders",
+        headers=_key(),
         json={
             "customer_id": accepted["customer_id"],
             "quote_id": accepted["id"],
@@ -148,10 +161,13 @@ async def test_quote_rules(api: httpx.AsyncClient) -> None:
         },
     )
     assert both.status_code == 422
-    neither = await api.post("/v1/orders", json={"customer_id": accepted["customer_id"]})
+    neither = await api.post(
+        "/v1/orders", headers=_key(), json={"customer_id": accepted["customer_id"]}
+    )
     assert neither.status_code == 422
     unknown = await api.post(
         "/v1/orders",
+        headers=_key(),
         json={"customer_id": "cus_01ARZ3NDEKTSV4RRFFQ69G5FAV", "quote_id": accepted["id"]},
     )
     assert "customer_id" in {e["field"] for e in unknown.json()["errors"]}
@@ -161,7 +177,9 @@ async def test_sap_down_gives_503_and_no_order(api: httpx.AsyncClient, runtime: 
     quote = await _quote(api, "Contoso plant sensors")
     runtime.sandboxes["sap_s4hana"].faults.fail_next = 50
     response = await api.post(
-        "/v1/orders", json={"customer_id": quote["customer_id"], "quote_id": quote["id"]}
+        "/v1/orders",
+        headers=_key(),
+        json={"customer_id": quote["customer_id"], "quote_id": quote["id"]},
     )
     assert response.status_code == 503
     problem = response.json()
@@ -176,9 +194,9 @@ async def test_a_retried_submission_with_a_fixed_id_finds_the_first_erp_order(
 ) -> None:
     quote = await _quote(api, "Datum lab expansion")
     data = OrderCreate(customer_id=quote["customer_id"], quote_id=quote["id"])
-    order_id = derived_id("order", "default/client", "key-1")
-    first = await runtime.services.orders.create("default", data, order_id)
-    second = await runtime.services.orders.create("default", data, order_id)
+    order_id = derived_id("order", "sandbox/client", "key-1")
+    first = await runtime.services.orders.create("sandbox", data, order_id)
+    second = await runtime.services.orders.create("sandbox", data, order_id)
     assert first == second
     assert len([o for o in _sap_orders(runtime) if o["PurchaseOrderByCustomer"] == order_id]) == 1
 

@@ -95,9 +95,36 @@ SANDBOX_ENV = {
 }
 
 
+E2E_CLIENT = "e2e-client"
+E2E_SECRET = "e2e-secret-for-tests"
+
+
 def config_for(
-    path: Path, *, salesforce: str, sap: str, redis_prefix: str | None, extra: str = ""
+    path: Path,
+    *,
+    salesforce: str,
+    sap: str,
+    redis_prefix: str | None,
+    extra: str = "",
+    plan: str = "gold",
 ) -> Path:
+    """A gateway configuration for real sandbox servers, with its own issuer key and a
+    client-credentials client holding every scope."""
+    from policies.auth import hash_secret
+    from policies.auth.scopes import ALL_SCOPES
+
+    scopes = ", ".join(f'"{s}"' for s in sorted(ALL_SCOPES))
+    auth = f"""
+[auth.builtin_issuer]
+key_file = "{path.parent / "issuer-key.pem"}"
+
+[[auth.builtin_issuer.clients]]
+client_id = "{E2E_CLIENT}"
+secret_hash = "{hash_secret(E2E_SECRET)}"
+tenant = "e2e"
+plan = "{plan}"
+scopes = [{scopes}]
+"""
     redis = (
         f'[redis]\nurl = "{os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")}"\n'
         f'prefix = "{redis_prefix}"\n'
@@ -106,6 +133,7 @@ def config_for(
     )
     path.write_text(
         f"""{redis}
+{extra}
 [systems.salesforce]
 kind = "salesforce"
 base_url = "{salesforce}"
@@ -126,7 +154,7 @@ password_env = "E2E_SAP_PASSWORD"
 timeout_seconds = 5
 max_retries = 1
 backoff_seconds = 0.05
-{extra}
+{auth}
 """,
         encoding="utf-8",
     )

@@ -20,11 +20,10 @@ from gateway.routes.common import (
     ProductIdPath,
     ProductIdQuery,
     etag,
-    problems,
+    governed_route,
     services,
     tenant_of,
 )
-from policies.route import governed
 
 
 class ProductController(Controller):
@@ -32,10 +31,9 @@ class ProductController(Controller):
     tags = ["products"]
 
     @get(
-        opt=governed("products:read"),
         operation_id="listProducts",
         summary="List products",
-        responses=problems(*READ),
+        **governed_route("products:read"),
     )
     async def list_products(
         self,
@@ -51,11 +49,13 @@ class ProductController(Controller):
 
     @get(
         "/{product_id:str}",
-        opt=governed("products:read"),
         operation_id="getProduct",
         summary="Get a product",
-        response_headers=[ETAG_HEADER],
-        responses=problems(*READ, 404),
+        **governed_route(
+            "products:read",
+            errors=(*READ, 404),
+            headers=(ETAG_HEADER,),
+        ),
     )
     async def get_product(
         self, request: Request[Any, Any, Any], product_id: ProductIdPath
@@ -69,10 +69,12 @@ class PriceController(Controller):
     tags = ["prices"]
 
     @get(
-        opt=governed("prices:read"),
         operation_id="listPrices",
         summary="List prices by product, price list and currency",
-        responses=problems(*READ, 404),
+        **governed_route(
+            "prices:read",
+            errors=(*READ, 404),
+        ),
     )
     async def list_prices(
         self,

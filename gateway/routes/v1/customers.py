@@ -26,12 +26,12 @@ from gateway.routes.common import (
     CustomerIdPath,
     Limit,
     etag,
+    governed_route,
     parse_if_match,
-    problems,
     services,
     tenant_of,
 )
-from policies.route import governed
+from policies.idempotency.openapi import IDEMPOTENCY_KEY_HEADER_OPTIONAL
 
 
 class CustomerController(Controller):
@@ -39,10 +39,9 @@ class CustomerController(Controller):
     tags = ["customers"]
 
     @get(
-        opt=governed("customers:read"),
         operation_id="listCustomers",
         summary="List customers",
-        responses=problems(*READ),
+        **governed_route("customers:read"),
     )
     async def list_customers(
         self,
@@ -68,11 +67,13 @@ class CustomerController(Controller):
 
     @get(
         "/{customer_id:str}",
-        opt=governed("customers:read"),
         operation_id="getCustomer",
         summary="Get a customer",
-        response_headers=[ETAG_HEADER],
-        responses=problems(*READ, 404),
+        **governed_route(
+            "customers:read",
+            errors=(*READ, 404),
+            headers=(ETAG_HEADER,),
+        ),
     )
     async def get_customer(
         self, request: Request[Any, Any, Any], customer_id: CustomerIdPath
@@ -81,16 +82,22 @@ class CustomerController(Controller):
         return Response(customer, headers={"ETag": etag(version_tag(customer))})
 
     @post(
-        opt=governed("customers:write", idempotency="optional"),
         operation_id="createCustomer",
         summary="Create a customer (never a second master)",
         description="Matches on tax id, normalised name + country and web domain before "
         "creating; a match answers 409 with `existing_id`.",
-        response_headers=[ETAG_HEADER, LOCATION_HEADER],
-        responses=problems(*READ, 409, 422),
+        **governed_route(
+            "customers:write",
+            errors=(*READ, 409, 422),
+            idempotency="optional",
+            headers=(ETAG_HEADER, LOCATION_HEADER),
+        ),
     )
     async def create_customer(
-        self, request: Request[Any, Any, Any], data: JSONBody[CustomerCreate]
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[CustomerCreate],
+        idempotency_key: Annotated[str | None, IDEMPOTENCY_KEY_HEADER_OPTIONAL] = None,
     ) -> Response[Customer]:
         customer = await services(request).customers.create(tenant_of(request), data)
         return Response(
@@ -104,13 +111,16 @@ class CustomerController(Controller):
 
     @patch(
         "/{customer_id:str}",
-        opt=governed("customers:write", idempotency="optional"),
         operation_id="updateCustomer",
         summary="Update a customer",
         description="Send the ETag of a recent GET in If-Match; members left out stay as "
         "they are, `null` clears one.",
-        response_headers=[ETAG_HEADER],
-        responses=problems(*READ, 404, 412, 422, 428),
+        **governed_route(
+            "customers:write",
+            errors=(*READ, 404, 412, 422, 428),
+            idempotency="optional",
+            headers=(ETAG_HEADER,),
+        ),
     )
     async def update_customer(
         self,
@@ -125,6 +135,7 @@ class CustomerController(Controller):
                 description="ETag from a GET of this customer",
             ),
         ] = None,
+        idempotency_key: Annotated[str | None, IDEMPOTENCY_KEY_HEADER_OPTIONAL] = None,
     ) -> Response[Customer]:
         customer = await services(request).customers.update(
             tenant_of(request), customer_id, data, parse_if_match(if_match)

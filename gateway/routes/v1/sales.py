@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromQuery, JSONBody
@@ -22,12 +22,12 @@ from gateway.routes.common import (
     OrderIdPath,
     QuoteIdPath,
     etag,
+    governed_route,
     idempotent_id,
-    problems,
     services,
     tenant_of,
 )
-from policies.route import governed
+from policies.idempotency.openapi import IDEMPOTENCY_KEY_HEADER
 
 
 class QuoteController(Controller):
@@ -35,10 +35,12 @@ class QuoteController(Controller):
     tags = ["quotes"]
 
     @get(
-        opt=governed("quotes:read"),
         operation_id="listQuotes",
         summary="List quotes",
-        responses=problems(*READ, 404),
+        **governed_route(
+            "quotes:read",
+            errors=(*READ, 404),
+        ),
     )
     async def list_quotes(
         self,
@@ -54,11 +56,13 @@ class QuoteController(Controller):
 
     @get(
         "/{quote_id:str}",
-        opt=governed("quotes:read"),
         operation_id="getQuote",
         summary="Get a quote with its lines",
-        response_headers=[ETAG_HEADER],
-        responses=problems(*READ, 404),
+        **governed_route(
+            "quotes:read",
+            errors=(*READ, 404),
+            headers=(ETAG_HEADER,),
+        ),
     )
     async def get_quote(
         self, request: Request[Any, Any, Any], quote_id: QuoteIdPath
@@ -72,19 +76,27 @@ class OrderController(Controller):
     tags = ["orders"]
 
     @post(
-        opt=governed("orders:write", idempotency="required"),
         operation_id="createOrder",
         summary="Submit an order to the ERP that owns it",
         description="From an accepted quote (`quote_id`) or explicit `lines` with a "
         "`currency`. Every line is validated before anything is written; the ERP customer "
         "is reused or created; the ERP order carries the canonical id as its duplicate "
         "guard.",
-        response_headers=[ETAG_HEADER, LOCATION_HEADER],
-        responses=problems(*READ, 422),
+        **governed_route(
+            "orders:write",
+            errors=(*READ, 422),
+            idempotency="required",
+            headers=(ETAG_HEADER, LOCATION_HEADER),
+        ),
     )
     async def create_order(
-        self, request: Request[Any, Any, Any], data: JSONBody[OrderCreate]
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[OrderCreate],
+        idempotency_key: Annotated[str, IDEMPOTENCY_KEY_HEADER],
     ) -> Response[Order]:
+        # The key itself is handled by the idempotency policy; the order id is
+        # derived from it (see idempotent_id) so a retry finds the first ERP order.
         order = await services(request).orders.create(
             tenant_of(request), data, idempotent_id(request, "order")
         )
@@ -99,11 +111,13 @@ class OrderController(Controller):
 
     @get(
         "/{order_id:str}",
-        opt=governed("orders:read"),
         operation_id="getOrder",
         summary="Get an order",
-        response_headers=[ETAG_HEADER],
-        responses=problems(*READ, 404),
+        **governed_route(
+            "orders:read",
+            errors=(*READ, 404),
+            headers=(ETAG_HEADER,),
+        ),
     )
     async def get_order(
         self, request: Request[Any, Any, Any], order_id: OrderIdPath
@@ -112,10 +126,12 @@ class OrderController(Controller):
         return Response(order, headers={"ETag": etag(version_tag(order))})
 
     @get(
-        opt=governed("orders:read"),
         operation_id="listOrders",
         summary="List orders, by customer",
-        responses=problems(*READ, 404),
+        **governed_route(
+            "orders:read",
+            errors=(*READ, 404),
+        ),
     )
     async def list_orders(
         self,

@@ -49,24 +49,34 @@ def test_rejects_malformed_keys(value: str) -> None:
 def test_fingerprint_covers_method_path_query_and_body() -> None:
     base = fingerprint("POST", b"/v1/orders", b"a=1", b"{}")
     assert base == fingerprint("POST", b"/v1/orders", b"a=1", b"{}")
-    assert len({
-        base,
-        fingerprint("PATCH", b"/v1/orders", b"a=1", b"{}"),
-        fingerprint("POST", b"/v1/orders/x", b"a=1", b"{}"),
-        fingerprint("POST", b"/v1/orders", b"a=2", b"{}"),
-        fingerprint("POST", b"/v1/orders", b"a=1", b"{ }"),
-        # Moving bytes between parts must not collide.
-        fingerprint("POST", b"/v1/orders", b"a=1{", b"}"),
-    }) == 6
+    assert (
+        len(
+            {
+                base,
+                fingerprint("PATCH", b"/v1/orders", b"a=1", b"{}"),
+                fingerprint("POST", b"/v1/orders/x", b"a=1", b"{}"),
+                fingerprint("POST", b"/v1/orders", b"a=2", b"{}"),
+                fingerprint("POST", b"/v1/orders", b"a=1", b"{ }"),
+                # Moving bytes between parts must not collide.
+                fingerprint("POST", b"/v1/orders", b"a=1{", b"}"),
+            }
+        )
+        == 6
+    )
 
 
 def test_record_id_scopes_the_key_by_consumer_method_and_route() -> None:
     base = record_id("acme/crm", "POST", "/v1/orders", "k1")
     assert len(base) == 64
-    assert len({
-        base,
-        record_id("acme/erp", "POST", "/v1/orders", "k1"),
-        record_id("acme/crm", "PATCH", "/v1/orders", "k1"),
-        record_id("acme/crm", "POST", "/v1/payments", "k1"),
-        record_id("acme/crm", "POST", "/v1/orders", "k2"),
-    }) == 5
+    assert (
+        len(
+            {
+                base,
+                record_id("acme/erp", "POST", "/v1/orders", "k1"),
+                record_id("acme/crm", "PATCH", "/v1/orders", "k1"),
+                record_id("acme/crm", "POST", "/v1/payments", "k1"),
+                record_id("acme/crm", "POST", "/v1/orders", "k2"),
+            }
+        )
+        == 5
+    )

@@ -85,13 +85,17 @@ def build_app(world: World) -> Litestar:
     @post("/orders", opt=governed("orders:write", idempotency="required"))
     async def create_order(request: Request[Any, Any, Any], data: Body) -> Response[Any]:
         body = effect(request, data)
-        return Response(body, status_code=201, headers={
-            "Location": f"/orders/{body['id']}",
-            "ETag": '"v1"',
-            "Set-Cookie": "session=first-caller",
-            "RateLimit": '"default";r=9;t=60',
-            "X-Debug": "per-request",
-        })
+        return Response(
+            body,
+            status_code=201,
+            headers={
+                "Location": f"/orders/{body['id']}",
+                "ETag": '"v1"',
+                "Set-Cookie": "session=first-caller",
+                "RateLimit": '"default";r=9;t=60',
+                "X-Debug": "per-request",
+            },
+        )
 
     @post("/notes", opt=governed("orders:write", idempotency="optional"))
     async def create_note(request: Request[Any, Any, Any], data: Body) -> Response[Any]:

@@ -91,8 +91,13 @@ class StreamingApp:
         self.received.append(message["body"])
         if self.crash_before_start:
             raise RuntimeError("handler crashed")
-        await send({"type": "http.response.start", "status": 201,
-                    "headers": [(b"content-type", b"application/json")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 201,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
         await send({"type": "http.response.body", "body": b'{"id":', "more_body": True})
         if self.crash_after_start:
             raise RuntimeError("stream broke")

@@ -15,8 +15,12 @@ from policies.idempotency.openapi import (
 
 
 def test_handler_documents_the_header_the_replay_marker_and_the_problems() -> None:
-    @post("/orders", operation_id="createOrder", response_headers=[IDEMPOTENT_REPLAYED_HEADER],
-          responses=IDEMPOTENCY_RESPONSES)
+    @post(
+        "/orders",
+        operation_id="createOrder",
+        response_headers=[IDEMPOTENT_REPLAYED_HEADER],
+        responses=IDEMPOTENCY_RESPONSES,
+    )
     async def create_order(
         data: JSONBody[dict[str, Any]],
         idempotency_key: Annotated[str, IDEMPOTENCY_KEY_HEADER],

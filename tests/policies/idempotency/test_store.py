@@ -142,9 +142,7 @@ async def test_redis_layout_is_one_hash_under_the_prefix(
 
 
 async def test_redis_failures_surface_as_the_port_error() -> None:
-    client = aioredis.Redis(
-        port=free_port(), decode_responses=True, retry=Retry(NoBackoff(), 0)
-    )
+    client = aioredis.Redis(port=free_port(), decode_responses=True, retry=Retry(NoBackoff(), 0))
     store = RedisIdempotencyStore(client, prefix="unreachable:")
     try:
         with pytest.raises(IdempotencyStoreError):

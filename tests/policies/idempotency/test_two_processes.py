@@ -24,9 +24,17 @@ def start_server(port: int, prefix: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "IDEM_TEST_REDIS_URL": REDIS_URL, "IDEM_TEST_PREFIX": prefix}
     return subprocess.Popen(
         [
-            sys.executable, "-m", "uvicorn",
-            "tests.policies.idempotency.two_process_app:create_app", "--factory",
-            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "tests.policies.idempotency.two_process_app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
         ],
         cwd=ROOT,
         env=env,
@@ -56,12 +64,16 @@ async def test_concurrent_retries_on_two_processes_run_the_side_effect_once(
         headers = {"Idempotency-Key": '"order-2f6c1a"'}
         payload = {"quote_id": "quo_1", "lines": [{"sku": "A", "quantity": "2"}]}
         async with httpx.AsyncClient(timeout=20) as http:
-            responses = await asyncio.gather(*(
-                http.post(
-                    f"http://127.0.0.1:{ports[index % 2]}/v1/orders", json=payload, headers=headers
+            responses = await asyncio.gather(
+                *(
+                    http.post(
+                        f"http://127.0.0.1:{ports[index % 2]}/v1/orders",
+                        json=payload,
+                        headers=headers,
+                    )
+                    for index in range(REQUESTS)
                 )
-                for index in range(REQUESTS)
-            ))
+            )
             # After the race every retry, on either process, is a replay.
             late = [
                 await http.post(f"http://127.0.0.1:{port}/v1/orders", json=payload, headers=headers)

@@ -1,0 +1,164 @@
+"""GET /v1/ops/audit: the caller's tenant's audit trail, newest first, in cursor pages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, cast
+
+import msgspec
+from litestar import Request, Response, get
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import QueryParameter
+
+from contracts.problem import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE, FieldError, Problem
+from contracts.v1.audit import AuditPage
+from contracts.v1.common import CURSOR_PATTERN
+from policies.asgi import Scope, trace_id
+from policies.audit.entry import DEFAULT_TENANT
+from policies.audit.openapi import AUDIT_RESPONSES
+from policies.audit.store import AuditStore, AuditStoreError, InvalidCursor
+from policies.consumer import get_consumer
+
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 50
+
+_encoder = msgspec.json.Encoder()
+
+ConsumerFilter = Annotated[
+    str | None,
+    QueryParameter(min_length=1, max_length=200, description="Only this client id's writes"),
+]
+ResourceFilter = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$",
+        min_length=1,
+        max_length=64,
+        description="Only writes to this canonical id",
+    ),
+]
+Since = Annotated[
+    datetime | None,
+    QueryParameter(description="RFC 3339 time with offset; entries at or after it"),
+]
+Until = Annotated[
+    datetime | None,
+    QueryParameter(description="RFC 3339 time with offset; entries before it"),
+]
+CursorQuery = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=CURSOR_PATTERN,
+        min_length=1,
+        max_length=512,
+        description="Opaque cursor from the previous page's next_cursor.",
+    ),
+]
+LimitQuery = Annotated[
+    int, QueryParameter(ge=1, le=MAX_LIMIT, description=f"Page size (1-{MAX_LIMIT}).")
+]
+
+
+class AuditQueryProblem(Exception):
+    """A query the route answers with a problem, whatever exception handlers the app has."""
+
+    def __init__(
+        self, status: int, code: str, title: str, detail: str, *, field: str | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.field = field
+
+
+def _problem_response(request: Request[Any, Any, Any], exc: AuditQueryProblem) -> Response[bytes]:
+    problem = Problem(
+        type=PROBLEM_TYPE_BASE + ("validation" if exc.status < 500 else "dependency-unavailable"),
+        title=exc.title,
+        status=exc.status,
+        code=exc.code,
+        detail=exc.detail,
+        instance=request.url.path[:2000],
+        trace_id=trace_id(cast("Scope", request.scope)),
+        errors=[FieldError(field=exc.field, message=exc.detail)] if exc.field else [],
+        retryable=exc.status >= 500,
+    )
+    return Response(
+        content=_encoder.encode(problem),
+        status_code=exc.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers={"Retry-After": "1"} if exc.status == 503 else None,
+    )
+
+
+def _check_time(name: str, value: datetime | None) -> None:
+    if value is not None and value.tzinfo is None:
+        raise AuditQueryProblem(
+            400, "INVALID_PARAMETER", "Invalid request parameters",
+            f"{name} needs a UTC offset, e.g. 2026-11-27T04:13:23Z", field=name,
+        )
+
+
+def audit_routes(
+    store: AuditStore, *, opt: dict[str, Any], path: str = "/v1/ops/audit"
+) -> list[HTTPRouteHandler]:
+    """The audit query operation, reading ``store``; ``opt`` is its route policy."""
+
+    @get(
+        path,
+        opt=opt,
+        operation_id="listAuditEntries",
+        tags=["operations"],
+        summary="List audit entries of the caller's tenant",
+        description="Every write through the gateway (create, update, cancel, replay, ops "
+        "action), newest first: who, what, when, outcome, trace id and idempotency key. "
+        "Time bounds have millisecond resolution; `since` is inclusive, `until` exclusive. "
+        "A page may hold fewer than `limit` entries (even none) and still carry a "
+        "`next_cursor`; only an absent `next_cursor` ends the list.",
+        responses=AUDIT_RESPONSES,
+        exception_handlers={AuditQueryProblem: _problem_response},
+    )
+    async def list_audit_entries(
+        request: Request[Any, Any, Any],
+        consumer: ConsumerFilter = None,
+        resource_id: ResourceFilter = None,
+        since: Since = None,
+        until: Until = None,
+        cursor: CursorQuery = None,
+        limit: LimitQuery = DEFAULT_LIMIT,
+    ) -> AuditPage:
+        _check_time("since", since)
+        _check_time("until", until)
+        if since is not None and until is not None and since > until:
+            raise AuditQueryProblem(
+                400, "INVALID_PARAMETER", "Invalid request parameters",
+                "since must not be later than until", field="since",
+            )
+        caller = get_consumer(cast("Scope", request.scope))
+        # Always the caller's own tenant: no parameter can widen it.
+        tenant = caller.tenant if caller is not None else DEFAULT_TENANT
+        try:
+            entries, next_cursor = await store.query(
+                tenant,
+                consumer=consumer,
+                resource_id=resource_id,
+                since=since,
+                until=until,
+                cursor=cursor,
+                limit=limit,
+            )
+        except InvalidCursor as exc:
+            raise AuditQueryProblem(
+                400, "INVALID_CURSOR", "Invalid cursor",
+                "Pass a next_cursor from an earlier page of this list.", field="cursor",
+            ) from exc
+        except AuditStoreError as exc:
+            raise AuditQueryProblem(
+                503, "AUDIT_STORE_UNAVAILABLE", "Audit store unavailable",
+                "The audit trail cannot be read right now; retry shortly.",
+            ) from exc
+        return AuditPage(data=entries, next_cursor=next_cursor)
+
+    return [list_audit_entries]

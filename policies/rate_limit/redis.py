@@ -1,0 +1,66 @@
+"""GCRA in one Lua script per decision, shared by every gateway process.
+
+Times come from the Redis server (``TIME``) so processes with skewed clocks
+agree. One key per bucket, so the script is Redis Cluster safe without a hash
+tag. redis-py's Script sends EVALSHA and loads the script on NOSCRIPT.
+"""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+from redis import exceptions as redis_errors
+
+from policies.rate_limit.gcra import Decision, Limit, decide
+from policies.rate_limit.store import RateLimiterUnavailable
+
+# KEYS[1] holds the TAT in microseconds of server time; ARGV: interval and
+# tolerance in microseconds, cost in units. Returns {admitted 0|1, TAT - now}.
+# Numbers are written with %d: Lua's default number formatting (%.14g) would
+# round a 16-digit microsecond timestamp.
+GCRA_SCRIPT = """
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if tat == nil or tat < now then
+  tat = now
+end
+local new_tat = tat + cost * interval
+if new_tat - tolerance > now then
+  return {0, tat - now}
+end
+local ttl_ms = math.ceil((new_tat - now) / 1000)
+redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', string.format('%d', ttl_ms))
+return {1, new_tat - now}
+"""
+
+# What "the limiter cannot decide" looks like from redis-py. A script or
+# argument bug (other ResponseErrors) is not an outage and must surface.
+_UNAVAILABLE: tuple[type[Exception], ...] = (
+    redis_errors.ConnectionError,  # includes BusyLoading, MaxConnections, auth failures
+    redis_errors.TimeoutError,
+    redis_errors.ClusterDownError,
+    redis_errors.TryAgainError,
+    redis_errors.ReadOnlyError,  # a failover left us talking to a replica
+    redis_errors.OutOfMemoryError,
+)
+
+
+class RedisRateLimitStore:
+    def __init__(self, client: aioredis.Redis, *, key_prefix: str = "q2c:") -> None:
+        self._script = client.register_script(GCRA_SCRIPT)
+        self._prefix = f"{key_prefix}rl:"
+
+    def key(self, bucket: str) -> str:
+        return self._prefix + bucket
+
+    async def acquire(self, key: str, limit: Limit, cost: int) -> Decision:
+        try:
+            admitted, backlog = await self._script(
+                keys=[self._prefix + key], args=[limit.interval, limit.tolerance, cost]
+            )
+        except _UNAVAILABLE as exc:
+            raise RateLimiterUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        return decide(limit, cost, admitted == 1, int(backlog))
