@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from contextlib import AbstractContextManager, nullcontext
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,9 @@ import msgspec
 from domains.errors import DependencyTimeout, DependencyUnavailable, GatewayError
 
 HeaderSource = Callable[[], Mapping[str, str]]
+# (system, operation, method, url) -> a context around one attempt that yields the
+# headers carrying its client span (traceparent); tracing plugs in here.
+CallInstrument = Callable[[str, str, str, str], AbstractContextManager[Mapping[str, str]]]
 # (system, operation, seconds, outcome) -> None; outcome is "ok" or an error class.
 CallObserver = Callable[[str, str, float, str], None]
 ErrorTranslator = Callable[[httpx.Response], GatewayError]
@@ -79,6 +83,13 @@ def _no_headers() -> Mapping[str, str]:
     return {}
 
 
+def _no_instrument(
+    system: str, operation: str, method: str, url: str
+) -> AbstractContextManager[Mapping[str, str]]:
+    del system, operation, method, url
+    return nullcontext({})
+
+
 def _no_observer(system: str, operation: str, seconds: float, outcome: str) -> None:
     del system, operation, seconds, outcome
 
@@ -96,6 +107,7 @@ class Upstream:
         translate: ErrorTranslator,
         headers: HeaderSource = _no_headers,
         observe: CallObserver = _no_observer,
+        instrument: CallInstrument = _no_instrument,
     ) -> None:
         self.system = system
         self.base_url = base_url.rstrip("/")
@@ -104,6 +116,7 @@ class Upstream:
         self._translate = translate
         self._headers = headers
         self._observe = observe
+        self._instrument = instrument
         self._timeout = httpx.Timeout(
             config.timeout_seconds, connect=config.connect_timeout_seconds
         )
@@ -135,9 +148,14 @@ class Upstream:
             attempt += 1
             started = time.perf_counter()
             try:
-                response = await self._http.request(
-                    method, url, headers=headers, timeout=self._timeout, **kwargs
-                )
+                with self._instrument(self.system, operation, method, url) as span_headers:
+                    response = await self._http.request(
+                        method,
+                        url,
+                        headers={**headers, **span_headers},
+                        timeout=self._timeout,
+                        **kwargs,
+                    )
             except httpx.TimeoutException as exc:
                 self._finish(operation, started, "timeout", ok=False)
                 if attempt + 1 < attempts:
