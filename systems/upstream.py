@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from contextlib import AbstractContextManager, nullcontext
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
