@@ -11,6 +11,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# netsuite 0.12 pins httpx<0.28 but works with 0.28; it only drives the sandbox in tests.
+	$(BIN)/python -m pip install --quiet --no-deps 'netsuite==0.12.0'
 	@touch $(STAMP)
 
 serve: $(STAMP)

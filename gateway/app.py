@@ -18,6 +18,7 @@ from gateway.routes.health import live, ready
 from gateway.routes.v1.catalog import PriceController, ProductController
 from gateway.routes.v1.customers import CustomerController
 from gateway.routes.v1.sales import OrderController, QuoteController
+from gateway.routes.v2.orders import OrderControllerV2
 from gateway.settings import Settings, embedded_settings
 from gateway.wiring import Runtime, build_runtime
 from policies.audit import audit_routes
@@ -99,7 +100,8 @@ def create_litestar(settings: Settings, runtime: Runtime | None = None) -> Lites
             OrderController,
         ],
     )
-    handlers: list[Any] = [v1, live, ready, *ops_routes(runtime)]
+    v2 = Router(path="/v2", route_handlers=[OrderControllerV2])
+    handlers: list[Any] = [v1, v2, live, ready, *ops_routes(runtime)]
     if runtime.issuer is not None:
         handlers.extend(issuer_routes(runtime.issuer, settings.auth))
     app = Litestar(
@@ -112,9 +114,20 @@ def create_litestar(settings: Settings, runtime: Runtime | None = None) -> Lites
         debug=False,
         logging_config=None,
     )
-    document_policies(app.openapi_schema)
+    document_policies(app.openapi_schema, declared_scopes(app))
     document_deprecations(app.openapi_schema, settings.versioning)
     return app
+
+
+def declared_scopes(app: Litestar) -> dict[str, tuple[str, ...]]:
+    """operationId -> the scopes its route policy declares."""
+    found: dict[str, tuple[str, ...]] = {}
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            policy = handler.opt.get("policy") or {}
+            if isinstance(handler.operation_id, str) and policy.get("scopes"):
+                found[handler.operation_id] = tuple(policy["scopes"])
+    return found
 
 
 def ops_routes(runtime: Runtime) -> list[Any]:

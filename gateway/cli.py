@@ -86,6 +86,93 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_governance(args: argparse.Namespace) -> int:
+    """Print the governance report of a running gateway (its metrics live in that process)."""
+    import httpx
+
+    from policies.metrics import render_text
+    from policies.metrics.report import GovernanceReport
+
+    token = args.token or os.environ.get("Q2C_TOKEN")
+    if not token:
+        print(
+            "q2c governance report: pass --token (scope ops:read) or set Q2C_TOKEN; "
+            "`q2c token --scopes ops:read` mints one for a local gateway",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        response = httpx.get(
+            f"{args.url.rstrip('/')}/v1/ops/governance",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+    except httpx.HTTPError as exc:
+        print(f"q2c governance report: cannot reach {args.url}: {exc}", file=sys.stderr)
+        return 1
+    if response.status_code != 200:
+        print(
+            f"q2c governance report: HTTP {response.status_code}: {response.text[:500]}",
+            file=sys.stderr,
+        )
+        return 1
+    if args.json:
+        print(response.text)
+    else:
+        import msgspec
+
+        print(render_text(msgspec.json.decode(response.content, type=GovernanceReport)))
+    return 0
+
+
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    """Write audit entries as JSON lines, straight from the shared store."""
+    import asyncio
+    from datetime import datetime
+
+    from gateway.settings import load_settings
+    from policies.audit import export_jsonl
+
+    if args.config:
+        os.environ["Q2C_CONFIG"] = str(Path(args.config).resolve())
+    settings = load_settings()
+    if settings.redis is None:
+        print(
+            "q2c audit export: the audit trail is in the gateway's memory in the embedded "
+            "default; configure [redis] or use GET /v1/ops/audit",
+            file=sys.stderr,
+        )
+        return 2
+
+    def when(text: str | None) -> datetime | None:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+    async def run() -> int:
+        import redis.asyncio as aioredis
+
+        from policies.audit.redis import RedisAuditStore
+
+        assert settings.redis is not None
+        client = aioredis.Redis.from_url(settings.redis.url, decode_responses=True)
+        try:
+            store = RedisAuditStore(
+                client, prefix=settings.redis.prefix, max_scan=settings.audit.max_scan
+            )
+            return await export_jsonl(
+                store,
+                sys.stdout,
+                tenant=args.tenant,
+                since=when(args.since),
+                until=when(args.until),
+            )
+        finally:
+            await client.aclose()
+
+    count = asyncio.run(run())
+    print(f"exported {count} audit entries", file=sys.stderr)
+    return 0
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     print(f"{args.system} sandbox on http://{args.host}:{args.port}", flush=True)
     _serve(SANDBOXES[args.system], args.host, args.port, 1)
@@ -134,6 +221,23 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--tenant", default="sandbox")
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     token.set_defaults(func=cmd_token)
+
+    governance = sub.add_parser("governance", help="API governance from live metrics")
+    governance_sub = governance.add_subparsers(dest="action", required=True)
+    report = governance_sub.add_parser("report", help="print a running gateway's report")
+    report.add_argument("--url", default="http://127.0.0.1:8080")
+    report.add_argument("--token", help="bearer token with ops:read (default $Q2C_TOKEN)")
+    report.add_argument("--json", action="store_true", help="print the JSON document")
+    report.set_defaults(func=cmd_governance)
+
+    audit = sub.add_parser("audit", help="the audit trail")
+    audit_sub = audit.add_subparsers(dest="action", required=True)
+    export = audit_sub.add_parser("export", help="write audit entries as JSON lines")
+    export.add_argument("--config", help="TOML file (default: $Q2C_CONFIG)")
+    export.add_argument("--tenant", help="only this tenant's entries")
+    export.add_argument("--since", help="RFC 3339 start (inclusive)")
+    export.add_argument("--until", help="RFC 3339 end (exclusive)")
+    export.set_defaults(func=cmd_audit_export)
 
     sandbox = sub.add_parser("sandbox", help="run a system-of-record simulator")
     sandbox_sub = sandbox.add_subparsers(dest="action", required=True)

@@ -11,16 +11,44 @@ from gateway.app import create_litestar
 from gateway.settings import embedded_settings
 
 OPENAPI_DIR = Path(__file__).resolve().parent.parent / "openapi"
-VERSIONS = ("v1",)
+VERSIONS = {"v1": "1.0.0", "v2": "2.0.0"}
 
 
 def generate(version: str = "v1") -> dict[str, Any]:
-    """The document as the code describes it (the embedded default's shape)."""
+    """One version's document as the code describes it (the embedded default's shape):
+    that version's paths, the unversioned ones every client needs (token endpoint,
+    health), and only the components they reference."""
     if version not in VERSIONS:
-        raise ValueError(f"unknown API version {version!r}")
-    app = create_litestar(embedded_settings())
-    schema: dict[str, Any] = app.openapi_schema.to_schema()
-    return schema
+        raise ValueError(f"unknown API version {version!r}; known: {', '.join(VERSIONS)}")
+    full: dict[str, Any] = create_litestar(embedded_settings()).openapi_schema.to_schema()
+    others = tuple(f"/{v}/" for v in VERSIONS if v != version)
+    paths = {p: item for p, item in full["paths"].items() if not p.startswith(others)}
+    document = {**full, "paths": paths}
+    document["info"] = {**full["info"], "version": VERSIONS[version]}
+    components = dict(full.get("components", {}))
+    schemas = components.get("schemas", {})
+    components["schemas"] = {name: schemas[name] for name in sorted(_referenced(paths, schemas))}
+    document["components"] = components
+    return document
+
+
+def _referenced(root: Any, schemas: dict[str, Any]) -> set[str]:
+    """Names of component schemas reachable from ``root`` through $ref."""
+    found: set[str] = set()
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+                name = ref.rsplit("/", 1)[1]
+                if name not in found and name in schemas:
+                    found.add(name)
+                    pending.append(schemas[name])
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return found
 
 
 def render(document: dict[str, Any]) -> str:

@@ -7,9 +7,19 @@ responses really send (RateLimit on 4xx, Retry-After on 429, WWW-Authenticate on
 
 from __future__ import annotations
 
-from litestar.openapi.spec import OpenAPI, OpenAPIHeader, Operation, Reference
+from collections.abc import Mapping
 
-from policies.auth.openapi import WWW_AUTHENTICATE_HEADER
+from litestar.openapi.spec import (
+    OpenAPI,
+    OpenAPIHeader,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    Operation,
+    Reference,
+)
+
+from contracts.problem import PROBLEM_MEDIA_TYPE
+from policies.auth.openapi import WWW_AUTHENTICATE_HEADER, security_for
 from policies.rate_limit.openapi import RATE_LIMIT_OPENAPI_HEADERS, RETRY_AFTER_HEADER
 
 _METHODS = ("get", "put", "post", "patch", "delete")
@@ -25,10 +35,30 @@ def operations(document: OpenAPI) -> list[Operation]:
     return found
 
 
-def document_policies(document: OpenAPI) -> None:
+_GOVERNED_ERRORS = {
+    "401": "Missing, invalid or expired access token; see WWW-Authenticate",
+    "403": "The access token lacks a required scope",
+    "429": "Quota exceeded; see Retry-After",
+}
+
+
+def document_policies(document: OpenAPI, scopes: Mapping[str, tuple[str, ...]]) -> None:
+    """``scopes`` maps operationId -> the scopes its route declares."""
     for operation in operations(document):
+        if operation.operation_id == "issueToken":
+            _document_ip_limit(operation)
+            continue
+        needed = scopes.get(operation.operation_id or "")
+        if needed and not operation.security:
+            # Routes built by policy packages (audit, metrics) declare scopes in
+            # their route policy but not their OpenAPI security; add it here.
+            operation.security = security_for(needed)
+            responses = dict(operation.responses or {})
+            for status, description in _GOVERNED_ERRORS.items():
+                responses.setdefault(status, _problem(description))
+            operation.responses = responses
         if not operation.security:
-            continue  # public operations carry no rate-limit or auth headers
+            continue  # unprotected operations carry no rate-limit or auth headers
         for status, response in (operation.responses or {}).items():
             if isinstance(response, Reference):
                 continue
@@ -40,3 +70,23 @@ def document_policies(document: OpenAPI) -> None:
             if status in ("401", "403"):
                 headers["WWW-Authenticate"] = WWW_AUTHENTICATE_HEADER
             response.headers = headers
+
+
+def _document_ip_limit(operation: Operation) -> None:
+    """The token endpoint is limited per client IP before anyone is authenticated."""
+    responses = dict(operation.responses or {})
+    response = _problem("Too many token requests from this address; see Retry-After")
+    response.headers = {"Retry-After": RETRY_AFTER_HEADER, **RATE_LIMIT_OPENAPI_HEADERS}
+    responses["429"] = response
+    operation.responses = responses
+
+
+def _problem(description: str) -> OpenAPIResponse:
+    return OpenAPIResponse(
+        description=description,
+        content={
+            PROBLEM_MEDIA_TYPE: OpenAPIMediaType(
+                schema=Reference(ref="#/components/schemas/Problem")
+            )
+        },
+    )

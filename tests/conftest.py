@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 
 import httpx
 import pytest
@@ -54,11 +54,12 @@ def bearer(
     runtime: Runtime,
     *,
     tenant: str = "sandbox",
-    scopes: frozenset[str] = ALL_SCOPES,
+    scopes: Iterable[str] = ALL_SCOPES,
     client_id: str = "sandbox-client",
+    plan: str = "gold",
 ) -> dict[str, str]:
     assert runtime.issuer is not None
-    token = runtime.issuer.mint(client_id, sorted(scopes), tenant, 600, plan="gold")
+    token = runtime.issuer.mint(client_id, sorted(scopes), tenant, 600, plan=plan)
     return {"Authorization": f"Bearer {token}"}
 
 

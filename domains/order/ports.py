@@ -7,6 +7,7 @@ from typing import Protocol
 import msgspec
 
 from contracts.v1.orders import OrderStatus
+from contracts.v2.orders import FulfillmentStatus
 from domains.paging import Page
 
 
@@ -62,6 +63,7 @@ class OrderRecord(msgspec.Struct, frozen=True, kw_only=True):
     total_net: str = "0"
     requested_delivery_date: str | None = None
     created_at: str | None = None
+    fulfillment_status: FulfillmentStatus = "unfulfilled"
 
 
 class OrderSystem(Protocol):

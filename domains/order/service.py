@@ -1,5 +1,8 @@
 """Order submission: from an accepted quote or explicit lines into the owning ERP.
 
+Orders are represented in the newest contract (v2, a superset of v1); the v1
+routes drop what v1 does not know.
+
 Every check that can fail on the client's data runs before anything is written,
 and all of them run, so a CRM developer sees every bad line at once. Writes are
 ordered so that a retry after any crash converges on one ERP order: the
@@ -13,7 +16,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from contracts.v1.common import ExternalReference
-from contracts.v1.orders import Order, OrderCreate, OrderLine, OrderPage
+from contracts.v1.orders import OrderCreate, OrderLine
+from contracts.v2.orders import OrderPageV2 as OrderPage
+from contracts.v2.orders import OrderV2 as Order
 from domains.crosswalk import Crosswalk
 from domains.customer.ports import CustomerRecord
 from domains.customer.service import CustomerService
@@ -356,4 +361,5 @@ class OrderService:
             requested_delivery_date=record.requested_delivery_date,
             created_at=record.created_at,
             external_references=[ExternalReference(system=system, id=record.system_id)],
+            fulfillment_status=record.fulfillment_status,
         )

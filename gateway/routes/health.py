@@ -1,4 +1,8 @@
-"""Liveness and readiness for load balancers and orchestrators."""
+"""Liveness and readiness for load balancers and orchestrators.
+
+These routes declare no policy on purpose: probes come often and from one
+address, and must never be authenticated or rate limited.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,6 @@ from litestar import Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 
 from domains.errors import GatewayError
-from policies.route import public
 
 READY_TIMEOUT_SECONDS = 3.0
 
@@ -31,7 +34,6 @@ class Readiness(msgspec.Struct, frozen=True, kw_only=True):
 
 @get(
     "/health/live",
-    opt=public(),
     operation_id="getLiveness",
     tags=["operations"],
     summary="The process is up",
@@ -42,7 +44,6 @@ async def live() -> Liveness:
 
 @get(
     "/health/ready",
-    opt=public(),
     operation_id="getReadiness",
     tags=["operations"],
     summary="Redis (when configured) and every system of record answer",

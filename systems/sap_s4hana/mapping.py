@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from contracts.v1.orders import OrderStatus
+from contracts.v2.orders import FulfillmentStatus
 from domains.money import decimal_string
 from domains.order.ports import OrderLineRecord, OrderRecord, OrderSubmission, Party
 from domains.product.ports import ProductRecord
@@ -174,4 +175,13 @@ def to_order_record(entity: JSON) -> OrderRecord:
         total_net=str(entity.get("TotalNetAmount") or "0"),
         requested_delivery_date=odata_date(entity.get("RequestedDeliveryDate")),
         created_at=odata_timestamp(entity.get("CreationDate")),
+        fulfillment_status=fulfillment_status(entity),
     )
+
+
+def fulfillment_status(entity: JSON) -> FulfillmentStatus:
+    """SAP's overall delivery status: A not delivered, B partially, C completely."""
+    status = str(entity.get("OverallTotalDeliveryStatus") or "A")
+    if status == "C":
+        return "fulfilled"
+    return "partially_fulfilled" if status == "B" else "unfulfilled"

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tests.support.servers import free_port, wait_for_port
@@ -85,6 +86,21 @@ def running(*servers: ServerProcess) -> Iterator[tuple[ServerProcess, ...]]:
         yield servers
     finally:
         for server in reversed(started):
+            server.stop()
+
+
+@contextlib.contextmanager
+def running_together(*servers: ServerProcess) -> Iterator[tuple[ServerProcess, ...]]:
+    """Like ``running``, but starts every server at the same time (they must not need
+    each other to start); stops them all afterwards, or at once if one fails to start."""
+    with ThreadPoolExecutor(max_workers=max(len(servers), 1)) as pool:
+        futures = [pool.submit(server.start) for server in servers]
+    try:
+        for future in futures:
+            future.result()
+        yield servers
+    finally:
+        for server in reversed(servers):
             server.stop()
 
 

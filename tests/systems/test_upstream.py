@@ -10,24 +10,33 @@ from gateway.http_transport import UpstreamTransport
 from systems.upstream import Upstream, UpstreamConfig
 from tests.support.servers import free_port
 
-FAST = UpstreamConfig(max_retries=2, backoff_seconds=0.001, breaker_failures=3,
-                      breaker_open_seconds=60)
+FAST = UpstreamConfig(
+    max_retries=2, backoff_seconds=0.001, breaker_failures=3, breaker_open_seconds=60
+)
 
 
 def _translate(response: httpx.Response) -> DependencyRejected:
     return DependencyRejected(f"rejected {response.status_code}", system="erp")
 
 
-def _upstream(handler: httpx.MockTransport, config: UpstreamConfig = FAST,
-              observed: list[tuple[str, str]] | None = None) -> Upstream:
+def _upstream(
+    handler: httpx.MockTransport,
+    config: UpstreamConfig = FAST,
+    observed: list[tuple[str, str]] | None = None,
+) -> Upstream:
     def observe(system: str, operation: str, seconds: float, outcome: str) -> None:
         if observed is not None:
             observed.append((operation, outcome))
 
-    return Upstream(system="erp", http=httpx.AsyncClient(transport=handler),
-                    base_url="http://erp.test", config=config, translate=_translate,
-                    headers=lambda: {"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"},
-                    observe=observe)
+    return Upstream(
+        system="erp",
+        http=httpx.AsyncClient(transport=handler),
+        base_url="http://erp.test",
+        config=config,
+        translate=_translate,
+        headers=lambda: {"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"},
+        observe=observe,
+    )
 
 
 async def test_safe_calls_retry_transient_statuses_then_succeed() -> None:
@@ -56,7 +65,8 @@ async def test_unsafe_calls_are_not_retried_after_reaching_the_system() -> None:
 
     with pytest.raises(DependencyRejected):
         await _upstream(httpx.MockTransport(handle)).request(
-            "POST", "/x", operation="create", retry_safe=False)
+            "POST", "/x", operation="create", retry_safe=False
+        )
     assert calls == 1
 
 
@@ -71,7 +81,8 @@ async def test_refused_connection_is_retried_even_for_unsafe_calls() -> None:
         return httpx.Response(201, json={})
 
     response = await _upstream(httpx.MockTransport(handle)).request(
-        "POST", "/x", operation="create", retry_safe=False)
+        "POST", "/x", operation="create", retry_safe=False
+    )
     assert response.status_code == 201
     assert calls == 2
 
@@ -86,7 +97,8 @@ async def test_timeouts_become_dependency_timeout_after_bounded_retries() -> Non
 
     with pytest.raises(DependencyTimeout) as info:
         await _upstream(httpx.MockTransport(handle)).request(
-            "GET", "/x", operation="read", retry_safe=True)
+            "GET", "/x", operation="read", retry_safe=True
+        )
     assert calls == 3
     assert info.value.system == "erp"
     assert info.value.status == 504
@@ -100,8 +112,10 @@ async def test_breaker_opens_after_consecutive_failures() -> None:
         calls += 1
         raise httpx.ConnectError("down", request=request)
 
-    upstream = _upstream(httpx.MockTransport(handle),
-                         UpstreamConfig(max_retries=0, breaker_failures=2, backoff_seconds=0.001))
+    upstream = _upstream(
+        httpx.MockTransport(handle),
+        UpstreamConfig(max_retries=0, breaker_failures=2, backoff_seconds=0.001),
+    )
     for _ in range(2):
         with pytest.raises(DependencyUnavailable):
             await upstream.request("GET", "/x", operation="read", retry_safe=True)

@@ -9,6 +9,7 @@ from litestar.params import FromQuery, JSONBody
 
 from contracts.v1.orders import Order, OrderCreate, OrderPage
 from contracts.v1.quotes import Quote, QuotePage, QuoteStatus
+from contracts.v2.orders import page_to_v1, to_v1
 from domains.versioning import version_tag
 from gateway.routes.common import (
     DEFAULT_PAGE,
@@ -97,8 +98,10 @@ class OrderController(Controller):
     ) -> Response[Order]:
         # The key itself is handled by the idempotency policy; the order id is
         # derived from it (see idempotent_id) so a retry finds the first ERP order.
-        order = await services(request).orders.create(
-            tenant_of(request), data, idempotent_id(request, "order")
+        order = to_v1(
+            await services(request).orders.create(
+                tenant_of(request), data, idempotent_id(request, "order")
+            )
         )
         return Response(
             order,
@@ -122,7 +125,7 @@ class OrderController(Controller):
     async def get_order(
         self, request: Request[Any, Any, Any], order_id: OrderIdPath
     ) -> Response[Order]:
-        order = await services(request).orders.get(tenant_of(request), order_id)
+        order = to_v1(await services(request).orders.get(tenant_of(request), order_id))
         return Response(order, headers={"ETag": etag(version_tag(order))})
 
     @get(
@@ -141,10 +144,12 @@ class OrderController(Controller):
         limit: Limit = DEFAULT_PAGE,
         cursor: CursorParam = None,
     ) -> OrderPage:
-        return await services(request).orders.list_page(
-            tenant_of(request),
-            customer_id=customer_id,
-            legal_entity=legal_entity,
-            cursor=cursor,
-            limit=limit,
+        return page_to_v1(
+            await services(request).orders.list_page(
+                tenant_of(request),
+                customer_id=customer_id,
+                legal_entity=legal_entity,
+                cursor=cursor,
+                limit=limit,
+            )
         )

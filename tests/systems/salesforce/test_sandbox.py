@@ -121,7 +121,8 @@ async def test_unsupported_version_and_unknown_route_are_not_found(
                  f"{V}/nothing/here"):  # fmt: skip
         error = single_error(await client.get(path), 404)
         assert error == {
-            "errorCode": "NOT_FOUND", "message": "The requested resource does not exist"
+            "errorCode": "NOT_FOUND",
+            "message": "The requested resource does not exist",
         }
     assert (await client.get("/services/data/v40.0/limits")).status_code == 200
     assert (await client.get("/services/data/v66.0/limits")).status_code == 200
@@ -192,9 +193,7 @@ async def test_password_grant_and_basic_client_authentication(
         ({"grant_type": "authorization_code"}, "unsupported_grant_type"),
     ],
 )  # fmt: skip
-async def test_token_failures(
-    client: httpx.AsyncClient, form: dict[str, str], error: str
-) -> None:
+async def test_token_failures(client: httpx.AsyncClient, form: dict[str, str], error: str) -> None:
     response = await client.post("/services/oauth2/token", data=form)
     assert response.status_code == 400
     body = response.json()
@@ -209,7 +208,8 @@ async def test_data_calls_need_a_session(client: httpx.AsyncClient, authorizatio
     response = await client.get(f"{V}/sobjects/Account/describe",
                                 headers={"Authorization": authorization})  # fmt: skip
     assert single_error(response, 401) == {
-        "message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"
+        "message": "Session expired or invalid",
+        "errorCode": "INVALID_SESSION_ID",
     }
 
 
@@ -309,7 +309,8 @@ async def test_where_and_or_parentheses(client: httpx.AsyncClient) -> None:
         " AND Industry != 'Wholesale' ORDER BY Name",
     )
     assert [r["Name"] for r in result["records"]] == [
-        "Alpine Ski House AG", "Litware Software GmbH"
+        "Alpine Ski House AG",
+        "Litware Software GmbH",
     ]
     assert result["totalSize"] == 2
     assert result["done"] is True
@@ -319,7 +320,8 @@ async def test_where_and_or_parentheses(client: httpx.AsyncClient) -> None:
 async def test_like_is_case_insensitive_with_wildcards(client: httpx.AsyncClient) -> None:
     result = await query(client, "select name from account where name like '%GMBH'")
     assert sorted(r["Name"] for r in result["records"]) == [
-        "Litware Software GmbH", "Northwind Traders GmbH"
+        "Litware Software GmbH",
+        "Northwind Traders GmbH",
     ]
     single = await query(client, "SELECT Name FROM Account WHERE Name LIKE 'Nod Publisher_ Oy'")
     assert [r["Name"] for r in single["records"]] == ["Nod Publishers Oy"]
@@ -435,9 +437,7 @@ async def test_default_batch_returns_everything_at_once(client: httpx.AsyncClien
         ("SELECT Id FROM Account OFFSET 2001", "NUMBER_OUTSIDE_VALID_RANGE", "2000"),
     ],
 )  # fmt: skip
-async def test_query_errors(
-    client: httpx.AsyncClient, soql: str, code: str, fragment: str
-) -> None:
+async def test_query_errors(client: httpx.AsyncClient, soql: str, code: str, fragment: str) -> None:
     error = await query_error(client, soql)
     assert error["errorCode"] == code
     assert fragment in error["message"]

@@ -149,7 +149,8 @@ def test_query(org: Org) -> None:
     assert result["totalSize"] == 2
     assert result["done"] is True
     assert [r["Name"] for r in result["records"]] == [
-        "Litware Software GmbH", "Northwind Traders GmbH"
+        "Litware Software GmbH",
+        "Northwind Traders GmbH",
     ]
     assert result["records"][0]["attributes"]["type"] == "Account"
 

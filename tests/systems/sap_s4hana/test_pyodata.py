@@ -61,11 +61,18 @@ def _client(tenant: Tenant, service: str) -> Any:
     ("service", "entity_sets"),
     [
         ("API_PRODUCT_SRV", ["A_Product", "A_ProductDescription"]),
-        ("API_BUSINESS_PARTNER", ["A_BusinessPartner", "A_BusinessPartnerAddress",
-                                  "A_BusinessPartnerRole", "A_BusinessPartnerTaxNumber",
-                                  "A_Customer", "A_CustomerSalesArea"]),
-        ("API_SALES_ORDER_SRV", ["A_SalesOrder", "A_SalesOrderItem",
-                                 "A_SalesOrderItemPrElement"]),
+        (
+            "API_BUSINESS_PARTNER",
+            [
+                "A_BusinessPartner",
+                "A_BusinessPartnerAddress",
+                "A_BusinessPartnerRole",
+                "A_BusinessPartnerTaxNumber",
+                "A_Customer",
+                "A_CustomerSalesArea",
+            ],
+        ),
+        ("API_SALES_ORDER_SRV", ["A_SalesOrder", "A_SalesOrderItem", "A_SalesOrderItemPrElement"]),
     ],
 )
 def test_client_loads_metadata(tenant: Tenant, service: str, entity_sets: list[str]) -> None:
@@ -84,8 +91,9 @@ def test_metadata_needs_credentials(tenant: Tenant) -> None:
 
 def test_reads_products_with_filter_and_top(tenant: Tenant) -> None:
     products = _client(tenant, "API_PRODUCT_SRV").entity_sets.A_Product
-    services = products.get_entities().filter("ProductType eq 'DIEN'").top(2).count(
-        inline=True).execute()
+    services = (
+        products.get_entities().filter("ProductType eq 'DIEN'").top(2).count(inline=True).execute()
+    )
     assert [p.Product for p in services] == ["Q2C-2001", "Q2C-2002"]
     assert services.total_count == 6
     assert services.next_url is None
@@ -93,8 +101,11 @@ def test_reads_products_with_filter_and_top(tenant: Tenant) -> None:
     request = products.get_entities()
     hardware = request.filter(request.ProductGroup == "HW02").order_by("Product desc").execute()
     assert [p.Product for p in hardware] == ["Q2C-1004", "Q2C-1003"]
-    active = products.get_entities().filter(IsMarkedForDeletion=False,
-                                            Product__startswith="Q2C-3").execute()
+    active = (
+        products.get_entities()
+        .filter(IsMarkedForDeletion=False, Product__startswith="Q2C-3")
+        .execute()
+    )
     assert [p.Product for p in active] == ["Q2C-3001", "Q2C-3002", "Q2C-3003"]
 
 
@@ -116,11 +127,15 @@ def test_reads_product_by_key_with_typed_values(tenant: Tenant) -> None:
 def test_reads_composite_keys(tenant: Tenant) -> None:
     client = _client(tenant, "API_PRODUCT_SRV")
     description = client.entity_sets.A_ProductDescription.get_entity(
-        Product="Q2C-1003", Language="EN").execute()
+        Product="Q2C-1003", Language="EN"
+    ).execute()
     assert description.ProductDescription == "Industrial Sensor Hub S8"
     partners = _client(tenant, "API_BUSINESS_PARTNER")
     area = partners.entity_sets.A_CustomerSalesArea.get_entity(
-        Customer="1000102", SalesOrganization="1010", DistributionChannel="10", Division="00",
+        Customer="1000102",
+        SalesOrganization="1010",
+        DistributionChannel="10",
+        Division="00",
     ).execute()
     assert area.Currency == "GBP"
 
@@ -141,28 +156,43 @@ def test_follows_server_driven_paging() -> None:
 
 def test_creates_sales_order_with_deep_insert(tenant: Tenant) -> None:
     orders = _client(tenant, "API_SALES_ORDER_SRV").entity_sets.A_SalesOrder
-    created = orders.create_entity().set(**{
-        "SalesOrderType": "OR",
-        "SalesOrganization": "1010",
-        "DistributionChannel": "10",
-        "OrganizationDivision": "00",
-        "SoldToParty": "1000101",
-        "PurchaseOrderByCustomer": "PYODATA-0001",
-        "TransactionCurrency": "USD",
-        "RequestedDeliveryDate": datetime.datetime(2026, 12, 15, tzinfo=datetime.UTC),
-        "to_Item": [
-            {"Material": "Q2C-1003", "RequestedQuantity": "12"},
-            {"Material": "Q2C-2001", "RequestedQuantity": "120",
-             "to_PricingElement": [{"ConditionType": "PPR0", "ConditionRateValue": "12.75",
-                                    "ConditionCurrency": "USD"}]},
-        ],
-    }).execute()
+    created = (
+        orders.create_entity()
+        .set(
+            **{
+                "SalesOrderType": "OR",
+                "SalesOrganization": "1010",
+                "DistributionChannel": "10",
+                "OrganizationDivision": "00",
+                "SoldToParty": "1000101",
+                "PurchaseOrderByCustomer": "PYODATA-0001",
+                "TransactionCurrency": "USD",
+                "RequestedDeliveryDate": datetime.datetime(2026, 12, 15, tzinfo=datetime.UTC),
+                "to_Item": [
+                    {"Material": "Q2C-1003", "RequestedQuantity": "12"},
+                    {
+                        "Material": "Q2C-2001",
+                        "RequestedQuantity": "120",
+                        "to_PricingElement": [
+                            {
+                                "ConditionType": "PPR0",
+                                "ConditionRateValue": "12.75",
+                                "ConditionCurrency": "USD",
+                            }
+                        ],
+                    },
+                ],
+            }
+        )
+        .execute()
+    )
     assert created.SalesOrder.isdigit()
     assert created.TotalNetAmount == "17730.00"  # 12 x 1350.00 + 120 x 12.75
-    assert created.RequestedDeliveryDate == datetime.datetime(2026, 12, 15,
-                                                              tzinfo=datetime.UTC)
+    assert created.RequestedDeliveryDate == datetime.datetime(2026, 12, 15, tzinfo=datetime.UTC)
     assert [(i.SalesOrderItem, i.NetAmount) for i in created.to_Item] == [
-        ("10", "16200.00"), ("20", "1530.00")]
+        ("10", "16200.00"),
+        ("20", "1530.00"),
+    ]
 
     stored = {o["SalesOrder"]: o for o in tenant.sandbox.sales_orders()}
     assert stored[created.SalesOrder]["PurchaseOrderByCustomer"] == "PYODATA-0001"
@@ -176,8 +206,12 @@ def test_rejected_sales_order_surfaces_sap_error(tenant: Tenant) -> None:
     orders = _client(tenant, "API_SALES_ORDER_SRV").entity_sets.A_SalesOrder
     with pytest.raises(HttpError) as raised:
         orders.create_entity().set(
-            SalesOrderType="OR", SalesOrganization="1010", DistributionChannel="10",
-            OrganizationDivision="00", SoldToParty="1000101", TransactionCurrency="USD",
+            SalesOrderType="OR",
+            SalesOrganization="1010",
+            DistributionChannel="10",
+            OrganizationDivision="00",
+            SoldToParty="1000101",
+            TransactionCurrency="USD",
             to_Item=[{"Material": "Q2C-9001", "RequestedQuantity": "1"}],
         ).execute()
     response = raised.value.response
@@ -187,14 +221,25 @@ def test_rejected_sales_order_surfaces_sap_error(tenant: Tenant) -> None:
 
 def test_filters_sales_orders_by_customer_reference(tenant: Tenant) -> None:
     orders = _client(tenant, "API_SALES_ORDER_SRV").entity_sets.A_SalesOrder
-    created = orders.create_entity().set(
-        SalesOrderType="OR", SalesOrganization="1010", DistributionChannel="10",
-        OrganizationDivision="00", SoldToParty="1000103", PurchaseOrderByCustomer="PYODATA-LOOKUP",
-        to_Item=[{"Material": "Q2C-3003", "RequestedQuantity": "40"}],
-    ).execute()
+    created = (
+        orders.create_entity()
+        .set(
+            SalesOrderType="OR",
+            SalesOrganization="1010",
+            DistributionChannel="10",
+            OrganizationDivision="00",
+            SoldToParty="1000103",
+            PurchaseOrderByCustomer="PYODATA-LOOKUP",
+            to_Item=[{"Material": "Q2C-3003", "RequestedQuantity": "40"}],
+        )
+        .execute()
+    )
     request = orders.get_entities()
-    found = request.filter(request.PurchaseOrderByCustomer == "PYODATA-LOOKUP").expand(
-        "to_Item").execute()
+    found = (
+        request.filter(request.PurchaseOrderByCustomer == "PYODATA-LOOKUP")
+        .expand("to_Item")
+        .execute()
+    )
     assert [o.SalesOrder for o in found] == [created.SalesOrder]
     assert found[0].TransactionCurrency == "USD"  # from the customer's sales area
     assert found[0].to_Item[0].NetAmount == "7200.00"
@@ -205,19 +250,35 @@ def test_filters_sales_orders_by_customer_reference(tenant: Tenant) -> None:
 
 def test_creates_business_partner_with_customer(tenant: Tenant) -> None:
     partners = _client(tenant, "API_BUSINESS_PARTNER").entity_sets
-    created = partners.A_BusinessPartner.create_entity().set(**{
-        "BusinessPartnerCategory": "2",
-        "OrganizationBPName1": "Alpine Ski House AG",
-        "SearchTerm1": "ALPINESKIHOUSE",
-        "to_BusinessPartnerAddress": [{"Country": "AT", "CityName": "Innsbruck",
-                                       "PostalCode": "6020"}],
-        "to_BusinessPartnerRole": [{"BusinessPartnerRole": "FLCU00"},
-                                   {"BusinessPartnerRole": "FLCU01"}],
-        "to_BusinessPartnerTax": [{"BPTaxType": "AT0", "BPTaxNumber": "ATU63784617"}],
-        "to_Customer": {"to_CustomerSalesArea": [
-            {"SalesOrganization": "1010", "DistributionChannel": "10", "Division": "00",
-             "Currency": "EUR"}]},
-    }).execute()
+    created = (
+        partners.A_BusinessPartner.create_entity()
+        .set(
+            **{
+                "BusinessPartnerCategory": "2",
+                "OrganizationBPName1": "Alpine Ski House AG",
+                "SearchTerm1": "ALPINESKIHOUSE",
+                "to_BusinessPartnerAddress": [
+                    {"Country": "AT", "CityName": "Innsbruck", "PostalCode": "6020"}
+                ],
+                "to_BusinessPartnerRole": [
+                    {"BusinessPartnerRole": "FLCU00"},
+                    {"BusinessPartnerRole": "FLCU01"},
+                ],
+                "to_BusinessPartnerTax": [{"BPTaxType": "AT0", "BPTaxNumber": "ATU63784617"}],
+                "to_Customer": {
+                    "to_CustomerSalesArea": [
+                        {
+                            "SalesOrganization": "1010",
+                            "DistributionChannel": "10",
+                            "Division": "00",
+                            "Currency": "EUR",
+                        }
+                    ]
+                },
+            }
+        )
+        .execute()
+    )
     assert int(created.BusinessPartner) >= 1000200
     assert created.Customer == created.BusinessPartner
     assert created.to_Customer.to_CustomerSalesArea[0].Currency == "EUR"
@@ -225,7 +286,8 @@ def test_creates_business_partner_with_customer(tenant: Tenant) -> None:
     customer = partners.A_Customer.get_entity(created.Customer).execute()
     assert customer.CustomerFullName == "Alpine Ski House AG"
     partners.A_BusinessPartner.update_entity(created.BusinessPartner).set(
-        SearchTerm2="TYROL").execute()
+        SearchTerm2="TYROL"
+    ).execute()
     reread = partners.A_BusinessPartner.get_entity(created.BusinessPartner).execute()
     assert reread.SearchTerm2 == "TYROL"
     snapshot = {p["BusinessPartner"]: p for p in tenant.sandbox.business_partners()}

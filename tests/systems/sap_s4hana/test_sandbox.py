@@ -90,17 +90,27 @@ def _partner(name: str = "Tailspin Energy SA", **extra: Any) -> dict[str, Any]:
         "OrganizationBPName1": name,
         "SearchTerm1": "TAILSPIN",
         "to_BusinessPartnerAddress": [
-            {"Country": "FR", "CityName": "Lyon", "PostalCode": "69002",
-             "StreetName": "Rue de la Republique", "HouseNumber": "12"}
+            {
+                "Country": "FR",
+                "CityName": "Lyon",
+                "PostalCode": "69002",
+                "StreetName": "Rue de la Republique",
+                "HouseNumber": "12",
+            }
         ],
         "to_BusinessPartnerRole": [
-            {"BusinessPartnerRole": "FLCU00"}, {"BusinessPartnerRole": "FLCU01"}
+            {"BusinessPartnerRole": "FLCU00"},
+            {"BusinessPartnerRole": "FLCU01"},
         ],
         "to_BusinessPartnerTax": [{"BPTaxType": "FR0", "BPTaxNumber": "FR40303265045"}],
         "to_Customer": {
             "to_CustomerSalesArea": [
-                {"SalesOrganization": "1010", "DistributionChannel": "10", "Division": "00",
-                 "Currency": "EUR"}
+                {
+                    "SalesOrganization": "1010",
+                    "DistributionChannel": "10",
+                    "Division": "00",
+                    "Currency": "EUR",
+                }
             ]
         },
     } | extra
@@ -147,8 +157,9 @@ async def test_head_fetch_as_documented_for_pyodata(client: httpx.AsyncClient) -
     assert response.status_code == 200
     assert response.content == b""
     token = response.headers["x-csrf-token"]
-    created = await client.post(f"{ORDERS}/A_SalesOrder", json=_order(),
-                                headers={"x-csrf-token": token})
+    created = await client.post(
+        f"{ORDERS}/A_SalesOrder", json=_order(), headers={"x-csrf-token": token}
+    )
     assert created.status_code == 201
 
 
@@ -164,8 +175,9 @@ async def test_write_without_token_is_forbidden(
     await _token(client, ORDERS)  # session cookie present, token header missing
     _expect_csrf_failure(await client.post(f"{ORDERS}/A_SalesOrder", json=_order()))
     _expect_csrf_failure(
-        await client.post(f"{ORDERS}/A_SalesOrder", json=_order(),
-                          headers={"X-CSRF-Token": "forged-token"})
+        await client.post(
+            f"{ORDERS}/A_SalesOrder", json=_order(), headers={"X-CSRF-Token": "forged-token"}
+        )
     )
     assert sandbox.sales_orders() == []
 
@@ -186,10 +198,18 @@ async def test_write_without_session_cookie_is_forbidden(
 
 async def test_service_document_lists_entity_sets(client: httpx.AsyncClient) -> None:
     response = await client.get(f"{PARTNERS}/")
-    assert response.json() == {"d": {"EntitySets": [
-        "A_BusinessPartner", "A_BusinessPartnerAddress", "A_BusinessPartnerRole",
-        "A_BusinessPartnerTaxNumber", "A_Customer", "A_CustomerSalesArea",
-    ]}}
+    assert response.json() == {
+        "d": {
+            "EntitySets": [
+                "A_BusinessPartner",
+                "A_BusinessPartnerAddress",
+                "A_BusinessPartnerRole",
+                "A_BusinessPartnerTaxNumber",
+                "A_Customer",
+                "A_CustomerSalesArea",
+            ]
+        }
+    }
     xml = await client.get(f"{PARTNERS}/", headers={"Accept": "application/xml"})
     assert xml.headers["content-type"].startswith("application/xml")
     assert '<app:collection href="A_CustomerSalesArea">' in xml.text
@@ -199,11 +219,18 @@ async def test_service_document_lists_entity_sets(client: httpx.AsyncClient) -> 
     ("service", "sets"),
     [
         ("API_PRODUCT_SRV", {"A_Product", "A_ProductDescription"}),
-        ("API_BUSINESS_PARTNER", {"A_BusinessPartner", "A_BusinessPartnerAddress",
-                                  "A_BusinessPartnerRole", "A_BusinessPartnerTaxNumber",
-                                  "A_Customer", "A_CustomerSalesArea"}),
-        ("API_SALES_ORDER_SRV", {"A_SalesOrder", "A_SalesOrderItem",
-                                 "A_SalesOrderItemPrElement"}),
+        (
+            "API_BUSINESS_PARTNER",
+            {
+                "A_BusinessPartner",
+                "A_BusinessPartnerAddress",
+                "A_BusinessPartnerRole",
+                "A_BusinessPartnerTaxNumber",
+                "A_Customer",
+                "A_CustomerSalesArea",
+            },
+        ),
+        ("API_SALES_ORDER_SRV", {"A_SalesOrder", "A_SalesOrderItem", "A_SalesOrderItemPrElement"}),
     ],
 )
 async def test_metadata_is_edmx_v2(client: httpx.AsyncClient, service: str, sets: set[str]) -> None:
@@ -239,8 +266,12 @@ async def test_metadata_declares_keys_types_and_navigation(client: httpx.AsyncCl
 
 
 async def test_seeded_products_follow_demo_catalogue(client: httpx.AsyncClient) -> None:
-    products = _results(await client.get(f"{PRODUCTS}/A_Product", params={
-        "$expand": "to_Description", "$inlinecount": "allpages"}))
+    products = _results(
+        await client.get(
+            f"{PRODUCTS}/A_Product",
+            params={"$expand": "to_Description", "$inlinecount": "allpages"},
+        )
+    )
     assert [p["Product"] for p in products] == [p.material for p in demo_data.PRODUCTS]
     by_id = {p["Product"]: p for p in products}
     assert by_id["Q2C-9001"]["IsMarkedForDeletion"] is True
@@ -269,9 +300,15 @@ async def test_entities_carry_metadata_and_wire_types(client: httpx.AsyncClient)
 async def test_seeded_business_partners_exist_with_customer_data(
     client: httpx.AsyncClient,
 ) -> None:
-    partners = _results(await client.get(f"{PARTNERS}/A_BusinessPartner", params={
-        "$expand": "to_BusinessPartnerAddress,to_BusinessPartnerTax,to_BusinessPartnerRole,"
-                   "to_Customer/to_CustomerSalesArea"}))
+    partners = _results(
+        await client.get(
+            f"{PARTNERS}/A_BusinessPartner",
+            params={
+                "$expand": "to_BusinessPartnerAddress,to_BusinessPartnerTax,to_BusinessPartnerRole,"
+                "to_Customer/to_CustomerSalesArea"
+            },
+        )
+    )
     assert [p["BusinessPartner"] for p in partners] == [
         a.sap_business_partner for a in SAP_ACCOUNTS
     ]
@@ -280,15 +317,23 @@ async def test_seeded_business_partners_exist_with_customer_data(
     assert northwind["BusinessPartnerFullName"] == "Northwind Traders GmbH"
     assert northwind["Customer"] == "1000100"
     address = northwind["to_BusinessPartnerAddress"]["results"][0]
-    assert (address["Country"], address["CityName"], address["StreetName"],
-            address["HouseNumber"]) == ("DE", "Hamburg", "Speicherstadt", "12")
+    assert (
+        address["Country"],
+        address["CityName"],
+        address["StreetName"],
+        address["HouseNumber"],
+    ) == ("DE", "Hamburg", "Speicherstadt", "12")
     taxes = northwind["to_BusinessPartnerTax"]["results"]
     assert [(t["BPTaxType"], t["BPTaxNumber"]) for t in taxes] == [("DE0", "DE811907980")]
     roles = {r["BusinessPartnerRole"] for r in northwind["to_BusinessPartnerRole"]["results"]}
     assert roles == {"FLCU00", "FLCU01"}
     area = northwind["to_Customer"]["to_CustomerSalesArea"]["results"][0]
-    assert (area["SalesOrganization"], area["DistributionChannel"], area["Division"],
-            area["Currency"]) == ("1010", "10", "00", "EUR")
+    assert (
+        area["SalesOrganization"],
+        area["DistributionChannel"],
+        area["Division"],
+        area["Currency"],
+    ) == ("1010", "10", "00", "EUR")
     contoso = partners[1]
     assert contoso["to_BusinessPartnerTax"]["results"][0]["BPTaxType"] == "US1"
     assert contoso["to_BusinessPartnerAddress"]["results"][0]["HouseNumber"] == "233"
@@ -311,15 +356,21 @@ SERVICES_ = ["Q2C-2001", "Q2C-2002", "Q2C-2003", "Q2C-3001", "Q2C-3002", "Q2C-30
     ("expression", "expected"),
     [
         ("ProductType eq 'DIEN'", SERVICES_),
-        ("ProductType ne 'DIEN' and IsMarkedForDeletion eq false",
-         ["Q2C-1001", "Q2C-1002", "Q2C-1003", "Q2C-1004", "Q2C-1005"]),
-        ("(ProductGroup eq 'HW01' or ProductGroup eq 'SW02') and not IsMarkedForDeletion",
-         ["Q2C-1001", "Q2C-1002", "Q2C-2003"]),
+        (
+            "ProductType ne 'DIEN' and IsMarkedForDeletion eq false",
+            ["Q2C-1001", "Q2C-1002", "Q2C-1003", "Q2C-1004", "Q2C-1005"],
+        ),
+        (
+            "(ProductGroup eq 'HW01' or ProductGroup eq 'SW02') and not IsMarkedForDeletion",
+            ["Q2C-1001", "Q2C-1002", "Q2C-2003"],
+        ),
         ("startswith(Product,'Q2C-3')", ["Q2C-3001", "Q2C-3002", "Q2C-3003"]),
         ("startswith(Product, 'Q2C-3') eq true and BaseUnit eq 'H'", ["Q2C-3001", "Q2C-3003"]),
         ("substringof('-200', Product)", ["Q2C-2001", "Q2C-2002", "Q2C-2003"]),
-        ("substringof('-200', Product) eq false and Product lt 'Q2C-1003'",
-         ["Q2C-1001", "Q2C-1002"]),
+        (
+            "substringof('-200', Product) eq false and Product lt 'Q2C-1003'",
+            ["Q2C-1001", "Q2C-1002"],
+        ),
         ("Product gt 'Q2C-2003' and Product le 'Q2C-3002'", ["Q2C-3001", "Q2C-3002"]),
         ("Product ge 'Q2C-9' or Product lt 'Q2C-1002'", ["Q2C-1001", "Q2C-9001"]),
         ("endswith(Product,'3') and ProductType eq 'FERT'", ["Q2C-1003"]),
@@ -331,8 +382,7 @@ SERVICES_ = ["Q2C-2001", "Q2C-2002", "Q2C-2003", "Q2C-3001", "Q2C-3002", "Q2C-30
 async def test_filter_expressions(
     client: httpx.AsyncClient, expression: str, expected: list[str]
 ) -> None:
-    products = _results(await client.get(f"{PRODUCTS}/A_Product",
-                                         params={"$filter": expression}))
+    products = _results(await client.get(f"{PRODUCTS}/A_Product", params={"$filter": expression}))
     assert [p["Product"] for p in products] == expected
 
 
@@ -358,61 +408,97 @@ async def test_bad_filter_is_400_with_envelope(client: httpx.AsyncClient, expres
 
 
 async def test_filter_string_literals_escape_quotes(client: httpx.AsyncClient) -> None:
-    created = await _post(client, PARTNERS, "A_BusinessPartner",
-                          _partner("O'Brien Trading Ltd"))
+    created = await _post(client, PARTNERS, "A_BusinessPartner", _partner("O'Brien Trading Ltd"))
     assert created.status_code == 201, created.text
-    found = _results(await client.get(f"{PARTNERS}/A_BusinessPartner", params={
-        "$filter": "OrganizationBPName1 eq 'O''Brien Trading Ltd'"}))
+    found = _results(
+        await client.get(
+            f"{PARTNERS}/A_BusinessPartner",
+            params={"$filter": "OrganizationBPName1 eq 'O''Brien Trading Ltd'"},
+        )
+    )
     assert [p["BusinessPartner"] for p in found] == ["1000200"]
 
 
 async def test_top_skip_and_orderby(client: httpx.AsyncClient) -> None:
-    products = _results(await client.get(f"{PRODUCTS}/A_Product", params={
-        "$orderby": "Product desc", "$top": "3", "$skip": "1"}))
+    products = _results(
+        await client.get(
+            f"{PRODUCTS}/A_Product", params={"$orderby": "Product desc", "$top": "3", "$skip": "1"}
+        )
+    )
     assert [p["Product"] for p in products] == ["Q2C-3003", "Q2C-3002", "Q2C-3001"]
-    by_group = _results(await client.get(f"{PRODUCTS}/A_Product", params={
-        "$orderby": "ProductGroup desc,Product asc", "$top": "3"}))
+    by_group = _results(
+        await client.get(
+            f"{PRODUCTS}/A_Product",
+            params={"$orderby": "ProductGroup desc,Product asc", "$top": "3"},
+        )
+    )
     assert [p["Product"] for p in by_group] == ["Q2C-2003", "Q2C-2001", "Q2C-2002"]
 
 
-@pytest.mark.parametrize("params", [{"$top": "-1"}, {"$skip": "x"}, {"$orderby": "Nope"},
-                                    {"$inlinecount": "sometimes"}, {"$expand": "to_Nowhere"},
-                                    {"$select": "Nope"}, {"$search": "x"}, {"$format": "atom"}])
-async def test_bad_query_options_are_400(
-    client: httpx.AsyncClient, params: dict[str, str]
-) -> None:
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"$top": "-1"},
+        {"$skip": "x"},
+        {"$orderby": "Nope"},
+        {"$inlinecount": "sometimes"},
+        {"$expand": "to_Nowhere"},
+        {"$select": "Nope"},
+        {"$search": "x"},
+        {"$format": "atom"},
+    ],
+)
+async def test_bad_query_options_are_400(client: httpx.AsyncClient, params: dict[str, str]) -> None:
     _error(await client.get(f"{PRODUCTS}/A_Product", params=params), 400)
 
 
 async def test_select_returns_only_selected_properties(client: httpx.AsyncClient) -> None:
-    products = _results(await client.get(f"{PRODUCTS}/A_Product", params={
-        "$select": "Product,BaseUnit", "$top": "1"}))
+    products = _results(
+        await client.get(
+            f"{PRODUCTS}/A_Product", params={"$select": "Product,BaseUnit", "$top": "1"}
+        )
+    )
     assert set(products[0]) == {"__metadata", "Product", "BaseUnit"}
-    with_nav = _results(await client.get(f"{PRODUCTS}/A_Product", params={
-        "$select": "Product,to_Description/ProductDescription", "$expand": "to_Description",
-        "$top": "1"}))
+    with_nav = _results(
+        await client.get(
+            f"{PRODUCTS}/A_Product",
+            params={
+                "$select": "Product,to_Description/ProductDescription",
+                "$expand": "to_Description",
+                "$top": "1",
+            },
+        )
+    )
     description = with_nav[0]["to_Description"]["results"][0]
     assert set(description) == {"__metadata", "ProductDescription"}
 
 
 async def test_nested_expand_and_deferred_links(client: httpx.AsyncClient) -> None:
     assert (await _post(client, ORDERS, "A_SalesOrder", _order())).status_code == 201
-    order = (await client.get(f"{ORDERS}/A_SalesOrder('5000000')", params={
-        "$expand": "to_Item/to_PricingElement"})).json()["d"]
+    order = (
+        await client.get(
+            f"{ORDERS}/A_SalesOrder('5000000')", params={"$expand": "to_Item/to_PricingElement"}
+        )
+    ).json()["d"]
     item = order["to_Item"]["results"][0]
     pricing = item["to_PricingElement"]["results"][0]
     assert (pricing["ConditionType"], pricing["ConditionRateValue"]) == ("PPR0", "4800.000000000")
-    shallow = (await client.get(f"{ORDERS}/A_SalesOrder('5000000')",
-                                params={"$expand": "to_Item"})).json()["d"]
-    assert shallow["to_Item"]["results"][0]["to_PricingElement"] == {"__deferred": {
-        "uri": "http://sap.sandbox/sap/opu/odata/sap/API_SALES_ORDER_SRV/"
-               "A_SalesOrderItem(SalesOrder='5000000',SalesOrderItem='10')/to_PricingElement"}}
+    shallow = (
+        await client.get(f"{ORDERS}/A_SalesOrder('5000000')", params={"$expand": "to_Item"})
+    ).json()["d"]
+    assert shallow["to_Item"]["results"][0]["to_PricingElement"] == {
+        "__deferred": {
+            "uri": "http://sap.sandbox/sap/opu/odata/sap/API_SALES_ORDER_SRV/"
+            "A_SalesOrderItem(SalesOrder='5000000',SalesOrderItem='10')/to_PricingElement"
+        }
+    }
 
 
 async def test_inlinecount_and_server_driven_paging() -> None:
     async with _client(SapSandbox(page_size=5)) as http:
-        response = await http.get(f"{PRODUCTS}/A_Product", params={
-            "$inlinecount": "allpages", "$select": "Product"})
+        response = await http.get(
+            f"{PRODUCTS}/A_Product", params={"$inlinecount": "allpages", "$select": "Product"}
+        )
         seen: list[str] = []
         links: list[str] = []
         for _ in range(5):  # bounded: a broken __next must fail, not loop
@@ -438,8 +524,9 @@ async def test_inlinecount_and_server_driven_paging() -> None:
 
 
 async def test_count_segment(client: httpx.AsyncClient) -> None:
-    response = await client.get(f"{PRODUCTS}/A_Product/$count",
-                                params={"$filter": "ProductType eq 'DIEN'"})
+    response = await client.get(
+        f"{PRODUCTS}/A_Product/$count", params={"$filter": "ProductType eq 'DIEN'"}
+    )
     assert (response.status_code, response.text) == (200, "6")
     assert response.headers["content-type"].startswith("text/plain")
 
@@ -450,8 +537,10 @@ async def test_count_segment(client: httpx.AsyncClient) -> None:
 async def test_key_and_composite_key_access(client: httpx.AsyncClient) -> None:
     product = (await client.get(f"{PRODUCTS}/A_Product('Q2C-1003')")).json()["d"]
     assert product["ProductType"] == "FERT"
-    area_path = ("A_CustomerSalesArea(Customer='1000100',SalesOrganization='1010',"
-                 "DistributionChannel='10',Division='00')")
+    area_path = (
+        "A_CustomerSalesArea(Customer='1000100',SalesOrganization='1010',"
+        "DistributionChannel='10',Division='00')"
+    )
     area = (await client.get(f"{PARTNERS}/{area_path}")).json()["d"]
     assert area["Currency"] == "EUR"
     encoded = quote("A_ProductDescription(Product='Q2C-1001',Language='EN')")
@@ -464,11 +553,17 @@ async def test_key_and_composite_key_access(client: httpx.AsyncClient) -> None:
 async def test_unknown_key_is_404_with_sap_error_envelope(client: httpx.AsyncClient) -> None:
     error = _error(await client.get(f"{PRODUCTS}/A_Product('NOPE')"), 404)
     assert error["code"] == "/IWBEP/CM_MGW_RT/020"
-    assert error["message"] == {"lang": "en",
-                                "value": "Resource not found for segment 'A_ProductType'"}
+    assert error["message"] == {
+        "lang": "en",
+        "value": "Resource not found for segment 'A_ProductType'",
+    }
     inner = error["innererror"]
-    assert inner["application"] == {"component_id": "LO-MD-MM", "service_namespace": "/SAP/",
-                                    "service_id": "API_PRODUCT_SRV", "service_version": "0001"}
+    assert inner["application"] == {
+        "component_id": "LO-MD-MM",
+        "service_namespace": "/SAP/",
+        "service_id": "API_PRODUCT_SRV",
+        "service_version": "0001",
+    }
     assert re.fullmatch(r"[0-9A-F]{32}", inner["transactionid"])
     assert re.fullmatch(r"\d{14}\.\d{7}", inner["timestamp"])
     assert inner["errordetails"][0]["severity"] == "error"
@@ -495,22 +590,27 @@ async def test_methods_not_allowed_are_405(client: httpx.AsyncClient) -> None:
     token = await _token(client, PRODUCTS)
     headers = {"X-CSRF-Token": token}
     _error(await client.delete(f"{PRODUCTS}/A_Product('Q2C-1001')", headers=headers), 405)
-    _error(await client.post(f"{PRODUCTS}/A_Product", json={"Product": "X"}, headers=headers),
-           405)
-    _error(await client.patch(f"{PRODUCTS}/A_Product('Q2C-1001')", json={}, headers=headers),
-           405)
+    _error(await client.post(f"{PRODUCTS}/A_Product", json={"Product": "X"}, headers=headers), 405)
+    _error(await client.patch(f"{PRODUCTS}/A_Product('Q2C-1001')", json={}, headers=headers), 405)
     _error(await client.put(f"{PRODUCTS}/$metadata", json={}, headers=headers), 405)
 
 
 async def test_navigation_reads(client: httpx.AsyncClient) -> None:
-    body = _order(to_Item=[{"Material": "Q2C-1001", "RequestedQuantity": "1"},
-                           {"Material": "Q2C-3001", "RequestedQuantity": "8"}])
+    body = _order(
+        to_Item=[
+            {"Material": "Q2C-1001", "RequestedQuantity": "1"},
+            {"Material": "Q2C-3001", "RequestedQuantity": "8"},
+        ]
+    )
     assert (await _post(client, ORDERS, "A_SalesOrder", body)).status_code == 201
     items = _results(await client.get(f"{ORDERS}/A_SalesOrder('5000000')/to_Item"))
     assert [i["SalesOrderItem"] for i in items] == ["10", "20"]
-    pricing = _results(await client.get(
-        f"{ORDERS}/A_SalesOrder('5000000')/to_Item(SalesOrder='5000000',SalesOrderItem='20')"
-        "/to_PricingElement"))
+    pricing = _results(
+        await client.get(
+            f"{ORDERS}/A_SalesOrder('5000000')/to_Item(SalesOrder='5000000',SalesOrderItem='20')"
+            "/to_PricingElement"
+        )
+    )
     assert pricing[0]["ConditionAmount"] == "1160.00"
     count = await client.get(f"{ORDERS}/A_SalesOrder('5000000')/to_Item/$count")
     assert count.text == "2"
@@ -540,14 +640,18 @@ async def test_business_partner_deep_insert_creates_customer_and_sales_area(
     assert customer["CustomerFullName"] == "Tailspin Energy SA"
     area = await client.get(
         f"{PARTNERS}/A_CustomerSalesArea(Customer='1000200',SalesOrganization='1010',"
-        "DistributionChannel='10',Division='00')")
+        "DistributionChannel='10',Division='00')"
+    )
     assert area.status_code == 200
-    tax = _results(await client.get(f"{PARTNERS}/A_BusinessPartnerTaxNumber", params={
-        "$filter": "BPTaxNumber eq 'FR40303265045'"}))
+    tax = _results(
+        await client.get(
+            f"{PARTNERS}/A_BusinessPartnerTaxNumber",
+            params={"$filter": "BPTaxNumber eq 'FR40303265045'"},
+        )
+    )
     assert tax[0]["BusinessPartner"] == "1000200"
 
-    second = await _post(client, PARTNERS, "A_BusinessPartner",
-                         _partner("Wide World Importers BV"))
+    second = await _post(client, PARTNERS, "A_BusinessPartner", _partner("Wide World Importers BV"))
     assert second.json()["d"]["BusinessPartner"] == "1000201"
     snapshot = {p["BusinessPartner"]: p for p in sandbox.business_partners()}
     assert snapshot["1000200"]["to_Customer"]["to_CustomerSalesArea"][0]["Division"] == "00"
@@ -563,7 +667,8 @@ async def test_business_partner_accepts_results_wrapped_navigation(
     body = _partner()
     body["to_BusinessPartnerRole"] = {"results": body["to_BusinessPartnerRole"]}
     body["to_Customer"]["to_CustomerSalesArea"] = {
-        "results": body["to_Customer"]["to_CustomerSalesArea"]}
+        "results": body["to_Customer"]["to_CustomerSalesArea"]
+    }
     response = await _post(client, PARTNERS, "A_BusinessPartner", body)
     assert response.status_code == 201, response.text
 
@@ -590,9 +695,16 @@ async def test_business_partner_without_customer_role_has_no_customer(
         ({"SearchTerm1": "X" * 21}, "maximum length of 20"),
         ({"Unknown": "x"}, "'Unknown' is invalid"),
         ({"to_BusinessPartnerRole": [{"BusinessPartnerRole": "NOPE"}]}, "NOPE"),
-        ({"to_Customer": {"to_CustomerSalesArea": [{"SalesOrganization": "2000",
-                                                     "DistributionChannel": "10",
-                                                     "Division": "00"}]}}, "2000/10/00"),
+        (
+            {
+                "to_Customer": {
+                    "to_CustomerSalesArea": [
+                        {"SalesOrganization": "2000", "DistributionChannel": "10", "Division": "00"}
+                    ]
+                }
+            },
+            "2000/10/00",
+        ),
     ],
 )
 async def test_business_partner_validation(
@@ -606,27 +718,43 @@ async def test_patch_and_merge_business_partner(
     client: httpx.AsyncClient, sandbox: SapSandbox
 ) -> None:
     token = await _token(client, PARTNERS)
-    response = await client.patch(f"{PARTNERS}/A_BusinessPartner('1000100')",
-                                   json={"OrganizationBPName1": "Northwind Traders SE"},
-                                   headers={"X-CSRF-Token": token})
+    response = await client.patch(
+        f"{PARTNERS}/A_BusinessPartner('1000100')",
+        json={"OrganizationBPName1": "Northwind Traders SE"},
+        headers={"X-CSRF-Token": token},
+    )
     assert response.status_code == 204
     assert response.content == b""
     merged = await client.request(
-        "MERGE", f"{PARTNERS}/A_BusinessPartner('1000100')", json={"SearchTerm1": "NORTHWIND"},
-        headers={"X-CSRF-Token": token})
+        "MERGE",
+        f"{PARTNERS}/A_BusinessPartner('1000100')",
+        json={"SearchTerm1": "NORTHWIND"},
+        headers={"X-CSRF-Token": token},
+    )
     assert merged.status_code == 204
-    partner = (await client.get(f"{PARTNERS}/A_BusinessPartner('1000100')",
-                                params={"$expand": "to_Customer"})).json()["d"]
+    partner = (
+        await client.get(
+            f"{PARTNERS}/A_BusinessPartner('1000100')", params={"$expand": "to_Customer"}
+        )
+    ).json()["d"]
     assert partner["OrganizationBPName1"] == "Northwind Traders SE"
     assert partner["BusinessPartnerFullName"] == "Northwind Traders SE"
     assert partner["SearchTerm1"] == "NORTHWIND"
     assert partner["LastChangeDate"] == "/Date(1795737600000)/"
     assert partner["to_Customer"]["CustomerFullName"] == "Northwind Traders SE"
-    found = _results(await client.get(f"{PARTNERS}/A_BusinessPartner", params={
-        "$filter": "OrganizationBPName1 eq 'Northwind Traders SE'"}))
+    found = _results(
+        await client.get(
+            f"{PARTNERS}/A_BusinessPartner",
+            params={"$filter": "OrganizationBPName1 eq 'Northwind Traders SE'"},
+        )
+    )
     assert [p["BusinessPartner"] for p in found] == ["1000100"]
-    _error(await client.patch(f"{PARTNERS}/A_BusinessPartner('1999999')", json={},
-                              headers={"X-CSRF-Token": token}), 404)
+    _error(
+        await client.patch(
+            f"{PARTNERS}/A_BusinessPartner('1999999')", json={}, headers={"X-CSRF-Token": token}
+        ),
+        404,
+    )
 
 
 # -- sales orders -----------------------------------------------------------------------------
@@ -635,13 +763,23 @@ async def test_patch_and_merge_business_partner(
 async def test_sales_order_deep_insert_computes_net_amounts(
     client: httpx.AsyncClient, sandbox: SapSandbox
 ) -> None:
-    body = _order(to_Item=[
-        {"Material": "Q2C-1001", "RequestedQuantity": "4"},
-        {"Material": "Q2C-3001", "RequestedQuantity": "16",
-         "to_PricingElement": [{"ConditionType": "PPR0", "ConditionRateValue": "130.50",
-                                "ConditionCurrency": "EUR"}]},
-        {"Material": "Q2C-1004", "RequestedQuantity": "2.5"},
-    ])
+    body = _order(
+        to_Item=[
+            {"Material": "Q2C-1001", "RequestedQuantity": "4"},
+            {
+                "Material": "Q2C-3001",
+                "RequestedQuantity": "16",
+                "to_PricingElement": [
+                    {
+                        "ConditionType": "PPR0",
+                        "ConditionRateValue": "130.50",
+                        "ConditionCurrency": "EUR",
+                    }
+                ],
+            },
+            {"Material": "Q2C-1004", "RequestedQuantity": "2.5"},
+        ]
+    )
     response = await _post(client, ORDERS, "A_SalesOrder", body)
     assert response.status_code == 201, response.text
     order = response.json()["d"]
@@ -652,7 +790,10 @@ async def test_sales_order_deep_insert_computes_net_amounts(
     assert "V1/311" in response.headers["sap-message"]
     items = order["to_Item"]["results"]
     assert [(i["SalesOrderItem"], i["NetAmount"], i["RequestedQuantity"]) for i in items] == [
-        ("10", "19200.00", "4"), ("20", "2088.00", "16"), ("30", "474.75", "2.5")]
+        ("10", "19200.00", "4"),
+        ("20", "2088.00", "16"),
+        ("30", "474.75", "2.5"),
+    ]
     assert items[0]["SalesOrderItemText"] == "Edge Gateway Appliance G2"
     assert items[1]["to_PricingElement"]["results"][0]["ConditionIsManuallyChanged"] is True
 
@@ -660,17 +801,25 @@ async def test_sales_order_deep_insert_computes_net_amounts(
     assert len(stored) == 1
     assert stored[0]["TotalNetAmount"] == Decimal("21762.75")
     assert stored[0]["to_Item"][1]["to_PricingElement"][0]["ConditionRateValue"] == Decimal(
-        "130.50")
+        "130.50"
+    )
     again = await _post(client, ORDERS, "A_SalesOrder", _order())
     assert again.json()["d"]["SalesOrder"] == "5000001"
 
 
 async def test_sales_order_rounds_to_currency_decimals(client: httpx.AsyncClient) -> None:
-    body = _order(soldto="1000105", currency="JPY", to_Item=[
-        {"Material": "Q2C-2001", "RequestedQuantity": "3",
-         "to_PricingElement": [{"ConditionType": "PPR0", "ConditionRateValue": "1999.5"}]},
-        {"Material": "Q2C-1001", "RequestedQuantity": "2"},
-    ])
+    body = _order(
+        soldto="1000105",
+        currency="JPY",
+        to_Item=[
+            {
+                "Material": "Q2C-2001",
+                "RequestedQuantity": "3",
+                "to_PricingElement": [{"ConditionType": "PPR0", "ConditionRateValue": "1999.5"}],
+            },
+            {"Material": "Q2C-1001", "RequestedQuantity": "2"},
+        ],
+    )
     order = (await _post(client, ORDERS, "A_SalesOrder", body)).json()["d"]
     assert [i["NetAmount"] for i in order["to_Item"]["results"]] == ["5999", "1560000"]
     assert order["TotalNetAmount"] == "1565999"
@@ -679,10 +828,14 @@ async def test_sales_order_rounds_to_currency_decimals(client: httpx.AsyncClient
 async def test_sales_order_accepts_results_wrapper_and_explicit_item_numbers(
     client: httpx.AsyncClient,
 ) -> None:
-    body = _order(to_Item={"results": [
-        {"SalesOrderItem": "100", "Material": "Q2C-1005", "RequestedQuantity": "1"},
-        {"Material": "Q2C-1005", "RequestedQuantity": "1"},
-    ]})
+    body = _order(
+        to_Item={
+            "results": [
+                {"SalesOrderItem": "100", "Material": "Q2C-1005", "RequestedQuantity": "1"},
+                {"Material": "Q2C-1005", "RequestedQuantity": "1"},
+            ]
+        }
+    )
     response = await _post(client, ORDERS, "A_SalesOrder", body)
     assert response.status_code == 201, response.text
     items = response.json()["d"]["to_Item"]["results"]
@@ -690,8 +843,9 @@ async def test_sales_order_accepts_results_wrapper_and_explicit_item_numbers(
 
 
 async def test_sales_order_currency_defaults_to_sales_area(client: httpx.AsyncClient) -> None:
-    order = (await _post(client, ORDERS, "A_SalesOrder", _order(soldto="1000106",
-                                                                  currency=None))).json()["d"]
+    order = (
+        await _post(client, ORDERS, "A_SalesOrder", _order(soldto="1000106", currency=None))
+    ).json()["d"]
     assert order["TransactionCurrency"] == "GBP"
     assert order["TotalNetAmount"] == "16600.00"
 
@@ -699,8 +853,12 @@ async def test_sales_order_currency_defaults_to_sales_area(client: httpx.AsyncCl
 async def test_unknown_material_is_rejected_naming_material_and_item(
     client: httpx.AsyncClient, sandbox: SapSandbox
 ) -> None:
-    body = _order(to_Item=[{"Material": "Q2C-1001", "RequestedQuantity": "1"},
-                           {"Material": "Q2C-0000", "RequestedQuantity": "1"}])
+    body = _order(
+        to_Item=[
+            {"Material": "Q2C-1001", "RequestedQuantity": "1"},
+            {"Material": "Q2C-0000", "RequestedQuantity": "1"},
+        ]
+    )
     error = _error(await _post(client, ORDERS, "A_SalesOrder", body), 400)
     message = error["message"]["value"]
     assert "Q2C-0000" in message
@@ -718,9 +876,13 @@ async def test_material_marked_for_deletion_is_rejected(client: httpx.AsyncClien
 
 
 async def test_all_item_errors_are_reported(client: httpx.AsyncClient) -> None:
-    body = _order(to_Item=[{"Material": "Q2C-0001", "RequestedQuantity": "1"},
-                           {"Material": "Q2C-9001", "RequestedQuantity": "1"},
-                           {"Material": "Q2C-1001", "RequestedQuantity": "0"}])
+    body = _order(
+        to_Item=[
+            {"Material": "Q2C-0001", "RequestedQuantity": "1"},
+            {"Material": "Q2C-9001", "RequestedQuantity": "1"},
+            {"Material": "Q2C-1001", "RequestedQuantity": "0"},
+        ]
+    )
     error = _error(await _post(client, ORDERS, "A_SalesOrder", body), 400)
     details = [d["message"] for d in error["innererror"]["errordetails"]]
     assert len(details) == 3
@@ -737,16 +899,40 @@ async def test_all_item_errors_are_reported(client: httpx.AsyncClient) -> None:
         (_order(currency="CHF"), "no price"),
         (_order(to_Item=[{"Material": "Q2C-1001", "RequestedQuantity": "-1"}]), "positive"),
         (_order(to_Item=[{"Material": "Q2C-1001", "RequestedQuantity": "abc"}]), "decimal"),
-        (_order(to_Item=[{"Material": "Q2C-1001", "RequestedQuantity": "1",
-                          "RequestedQuantityUnit": "KG"}]), "base unit"),
-        (_order(to_Item=[{"Material": "Q2C-1001", "RequestedQuantity": "1",
-                          "to_PricingElement": [{"ConditionType": "K007",
-                                                 "ConditionRateValue": "5"}]}]), "K007"),
+        (
+            _order(
+                to_Item=[
+                    {
+                        "Material": "Q2C-1001",
+                        "RequestedQuantity": "1",
+                        "RequestedQuantityUnit": "KG",
+                    }
+                ]
+            ),
+            "base unit",
+        ),
+        (
+            _order(
+                to_Item=[
+                    {
+                        "Material": "Q2C-1001",
+                        "RequestedQuantity": "1",
+                        "to_PricingElement": [{"ConditionType": "K007", "ConditionRateValue": "5"}],
+                    }
+                ]
+            ),
+            "K007",
+        ),
         (_order(PurchaseOrderByCustomer="P" * 36), "maximum length of 35"),
-        (_order(to_Item=[{"SalesOrderItem": "10", "Material": "Q2C-1001",
-                          "RequestedQuantity": "1"},
-                         {"SalesOrderItem": "10", "Material": "Q2C-1002",
-                          "RequestedQuantity": "1"}]), "twice"),
+        (
+            _order(
+                to_Item=[
+                    {"SalesOrderItem": "10", "Material": "Q2C-1001", "RequestedQuantity": "1"},
+                    {"SalesOrderItem": "10", "Material": "Q2C-1002", "RequestedQuantity": "1"},
+                ]
+            ),
+            "twice",
+        ),
     ],
 )
 async def test_sales_order_validation(
@@ -759,26 +945,44 @@ async def test_sales_order_validation(
 
 async def test_malformed_json_is_400(client: httpx.AsyncClient) -> None:
     token = await _token(client, ORDERS)
-    response = await client.post(f"{ORDERS}/A_SalesOrder", content=b"{not json",
-                                 headers={"X-CSRF-Token": token,
-                                          "Content-Type": "application/json"})
+    response = await client.post(
+        f"{ORDERS}/A_SalesOrder",
+        content=b"{not json",
+        headers={"X-CSRF-Token": token, "Content-Type": "application/json"},
+    )
     assert "Malformed JSON" in _error(response, 400)["message"]["value"]
 
 
 async def test_lookup_by_purchase_order_reference(client: httpx.AsyncClient) -> None:
     for reference in ("PO-A", "PO-B", "PO-C"):
-        created = await _post(client, ORDERS, "A_SalesOrder",
-                              _order(PurchaseOrderByCustomer=reference))
+        created = await _post(
+            client, ORDERS, "A_SalesOrder", _order(PurchaseOrderByCustomer=reference)
+        )
         assert created.status_code == 201
-    found = _results(await client.get(f"{ORDERS}/A_SalesOrder", params={
-        "$filter": "PurchaseOrderByCustomer eq 'PO-B'", "$expand": "to_Item", "$top": "1"}))
+    found = _results(
+        await client.get(
+            f"{ORDERS}/A_SalesOrder",
+            params={
+                "$filter": "PurchaseOrderByCustomer eq 'PO-B'",
+                "$expand": "to_Item",
+                "$top": "1",
+            },
+        )
+    )
     assert [o["SalesOrder"] for o in found] == ["5000001"]
     assert found[0]["to_Item"]["results"][0]["Material"] == "Q2C-1001"
-    none = _results(await client.get(f"{ORDERS}/A_SalesOrder", params={
-        "$filter": "PurchaseOrderByCustomer eq 'PO-Z'"}))
+    none = _results(
+        await client.get(
+            f"{ORDERS}/A_SalesOrder", params={"$filter": "PurchaseOrderByCustomer eq 'PO-Z'"}
+        )
+    )
     assert none == []
-    newest_first = _results(await client.get(f"{ORDERS}/A_SalesOrder", params={
-        "$filter": "SoldToParty eq '1000100'", "$orderby": "SalesOrder desc"}))
+    newest_first = _results(
+        await client.get(
+            f"{ORDERS}/A_SalesOrder",
+            params={"$filter": "SoldToParty eq '1000100'", "$orderby": "SalesOrder desc"},
+        )
+    )
     assert [o["SalesOrder"] for o in newest_first] == ["5000002", "5000001", "5000000"]
 
 
@@ -825,5 +1029,4 @@ async def test_lifespan_is_acknowledged(sandbox: SapSandbox) -> None:
         sent.append(dict(message))
 
     await app({"type": "lifespan"}, receive, send)
-    assert [m["type"] for m in sent] == ["lifespan.startup.complete",
-                                         "lifespan.shutdown.complete"]
+    assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]

@@ -1,0 +1,34 @@
+"""v2 orders: v1's order plus where fulfilment stands.
+
+Fulfilment is what finance asks about at month end (ordered but not delivered
+means not yet billable); v1 clients never see the new member.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from contracts.v1 import orders as v1
+from contracts.v1.common import Cursor
+
+FulfillmentStatus = Literal["unfulfilled", "partially_fulfilled", "fulfilled"]
+
+
+# Named apart from v1's Order so both versions' schemas keep stable component names.
+class OrderV2(v1.Order, frozen=True, kw_only=True):
+    fulfillment_status: FulfillmentStatus = "unfulfilled"
+
+
+class OrderPageV2(msgspec.Struct, frozen=True, kw_only=True):
+    data: list[OrderV2]
+    next_cursor: Cursor | None = None
+
+
+def to_v1(order: OrderV2) -> v1.Order:
+    return v1.Order(**{name: getattr(order, name) for name in v1.Order.__struct_fields__})
+
+
+def page_to_v1(page: OrderPageV2) -> v1.OrderPage:
+    return v1.OrderPage(data=[to_v1(o) for o in page.data], next_cursor=page.next_cursor)

@@ -1,0 +1,1 @@
+"""NetSuite (SuiteTalk REST web services) system of record: the ACME-UK ERP."""
