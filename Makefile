@@ -34,3 +34,8 @@ unit: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# Load benchmark against baselines measured in the same run (needs wrk, nginx and a
+# Redis on 127.0.0.1:6379; ~3-4 minutes). See bench/README.md. BENCH_ARGS passes options.
+bench: $(STAMP)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -73,6 +73,12 @@ class PreconditionRequired(GatewayError):
     )
 
 
+class NotConfigured(GatewayError):
+    """The deployment has no system of record for this domain."""
+
+    status, code, title, kind = 501, "NOT_CONFIGURED", "Not configured", "not_configured"
+
+
 class DependencyError(GatewayError):
     """A system of record failed; ``system`` names it."""
 

@@ -6,7 +6,7 @@ from typing import Literal, Protocol
 
 import msgspec
 
-from domains.errors import ValidationFailed
+from domains.errors import NotConfigured
 
 Domain = Literal[
     "customers",
@@ -45,7 +45,10 @@ class OwnershipMap(msgspec.Struct, frozen=True, kw_only=True):
     def owner(self, domain: Domain, legal_entity: str | None = None) -> str:
         rule = self.rules.get(domain)
         if rule is None:
-            raise ValidationFailed(f"No system of record owns {domain}.", code="NO_OWNER")
+            raise NotConfigured(
+                f"No system of record owns {domain} in this deployment.",
+                code="DOMAIN_NOT_CONFIGURED",
+            )
         if legal_entity is not None:
             return rule.by_legal_entity.get(legal_entity, rule.system)
         return rule.system

@@ -15,6 +15,7 @@ from gateway.openapi_governance import document_policies
 from gateway.policy_chain import edge, policy_middleware
 from gateway.problems import EXCEPTION_HANDLERS
 from gateway.routes.health import live, ready
+from gateway.routes.v1.billing import InvoiceController, PaymentController, PricingController
 from gateway.routes.v1.catalog import PriceController, ProductController
 from gateway.routes.v1.customers import CustomerController
 from gateway.routes.v1.sales import OrderController, QuoteController
@@ -36,6 +37,8 @@ TAGS = [
     Tag(name="prices", description="Price-book entries (owned by the CRM / CPQ)"),
     Tag(name="quotes", description="Quotes with lines and totals (owned by the CRM / CPQ)"),
     Tag(name="orders", description="Sales orders (owned by the ERP per legal entity)"),
+    Tag(name="invoices", description="Invoices with tax (owned by the billing system)"),
+    Tag(name="payments", description="Payments and refunds (owned by the billing system)"),
     Tag(
         name="operations",
         description="Health, metrics, the governance report and the audit trail",
@@ -98,6 +101,9 @@ def create_litestar(settings: Settings, runtime: Runtime | None = None) -> Lites
             PriceController,
             QuoteController,
             OrderController,
+            InvoiceController,
+            PaymentController,
+            PricingController,
         ],
     )
     v2 = Router(path="/v2", route_handlers=[OrderControllerV2])

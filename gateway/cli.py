@@ -12,6 +12,9 @@ from pathlib import Path
 SANDBOXES = {
     "salesforce": "systems.salesforce.sandbox:create_app",
     "sap-s4hana": "systems.sap_s4hana.sandbox:create_app",
+    "netsuite": "systems.netsuite.sandbox:create_app",
+    "stripe": "systems.stripe.sandbox:create_app",
+    "avalara": "systems.avalara.sandbox:create_app",
 }
 
 

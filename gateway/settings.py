@@ -89,13 +89,85 @@ class SapS4HanaSystem(
     upstream: UpstreamConfig = UpstreamConfig()
 
 
-SystemSettings = SalesforceSystem | SapS4HanaSystem
+class NetSuiteSystem(
+    msgspec.Struct,
+    frozen=True,
+    kw_only=True,
+    forbid_unknown_fields=True,
+    tag="netsuite",
+    tag_field="kind",
+):
+    """NetSuite REST web services with an OAuth 2.0 access token."""
+
+    sandbox: bool = False
+    base_url: str = "http://netsuite.sandbox"
+    access_token_env: str | None = None
+    # Which NetSuite subsidiary books orders per legal entity, and the fallback.
+    subsidiaries: dict[str, str] = msgspec.field(
+        default_factory=lambda: {"ACME-UK": "2", "ACME-US": "3"}
+    )
+    default_subsidiary: str = "2"
+    upstream: UpstreamConfig = UpstreamConfig()
+
+
+class StripeSystem(
+    msgspec.Struct,
+    frozen=True,
+    kw_only=True,
+    forbid_unknown_fields=True,
+    tag="stripe",
+    tag_field="kind",
+):
+    """Stripe, for invoices and payments; the secret key comes from the environment."""
+
+    sandbox: bool = False
+    base_url: str = "http://stripe.sandbox"
+    api_key_env: str | None = None
+    upstream: UpstreamConfig = UpstreamConfig()
+
+
+class AvalaraSystem(
+    msgspec.Struct,
+    frozen=True,
+    kw_only=True,
+    forbid_unknown_fields=True,
+    tag="avalara",
+    tag_field="kind",
+):
+    """Avalara AvaTax REST v2 with account id and license key."""
+
+    sandbox: bool = False
+    base_url: str = "http://avalara.sandbox"
+    account_id_env: str | None = None
+    license_key_env: str | None = None
+    # AvaTax company per selling legal entity, and the fallback company.
+    company_codes: dict[str, str] = msgspec.field(
+        default_factory=lambda: {"ACME-US": "ACME", "ACME-UK": "ACME-UK", "ACME-EU": "ACME-EU"}
+    )
+    default_company: str = "ACME"
+    upstream: UpstreamConfig = UpstreamConfig()
+
+
+SystemSettings = SalesforceSystem | SapS4HanaSystem | NetSuiteSystem | StripeSystem | AvalaraSystem
+
+# Which domains each kind of system can own (a domain owned by a system that
+# cannot serve it is a configuration error caught at start-up).
+CAPABILITIES: dict[type, frozenset[str]] = {
+    SalesforceSystem: frozenset({"customers", "prices", "quotes"}),
+    SapS4HanaSystem: frozenset({"products", "orders", "erp_customers"}),
+    NetSuiteSystem: frozenset({"orders", "erp_customers"}),
+    StripeSystem: frozenset({"invoices", "payments"}),
+    AvalaraSystem: frozenset({"tax"}),
+}
 
 
 def _default_systems() -> dict[str, SystemSettings]:
     return {
         "salesforce": SalesforceSystem(sandbox=True),
         "sap_s4hana": SapS4HanaSystem(sandbox=True),
+        "netsuite": NetSuiteSystem(sandbox=True),
+        "stripe": StripeSystem(sandbox=True),
+        "avalara": AvalaraSystem(sandbox=True),
     }
 
 
@@ -105,8 +177,14 @@ def _default_ownership() -> dict[str, str | OwnershipRule]:
         "prices": "salesforce",
         "quotes": "salesforce",
         "products": "sap_s4hana",
-        "orders": "sap_s4hana",
-        "erp_customers": "sap_s4hana",
+        # The acquired UK business unit books its orders in NetSuite.
+        "orders": OwnershipRule(system="sap_s4hana", by_legal_entity={"ACME-UK": "netsuite"}),
+        "erp_customers": OwnershipRule(
+            system="sap_s4hana", by_legal_entity={"ACME-UK": "netsuite"}
+        ),
+        "invoices": "stripe",
+        "payments": "stripe",
+        "tax": "avalara",
     }
 
 
@@ -115,7 +193,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     redis: RedisSettings | None = None  # None: in-memory stores (one process only)
     http_client: UpstreamClientSettings = UpstreamClientSettings()
     systems: dict[SystemName, SystemSettings] = msgspec.field(default_factory=_default_systems)
-    ownership: dict[str, str | OwnershipRule] = msgspec.field(default_factory=_default_ownership)
+    # Empty: the default map below, restricted to the systems that are configured.
+    ownership: dict[str, str | OwnershipRule] = {}
     tracing: TracingConfig = TracingConfig()
     auth: AuthConfig = msgspec.field(default_factory=AuthConfig)
     rate_limit: RateLimitConfig = msgspec.field(default_factory=RateLimitConfig)
@@ -126,7 +205,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     def __post_init__(self) -> None:
-        self.ownership_map().check(set(self.systems), REQUIRED_DOMAINS)
+        ownership = self.ownership_map()
+        ownership.check(set(self.systems), REQUIRED_DOMAINS)
+        for domain, rule in ownership.rules.items():
+            owners = {rule.system, *rule.by_legal_entity.values()}
+            for owner in sorted(owners):
+                kind = type(self.systems[owner])
+                if domain not in CAPABILITIES[kind]:
+                    raise ValueError(
+                        f"ownership.{domain}: system {owner!r} ({kind.__name__}) cannot own "
+                        f"{domain}; it serves {', '.join(sorted(CAPABILITIES[kind]))}"
+                    )
         for name, system in self.systems.items():
             if system.sandbox:
                 continue
@@ -140,14 +229,33 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 system.user_env and system.password_env
             ):
                 raise ValueError(f"systems.{name}: set user_env and password_env")
+            if isinstance(system, NetSuiteSystem) and not system.access_token_env:
+                raise ValueError(f"systems.{name}: set access_token_env")
+            if isinstance(system, StripeSystem) and not system.api_key_env:
+                raise ValueError(f"systems.{name}: set api_key_env")
+            if isinstance(system, AvalaraSystem) and not (
+                system.account_id_env and system.license_key_env
+            ):
+                raise ValueError(f"systems.{name}: set account_id_env and license_key_env")
 
     def ownership_map(self) -> OwnershipMap:
-        return OwnershipMap(
-            rules={
-                domain: rule if isinstance(rule, OwnershipRule) else OwnershipRule(system=rule)
-                for domain, rule in self.ownership.items()
+        configured = self.ownership or _default_ownership()
+        rules = {
+            domain: rule if isinstance(rule, OwnershipRule) else OwnershipRule(system=rule)
+            for domain, rule in configured.items()
+        }
+        if not self.ownership:
+            rules = {
+                domain: OwnershipRule(
+                    system=rule.system,
+                    by_legal_entity={
+                        le: s for le, s in rule.by_legal_entity.items() if s in self.systems
+                    },
+                )
+                for domain, rule in rules.items()
+                if rule.system in self.systems
             }
-        )
+        return OwnershipMap(rules=rules)
 
     @property
     def embedded(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,17 +11,27 @@ import httpx
 import redis.asyncio as aioredis
 
 from domains.customer.service import CustomerService
+from domains.invoice.ports import BillingSystem
+from domains.invoice.service import InvoiceService
+from domains.order.ports import OrderSystem
 from domains.order.service import OrderService
 from domains.ownership import OwnershipStore
+from domains.payment.service import PaymentService
+from domains.pricing.calculate import PriceCalculator
 from domains.pricing.service import PriceService
+from domains.product.ports import ProductCatalog
 from domains.product.service import ProductService
 from domains.quote.service import QuoteService
+from domains.tax.ports import TaxEngine
 from domains.tenancy import CrosswalkFactory, RecordOwners
 from gateway.http_transport import UpstreamTransport
 from gateway.settings import (
+    AvalaraSystem,
+    NetSuiteSystem,
     SalesforceSystem,
     SapS4HanaSystem,
     Settings,
+    StripeSystem,
     SystemSettings,
     UpstreamClientSettings,
     secret,
@@ -41,13 +52,22 @@ from policies.metrics import GatewayMetrics
 from policies.rate_limit import MemoryRateLimitStore, RateLimitStore
 from policies.rate_limit.redis import RedisRateLimitStore
 from policies.tracing.context import outbound_headers
+from systems.avalara.adapter import AvalaraAdapter
+from systems.avalara.client import AvalaraAuth, AvalaraClient
+from systems.avalara.errors import translate as translate_avalara
+from systems.netsuite.adapter import NetSuiteAdapter
+from systems.netsuite.client import NetSuiteAuth, NetSuiteClient
+from systems.netsuite.errors import translate as translate_netsuite
 from systems.salesforce.adapter import SalesforceAdapter
 from systems.salesforce.client import SalesforceAuth, SalesforceClient
 from systems.salesforce.errors import translate as translate_salesforce
 from systems.sap_s4hana.adapter import SapAdapter
 from systems.sap_s4hana.client import SapAuth, SapClient
 from systems.sap_s4hana.errors import translate as translate_sap
-from systems.upstream import Upstream
+from systems.stripe.adapter import StripeAdapter
+from systems.stripe.client import StripeAuth, StripeClient
+from systems.stripe.errors import translate as translate_stripe
+from systems.upstream import ErrorTranslator, Upstream
 
 HealthCheck = Callable[[], Awaitable[None]]
 
@@ -59,6 +79,81 @@ class Services:
     prices: PriceService
     quotes: QuoteService
     orders: OrderService
+    invoices: InvoiceService
+    payments: PaymentService
+    pricing: PriceCalculator
+
+
+class SystemAdapters:
+    """The adapters of every configured system, grouped by the ports they implement."""
+
+    def __init__(self) -> None:
+        self.crm: dict[str, SalesforceAdapter] = {}
+        self.catalogs: dict[str, ProductCatalog] = {}
+        self.erps: dict[str, OrderSystem] = {}
+        self.billing: dict[str, BillingSystem] = {}
+        self.tax: dict[str, TaxEngine] = {}
+
+    def add(self, name: str, system: SystemSettings, upstream: Upstream) -> HealthCheck:
+        """Build the adapter for one system; returns its readiness probe."""
+        if isinstance(system, SalesforceSystem):
+            auth = _salesforce_auth(name, system)
+            self.crm[name] = SalesforceAdapter(SalesforceClient(upstream, auth, system.api_version))
+            return _probe(upstream, "/services/data/")
+        if isinstance(system, SapS4HanaSystem):
+            sap_auth = _sap_auth(name, system)
+            sap = SapAdapter(
+                SapClient(upstream, sap_auth), system.sales_area, dict(system.sales_areas)
+            )
+            self.catalogs[name] = self.erps[name] = sap
+            return _probe(
+                upstream,
+                "/sap/opu/odata/sap/API_PRODUCT_SRV/$metadata",
+                {"Authorization": _basic(sap_auth.user, sap_auth.password)},
+            )
+        if isinstance(system, NetSuiteSystem):
+            token = _secret_or(
+                system.sandbox,
+                system.access_token_env,
+                f"systems.{name}",
+                _sandbox_secret("netsuite"),
+            )
+            self.erps[name] = NetSuiteAdapter(
+                NetSuiteClient(upstream, NetSuiteAuth(access_token=token)),
+                subsidiaries=dict(system.subsidiaries),
+                default_subsidiary=system.default_subsidiary,
+            )
+            return _probe(
+                upstream,
+                "/services/rest/record/v1/subsidiary/1",
+                {"Authorization": f"Bearer {token}"},
+            )
+        if isinstance(system, StripeSystem):
+            key = _secret_or(
+                system.sandbox, system.api_key_env, f"systems.{name}", _sandbox_secret("stripe")
+            )
+            self.billing[name] = StripeAdapter(StripeClient(upstream, StripeAuth(api_key=key)))
+            return _probe(upstream, "/v1/customers?limit=1", {"Authorization": f"Bearer {key}"})
+        account = _secret_or(
+            system.sandbox,
+            system.account_id_env,
+            f"systems.{name}",
+            _sandbox_secret("avalara_account"),
+        )
+        license_key = _secret_or(
+            system.sandbox,
+            system.license_key_env,
+            f"systems.{name}",
+            _sandbox_secret("avalara_license"),
+        )
+        self.tax[name] = AvalaraAdapter(
+            AvalaraClient(upstream, AvalaraAuth(account_id=account, license_key=license_key)),
+            company_codes=dict(system.company_codes),
+            default_company=system.default_company,
+        )
+        return _probe(
+            upstream, "/api/v2/utilities/ping", {"Authorization": _basic(account, license_key)}
+        )
 
 
 @dataclass
@@ -100,17 +195,31 @@ class Runtime:
             await self.redis.aclose()
 
 
-def _sandbox_app(name: str, system: SystemSettings) -> tuple[Any, Any]:
-    """(sandbox state, ASGI app) for an embedded simulator."""
+def _sandbox_app(system: SystemSettings) -> tuple[Any, Any]:
+    """(sandbox state, ASGI app) for an embedded simulator of this kind of system."""
     if isinstance(system, SalesforceSystem):
-        from systems.salesforce import sandbox as sf_sandbox
+        from systems.salesforce import sandbox as sf
 
-        sf_state = sf_sandbox.SalesforceSandbox()
-        return sf_state, sf_sandbox.create_app(sf_state)
-    from systems.sap_s4hana import sandbox as sap_sandbox
+        return _pair(sf.SalesforceSandbox(), sf.create_app)
+    if isinstance(system, SapS4HanaSystem):
+        from systems.sap_s4hana import sandbox as sap
 
-    sap_state = sap_sandbox.SapSandbox()
-    return sap_state, sap_sandbox.create_app(sap_state)
+        return _pair(sap.SapSandbox(), sap.create_app)
+    if isinstance(system, NetSuiteSystem):
+        from systems.netsuite import sandbox as ns
+
+        return _pair(ns.NetSuiteSandbox(), ns.create_app)
+    if isinstance(system, StripeSystem):
+        from systems.stripe import sandbox as stripe
+
+        return _pair(stripe.StripeSandbox(), stripe.create_app)
+    from systems.avalara import sandbox as avalara
+
+    return _pair(avalara.AvalaraSandbox(), avalara.create_app)
+
+
+def _pair(state: Any, factory: Any) -> tuple[Any, Any]:
+    return state, factory(state)
 
 
 def build_http_client(
@@ -139,7 +248,7 @@ def build_runtime(settings: Settings) -> Runtime:
     mounts: dict[str, httpx.AsyncBaseTransport] = {}
     for name, system in settings.systems.items():
         if system.sandbox:
-            state, app = _sandbox_app(name, system)
+            state, app = _sandbox_app(system)
             sandboxes[name] = state
             mounts[system.base_url.rstrip("/")] = httpx.ASGITransport(app=app)
     http, transport = build_http_client(settings.http_client, mounts)
@@ -185,43 +294,19 @@ def build_runtime(settings: Settings) -> Runtime:
     issuer = Issuer.from_config(settings.auth) if settings.auth.builtin_issuer.enabled else None
     verifier = build_verifier(settings.auth, http_client=http, issuer=issuer)
 
-    salesforce: dict[str, SalesforceAdapter] = {}
-    sap: dict[str, SapAdapter] = {}
+    adapters = SystemAdapters()
     checks: dict[str, HealthCheck] = {}
     for name, system in settings.systems.items():
-        if isinstance(system, SalesforceSystem):
-            upstream = Upstream(
-                system=name,
-                http=http,
-                base_url=system.base_url,
-                config=system.upstream,
-                translate=translate_salesforce,
-                headers=outbound_headers,
-                observe=metrics.observe_sor_call,
-            )
-            salesforce[name] = SalesforceAdapter(
-                SalesforceClient(upstream, _salesforce_auth(name, system), system.api_version)
-            )
-            checks[name] = _probe(upstream, "/services/data/")
-        elif isinstance(system, SapS4HanaSystem):
-            upstream = Upstream(
-                system=name,
-                http=http,
-                base_url=system.base_url,
-                config=system.upstream,
-                translate=translate_sap,
-                headers=outbound_headers,
-                observe=metrics.observe_sor_call,
-            )
-            sap_auth = _sap_auth(name, system)
-            sap[name] = SapAdapter(
-                SapClient(upstream, sap_auth), system.sales_area, dict(system.sales_areas)
-            )
-            checks[name] = _probe(
-                upstream,
-                "/sap/opu/odata/sap/API_PRODUCT_SRV/$metadata",
-                {"Authorization": _basic(sap_auth)},
-            )
+        upstream = Upstream(
+            system=name,
+            http=http,
+            base_url=system.base_url,
+            config=system.upstream,
+            translate=_TRANSLATORS[type(system)],
+            headers=outbound_headers,
+            observe=metrics.observe_sor_call,
+        )
+        checks[name] = adapters.add(name, system, upstream)
     if redis_client is not None:
         client = redis_client
 
@@ -231,27 +316,53 @@ def build_runtime(settings: Settings) -> Runtime:
         checks["redis"] = ping_redis
 
     customers = CustomerService(
-        crosswalks=crosswalks, owners=owners, ownership=ownership, masters=salesforce
+        crosswalks=crosswalks, owners=owners, ownership=ownership, masters=adapters.crm
     )
-    products = ProductService(crosswalks=crosswalks, ownership=ownership, catalogs=sap)
+    products = ProductService(
+        crosswalks=crosswalks, ownership=ownership, catalogs=adapters.catalogs
+    )
     prices = PriceService(
-        crosswalks=crosswalks, ownership=ownership, books=salesforce, products=products
+        crosswalks=crosswalks, ownership=ownership, books=adapters.crm, products=products
     )
     quotes = QuoteService(
-        crosswalks=crosswalks, ownership=ownership, sources=salesforce, products=products
+        crosswalks=crosswalks, ownership=ownership, sources=adapters.crm, products=products
     )
     orders = OrderService(
         crosswalks=crosswalks,
         owners=owners,
         ownership=ownership,
-        erps=sap,
+        erps=adapters.erps,
         customers=customers,
         products=products,
         quotes=quotes,
     )
+    invoices = InvoiceService(
+        crosswalks=crosswalks,
+        owners=owners,
+        ownership=ownership,
+        billing=adapters.billing,
+        tax=adapters.tax,
+        orders=orders,
+        customers=customers,
+        products=products,
+    )
+    payments = PaymentService(
+        crosswalks=crosswalks,
+        owners=owners,
+        ownership=ownership,
+        billing=adapters.billing,
+        invoices=invoices,
+    )
+    pricing = PriceCalculator(
+        ownership=ownership,
+        books=adapters.crm,
+        tax=adapters.tax,
+        products=products,
+        customers=customers,
+    )
     return Runtime(
         settings=settings,
-        services=Services(customers, products, prices, quotes, orders),
+        services=Services(customers, products, prices, quotes, orders, invoices, payments, pricing),
         crosswalks=crosswalks,
         owners=owners,
         ownership=ownership,
@@ -291,10 +402,37 @@ def _sap_auth(name: str, system: SapS4HanaSystem) -> SapAuth:
     )
 
 
-def _basic(auth: SapAuth) -> str:
-    import base64
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
-    return "Basic " + base64.b64encode(f"{auth.user}:{auth.password}".encode()).decode()
+
+def _secret_or(sandbox: bool, env_name: str | None, what: str, sandbox_value: str) -> str:
+    return sandbox_value if sandbox else secret(env_name, what)
+
+
+def _sandbox_secret(which: str) -> str:
+    """The well-known credentials of the embedded simulators."""
+    if which == "netsuite":
+        from systems.netsuite.sandbox import ACCESS_TOKEN
+
+        return ACCESS_TOKEN
+    if which == "stripe":
+        from systems.stripe.sandbox import API_KEY
+
+        return API_KEY
+    from systems.avalara.sandbox import AvalaraSandbox
+
+    sandbox = AvalaraSandbox(seed=False)
+    return sandbox.account_id if which == "avalara_account" else sandbox.license_key
+
+
+_TRANSLATORS: dict[type, ErrorTranslator] = {
+    SalesforceSystem: translate_salesforce,
+    SapS4HanaSystem: translate_sap,
+    NetSuiteSystem: translate_netsuite,
+    StripeSystem: translate_stripe,
+    AvalaraSystem: translate_avalara,
+}
 
 
 def _probe(upstream: Upstream, path: str, headers: dict[str, str] | None = None) -> HealthCheck:

@@ -29,6 +29,14 @@ SELLING_ENTITIES = {"US": "ACME-US", "CA": "ACME-US", "JP": "ACME-US", "AU": "AC
                     "GB": "ACME-UK", "IE": "ACME-UK"}
 
 
+_REGIONS = {
+    ("US", "Chicago"): "IL", ("US", "Seattle"): "WA", ("US", "Dallas"): "TX",
+    ("US", "Austin"): "TX", ("US", "Hartford"): "CT", ("US", "Boston"): "MA",
+    ("US", "Denver"): "CO", ("US", "Portland"): "OR", ("US", "Atlanta"): "GA",
+    ("US", "Minneapolis"): "MN", ("CA", "Toronto"): "ON", ("AU", "Sydney"): "NSW",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class DemoAccount:
     name: str
@@ -41,6 +49,11 @@ class DemoAccount:
     industry: str
     # Set when the account already exists in SAP as a business partner.
     sap_business_partner: str | None = None
+
+    @property
+    def region(self) -> str:
+        """State or province (ISO 3166-2 suffix) where tax engines need one."""
+        return _REGIONS.get((self.country, self.city), "")
 
     @property
     def selling_entity(self) -> str:

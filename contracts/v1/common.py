@@ -127,6 +127,12 @@ class ExternalReference(msgspec.Struct, frozen=True, kw_only=True):
 
 class Address(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     country: CountryCode
+    # ISO 3166-2 subdivision without the country prefix (US state, CA province):
+    # tax engines need it for North American addresses.
+    region: Annotated[
+        str,
+        msgspec.Meta(pattern=r"^([A-Z0-9]{1,3})?$", max_length=3, examples=["IL"]),
+    ] = ""
     city: Annotated[str, msgspec.Meta(max_length=100)] = ""
     street: Annotated[str, msgspec.Meta(max_length=200)] = ""
     postal_code: Annotated[str, msgspec.Meta(max_length=20)] = ""

@@ -28,8 +28,15 @@ from policies.rate_limit.openapi import RATE_LIMIT_HEADERS, TOO_MANY_REQUESTS
 from policies.route import IdempotencyMode, governed
 
 
-def id_parameter(prefix: str, what: str, where: type[ParameterKwarg] = QueryParameter) -> Any:
+def id_parameter(
+    prefix: str,
+    what: str,
+    where: type[ParameterKwarg] = QueryParameter,
+    *,
+    where_path: bool = False,
+) -> Any:
     """OpenAPI and validation for a canonical id in a path or query."""
+    where = PathParameter if where_path else where
     return where(
         pattern=f"^{prefix}_{ULID_BODY}$",
         min_length=len(prefix) + 27,

@@ -28,6 +28,7 @@ ACCOUNT_FIELDS = (
     "BillingStreet",
     "BillingCity",
     "BillingPostalCode",
+    "BillingStateCode",
     "BillingCountryCode",
     "Tax_ID__c",
     "Q2C_Id__c",
@@ -121,6 +122,7 @@ def to_customer_record(record: JSON) -> CustomerRecord:
     if country:
         address = Address(
             country=country,
+            region=_text(record, "BillingStateCode") or "",
             city=_text(record, "BillingCity") or "",
             street=_text(record, "BillingStreet") or "",
             postal_code=_text(record, "BillingPostalCode") or "",
@@ -143,11 +145,13 @@ def to_customer_record(record: JSON) -> CustomerRecord:
 
 def _address_fields(address: Address | None) -> JSON:
     if address is None:
-        return {"BillingStreet": None, "BillingCity": None, "BillingPostalCode": None}
+        return {"BillingStreet": None, "BillingCity": None, "BillingPostalCode": None,
+                "BillingStateCode": None}
     return {
         "BillingStreet": address.street or None,
         "BillingCity": address.city or None,
         "BillingPostalCode": address.postal_code or None,
+        "BillingStateCode": address.region or None,
         "BillingCountryCode": address.country,
     }
 

@@ -1,0 +1,1 @@
+"""Tax domain: what the tax engine must answer."""

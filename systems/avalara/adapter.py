@@ -1,0 +1,86 @@
+"""Avalara AvaTax as the tax engine: estimates (SalesOrder) and committed invoices."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from domains.errors import Conflict, DependencyRejected
+from domains.tax.ports import TaxCategory, TaxRequest, TaxResult
+from systems.avalara.client import AvalaraClient
+from systems.avalara.errors import SYSTEM
+from systems.avalara.mapping import (
+    SALES_INVOICE,
+    AvalaraAddress,
+    create_transaction_model,
+    recorded_mismatch,
+    to_tax_result,
+)
+
+
+class AvalaraAdapter:
+    system = SYSTEM
+
+    def __init__(
+        self,
+        client: AvalaraClient,
+        *,
+        company_codes: Mapping[str, str],
+        default_company: str,
+        tax_codes: Mapping[TaxCategory, str] | None = None,
+        ship_from: Mapping[str, AvalaraAddress] | None = None,
+    ) -> None:
+        """``company_codes``: legal entity -> AvaTax company code (anything else, and no
+        legal entity, uses ``default_company``). ``tax_codes`` overrides the default tax
+        code of a category; ``ship_from`` (company code -> origin) sends an explicit
+        origin instead of the company's default location."""
+        if not default_company.strip():
+            raise ValueError("default_company must name an AvaTax company code")
+        self._ava = client
+        self._companies = dict(company_codes)
+        self._default_company = default_company
+        self._tax_codes = dict(tax_codes or {})
+        self._ship_from = dict(ship_from or {})
+
+    def company_for(self, legal_entity: str | None) -> str:
+        return self._companies.get(legal_entity or "", self._default_company)
+
+    async def calculate(self, request: TaxRequest) -> TaxResult:
+        company = self.company_for(request.legal_entity)
+        model = create_transaction_model(
+            request,
+            company_code=company,
+            tax_codes=self._tax_codes,
+            ship_from=self._ship_from.get(company),
+        )
+        # An estimate records nothing, and an invoice is keyed by its stable code: AvaTax
+        # refuses to re-create a committed code, so a repeated POST cannot post tax twice.
+        # Without a code AvaTax would mint a new one per attempt, so that is not retried.
+        retry_safe = request.kind == "estimate" or bool(request.document_code.strip())
+        transaction = await self._ava.create_transaction(model, retry_safe=retry_safe)
+        if transaction is not None:
+            return to_tax_result(transaction, request)
+        # DocumentCodeConflict: an earlier attempt (or call) committed this document.
+        recorded = await self._ava.get_transaction(company, request.document_code, SALES_INVOICE)
+        if recorded is None:
+            raise DependencyRejected(
+                f"AvaTax reports document {request.document_code!r} of company {company!r} "
+                "as already recorded, but cannot return it.",
+                system=SYSTEM,
+                vendor_code="DocumentCodeConflict",
+            )
+        if recorded.status != "Committed":
+            raise Conflict(
+                f"Tax document {request.document_code!r} is {recorded.status or 'unknown'} "
+                "in AvaTax; a voided document's code cannot be posted again.",
+                system=SYSTEM,
+                existing_id=request.document_code,
+            )
+        mismatch = recorded_mismatch(recorded, request)
+        if mismatch is not None:
+            raise Conflict(
+                f"Tax document {request.document_code!r} is already committed in AvaTax "
+                f"with {mismatch}; it is not the document being calculated.",
+                system=SYSTEM,
+                existing_id=request.document_code,
+            )
+        return to_tax_result(recorded, request)
