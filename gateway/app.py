@@ -27,6 +27,7 @@ from policies.auth.openapi import security_components
 from policies.auth.routes import issuer_routes
 from policies.metrics import MetricsListener, governance_route, metrics_route
 from policies.route import governed, public
+from policies.tracing import tracing_routes
 from policies.versioning.openapi import document_deprecations
 
 API_VERSION = "1.0.0"
@@ -138,7 +139,10 @@ def declared_scopes(app: Litestar) -> dict[str, tuple[str, ...]]:
 
 def ops_routes(runtime: Runtime) -> list[Any]:
     """Operations endpoints: metrics, the governance report and the audit trail."""
-    routes: list[Any] = [*audit_routes(runtime.audit_store, opt=governed("ops:read"))]
+    routes: list[Any] = [
+        *audit_routes(runtime.audit_store, opt=governed("ops:read")),
+        *tracing_routes(runtime.tracer, opt=governed("ops:read")),
+    ]
     config = runtime.settings.metrics
     if config.enabled:
         scope = config.required_scope

@@ -94,4 +94,4 @@ def edge(app: Any, runtime: Runtime) -> Any:
     wrapped = app
     if runtime.settings.metrics.enabled:
         wrapped = MetricsMiddleware(wrapped, metrics=runtime.metrics)
-    return TracingMiddleware(wrapped, runtime.settings.tracing)
+    return TracingMiddleware(wrapped, runtime.settings.tracing, tracer=runtime.tracer)

@@ -51,7 +51,7 @@ from policies.idempotency.redis import RedisIdempotencyStore
 from policies.metrics import GatewayMetrics
 from policies.rate_limit import MemoryRateLimitStore, RateLimitStore
 from policies.rate_limit.redis import RedisRateLimitStore
-from policies.tracing.context import outbound_headers
+from policies.tracing import Tracer, outbound_headers, sor_call_span
 from systems.avalara.adapter import AvalaraAdapter
 from systems.avalara.client import AvalaraAuth, AvalaraClient
 from systems.avalara.errors import translate as translate_avalara
@@ -178,6 +178,7 @@ class Runtime:
     idempotency_store: IdempotencyStore
     audit_store: AuditStore
     metrics: GatewayMetrics
+    tracer: Tracer
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
     sandboxes: dict[str, Any] = field(default_factory=dict)
 
@@ -191,6 +192,7 @@ class Runtime:
         """Release connections. The runtime stays usable: a later ``start`` (another
         lifespan of the same app) reconnects lazily."""
         await self.upstream_transport.aclose()
+        self.tracer.force_flush()
         if self.redis is not None:
             await self.redis.aclose()
 
@@ -305,6 +307,7 @@ def build_runtime(settings: Settings) -> Runtime:
             translate=_TRANSLATORS[type(system)],
             headers=outbound_headers,
             observe=metrics.observe_sor_call,
+            instrument=sor_call_span,
         )
         checks[name] = adapters.add(name, system, upstream)
     if redis_client is not None:
@@ -375,6 +378,7 @@ def build_runtime(settings: Settings) -> Runtime:
         idempotency_store=idempotency_store,
         audit_store=audit_store,
         metrics=metrics,
+        tracer=Tracer(settings.tracing),
         health_checks=checks,
         sandboxes=sandboxes,
     )

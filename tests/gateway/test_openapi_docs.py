@@ -55,7 +55,7 @@ def test_governance_rules_on_every_operation() -> None:
                     assert "RateLimit" in responses[status].get("headers", {}), (path, status)
             params = {p["name"]: p for p in operation.get("parameters", [])}
             if "limit" in params:
-                assert params["limit"]["schema"]["maximum"] <= 200
+                assert params["limit"]["schema"]["maximum"] <= 500
                 assert "cursor" in params
     create = document["paths"]["/v1/orders"]["post"]
     key = next(p for p in create["parameters"] if p["name"] == "Idempotency-Key")
