@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from http.cookiejar import CookieJar
 from typing import Any
 
 import httpx
@@ -224,6 +225,17 @@ def _pair(state: Any, factory: Any) -> tuple[Any, Any]:
     return state, factory(state)
 
 
+class _NoCookies(CookieJar):
+    """Systems of record get no shared cookie jar: the SAP client carries its own
+    session cookie, and a jar read and written on every call costs measurable CPU."""
+
+    def add_cookie_header(self, request: Any) -> None:
+        return None
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+
 def build_http_client(
     config: UpstreamClientSettings, mounts: dict[str, httpx.AsyncBaseTransport]
 ) -> tuple[httpx.AsyncClient, httpx.AsyncBaseTransport]:
@@ -240,7 +252,11 @@ def build_http_client(
     else:
         transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
     client = httpx.AsyncClient(
-        transport=transport, mounts=mounts or None, follow_redirects=False, trust_env=False
+        transport=transport,
+        mounts=mounts or None,
+        follow_redirects=False,
+        trust_env=False,
+        cookies=_NoCookies(),
     )
     return client, transport
 

@@ -14,6 +14,8 @@ forward hash is written after it and healed on every ``ensure``.
 
 from __future__ import annotations
 
+import time
+
 import redis.asyncio as aioredis
 from redis.typing import EncodableT, FieldT
 
@@ -79,17 +81,34 @@ return 0
 """
 
 
+# Mappings are only ever added to, so a process may remember them briefly: a
+# canonical id's systems are re-read after this long (another process may have
+# linked a new system meanwhile); a system id's canonical id never changes.
+_CACHE_SECONDS = 5.0
+_CACHE_ENTRIES = 50_000
+
+
 class RedisCrosswalk:
     def __init__(self, client: aioredis.Redis, prefix: str = "q2c:") -> None:
         self._redis = client
         self._p = prefix
         self._release = client.register_script(_RELEASE)
+        self._ids: dict[str, tuple[float, dict[str, str]]] = {}
+        self._canonical: dict[str, str] = {}
+
+    def _remember(self, rev: str, canonical: str) -> None:
+        if len(self._canonical) >= _CACHE_ENTRIES:
+            self._canonical.clear()
+        self._canonical[rev] = canonical
 
     def _rev(self, kind: str, system: str, system_id: str) -> str:
         return f"{self._p}xw:rev:{kind}:{system}:{system_id}"
 
     async def ensure(self, kind: Kind, system: str, system_id: str) -> str:
         rev = self._rev(kind, system, system_id)
+        known = self._canonical.get(rev)
+        if known is not None:
+            return known
         canonical = _text(await self._redis.get(rev))
         if canonical is None:
             candidate = new_id(kind)
@@ -99,10 +118,18 @@ class RedisCrosswalk:
                 canonical = _text(await self._redis.get(rev))
                 assert canonical is not None
         await self._redis.hset(f"{self._p}xw:id:{canonical}", system, system_id)
+        self._remember(rev, canonical)
         return canonical
 
     async def canonical_id(self, kind: Kind, system: str, system_id: str) -> str | None:
-        return _text(await self._redis.get(self._rev(kind, system, system_id)))
+        rev = self._rev(kind, system, system_id)
+        known = self._canonical.get(rev)
+        if known is not None:
+            return known
+        canonical = _text(await self._redis.get(rev))
+        if canonical is not None:
+            self._remember(rev, canonical)
+        return canonical
 
     async def link(self, canonical_id: str, system: str, system_id: str) -> None:
         rev = self._rev(_kind(canonical_id), system, system_id)
@@ -111,9 +138,22 @@ class RedisCrosswalk:
             if existing != canonical_id:
                 raise CrosswalkConflict(str(existing))
         await self._redis.hset(f"{self._p}xw:id:{canonical_id}", system, system_id)
+        self._remember(rev, canonical_id)
+        cached = self._ids.get(canonical_id)
+        if cached is not None:
+            cached[1][system] = system_id
 
     async def system_ids(self, canonical_id: str) -> dict[str, str]:
-        return _texts(await self._redis.hgetall(f"{self._p}xw:id:{canonical_id}"))
+        now = time.monotonic()
+        cached = self._ids.get(canonical_id)
+        if cached is not None and cached[0] > now:
+            return dict(cached[1])
+        ids = _texts(await self._redis.hgetall(f"{self._p}xw:id:{canonical_id}"))
+        if ids:  # unknown ids are never cached: a record created elsewhere shows at once
+            if len(self._ids) >= _CACHE_ENTRIES:
+                self._ids.clear()
+            self._ids[canonical_id] = (now + _CACHE_SECONDS, ids)
+        return dict(ids)
 
     async def annotate(self, canonical_id: str, values: dict[str, str]) -> None:
         if values:

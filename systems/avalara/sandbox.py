@@ -40,7 +40,6 @@ Not modelled: ``taxIncluded``, document ``discount``, tax overrides (all answer 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hmac
@@ -48,17 +47,17 @@ import itertools
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, Mapping
 from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Final
 from urllib.parse import parse_qs, unquote
-from urllib.parse import quote as url_quote
 
 import msgspec
 
+from systems import sandbox_http as asgi
 from systems.avalara import sandbox_rates as rates
 
 __all__ = [
@@ -96,14 +95,8 @@ _MAX_CODE_LENGTH: Final = 50
 # ========================================================================= errors
 
 
-class _ApiError(Exception):
+class _ApiError(asgi.ApiError):
     """Ends request handling with ``status`` and a JSON ``body`` (None: empty body)."""
-
-    def __init__(self, status: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(status)
-        self.status = status
-        self.body = body
-        self.headers = dict(headers or {})
 
 
 def _error(
@@ -405,11 +398,7 @@ class _Request:
     lines: list[_Line] = field(default_factory=list)
 
 
-@dataclass(slots=True)
-class _Reply:
-    status: int
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
+_Reply = asgi.SandboxReply
 
 
 class _Includes:
@@ -1098,73 +1087,21 @@ def _summary_row(juris: rates.Jurisdiction) -> dict[str, Any]:
 
 _JSON_DECODER = msgspec.json.Decoder(float_hook=Decimal)
 _ENCODER = msgspec.json.Encoder(decimal_format="number")
-_JSON_CONTENT_TYPE = b"application/json; charset=utf-8"
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+_JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
 
-class AvalaraSandboxApp:
+class AvalaraSandboxApp(asgi.SandboxASGIApp[AvalaraSandbox]):
     """The ASGI application serving an :class:`AvalaraSandbox`."""
 
-    def __init__(self, sandbox: AvalaraSandbox) -> None:
-        self.sandbox = sandbox
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-            return
-        if scope["type"] != "http":  # websockets are not part of the API
-            return
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        headers = {
-            key.decode("latin-1").lower(): value.decode("latin-1")
-            for key, value in scope.get("headers", [])
-        }
-        raw_path = scope.get("raw_path")  # httpx's ASGITransport includes the query here
-        if raw_path:
-            path = raw_path.decode("latin-1").partition("?")[0]
-        else:
-            path = url_quote(scope["path"], safe="/:@!$&'()*+,;=")
-        faults = self.sandbox.faults
-        if faults.latency_seconds > 0:
-            await asyncio.sleep(faults.latency_seconds)
-        reply = self.sandbox.handle(
-            scope["method"].upper(),
-            path,
-            scope.get("query_string", b"").decode("latin-1"),
-            headers,
-            b"".join(chunks),
-        )
-        payload = b"" if reply.body is None else _ENCODER.encode(reply.body)
-        response_headers = [(k.encode("latin-1"), v.encode("latin-1"))
-                            for k, v in reply.headers.items()]  # fmt: skip
-        response_headers.append((b"x-correlation-id", str(uuid.uuid4()).encode()))
-        if reply.body is not None:
-            response_headers.append((b"content-type", _JSON_CONTENT_TYPE))
-        response_headers.append((b"content-length", str(len(payload)).encode()))
-        await send({"type": "http.response.start", "status": reply.status,
-                    "headers": response_headers})  # fmt: skip
-        await send({"type": "http.response.body", "body": payload})
-
-    @staticmethod
-    async def _lifespan(receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+    async def respond(self, request: asgi.SandboxRequest, send: asgi.Send) -> None:
+        reply = self.sandbox.handle(request.method, request.path, request.query,
+                                    request.headers, request.body)  # fmt: skip
+        headers = [*reply.headers.items(), ("x-correlation-id", str(uuid.uuid4()))]
+        no_body = reply.body is None  # HEAD is not special-cased: it gets the body too
+        await asgi.send_response(
+            send, reply.status, headers, b"" if no_body else _ENCODER.encode(reply.body),
+            content_type=None if no_body else _JSON_CONTENT_TYPE,
+        )  # fmt: skip
 
 
 def create_app(sandbox: AvalaraSandbox | None = None) -> AvalaraSandboxApp:

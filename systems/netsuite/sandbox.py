@@ -41,12 +41,11 @@ else from ``rate``; the ``price`` pricing matrix itself is not served.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Final
@@ -55,6 +54,7 @@ from urllib.parse import parse_qs, unquote, urlencode
 import msgspec
 
 from systems import demo_data
+from systems import sandbox_http as asgi
 from systems.netsuite import sandbox_query as query
 
 __all__ = [
@@ -400,10 +400,7 @@ class _Store:
 
 
 @dataclass(slots=True)
-class _Reply:
-    status: int
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
+class _Reply(asgi.SandboxReply):
     content_type: str = "application/vnd.oracle.resource+json; type=singular"
 
 
@@ -1687,73 +1684,22 @@ def _copy_record(record: Record) -> Record:
 
 # ======================================================================= ASGI
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 _ENCODER = msgspec.json.Encoder(decimal_format="number")
 
 
-class NetSuiteSandboxApp:
+class NetSuiteSandboxApp(asgi.SandboxASGIApp[NetSuiteSandbox]):
     """The ASGI application serving a :class:`NetSuiteSandbox`."""
 
-    def __init__(self, sandbox: NetSuiteSandbox) -> None:
-        self.sandbox = sandbox
+    def path_fallback(self, path: str) -> str:
+        return path  # the decoded path, as it is
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-            return
-        if scope["type"] != "http":  # websockets are not part of the API
-            return
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        headers = {
-            key.decode("latin-1").lower(): value.decode("latin-1")
-            for key, value in scope.get("headers", [])
-        }
-        raw_path = scope.get("raw_path")  # httpx's ASGITransport includes the query here
-        path = raw_path.decode("latin-1").partition("?")[0] if raw_path else scope["path"]
-        host = headers.get("host") or "localhost"
-        base_url = f"{scope.get('scheme', 'http')}://{host}"
-        method = scope["method"].upper()
-        faults = self.sandbox.faults
-        if faults.latency_seconds > 0:
-            await asyncio.sleep(faults.latency_seconds)
-        reply = self.sandbox.handle(
-            "GET" if method == "HEAD" else method,
-            path,
-            scope.get("query_string", b"").decode("latin-1"),
-            headers,
-            b"".join(chunks),
-            base_url,
-        )
-        payload = b"" if reply.status == 204 else _ENCODER.encode(reply.body)
-        response_headers = [
-            (k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()
-        ]
-        if reply.status != 204:
-            response_headers.append((b"content-type", reply.content_type.encode("latin-1")))
-            response_headers.append((b"content-length", str(len(payload)).encode()))
-        await send({"type": "http.response.start", "status": reply.status,
-                    "headers": response_headers})  # fmt: skip
-        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else payload})
-
-    @staticmethod
-    async def _lifespan(receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+    async def respond(self, request: asgi.SandboxRequest, send: asgi.Send) -> None:
+        head = request.method == "HEAD"  # answered as a GET, without the body
+        reply = self.sandbox.handle("GET" if head else request.method, request.path,
+                                    request.query, request.headers, request.body,
+                                    request.base_url)  # fmt: skip
+        await asgi.send_json(send, reply, _ENCODER, content_type=reply.content_type, head=head,
+                             bare_204=True)  # fmt: skip
 
 
 def create_app(sandbox: NetSuiteSandbox | None = None) -> NetSuiteSandboxApp:

@@ -24,7 +24,6 @@ The org is seeded deterministically from :mod:`systems.demo_data`.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -33,17 +32,17 @@ import re
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote
-from urllib.parse import quote as url_quote
 
 import msgspec
 
 from systems import demo_data
+from systems import sandbox_http as asgi
 from systems.salesforce import sandbox_soql as soql
 
 __all__ = [
@@ -155,14 +154,8 @@ _USER_ID = salesforce_id("005", 1)
 # ========================================================================= errors
 
 
-class _ApiError(Exception):
+class _ApiError(asgi.ApiError):
     """Ends request handling with ``status`` and a JSON ``body``."""
-
-    def __init__(self, status: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(status)
-        self.status = status
-        self.body = body
-        self.headers = dict(headers or {})
 
 
 class _DmlError(Exception):
@@ -1592,11 +1585,7 @@ class _QueryEngine:
 # ================================================================== the API
 
 
-@dataclass(slots=True)
-class _Reply:
-    status: int
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
+_Reply = asgi.SandboxReply
 
 
 class _BadJson:
@@ -2338,76 +2327,20 @@ class SalesforceSandbox:
 
 # ======================================================================= ASGI
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 _ENCODER = msgspec.json.Encoder()
-_JSON_CONTENT_TYPE = b"application/json;charset=UTF-8"
+_JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
 
 
-class SalesforceSandboxApp:
+class SalesforceSandboxApp(asgi.SandboxASGIApp[SalesforceSandbox]):
     """The ASGI application serving a :class:`SalesforceSandbox`."""
 
-    def __init__(self, sandbox: SalesforceSandbox) -> None:
-        self.sandbox = sandbox
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-            return
-        if scope["type"] != "http":  # websockets are not part of the API
-            return
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        headers = {
-            key.decode("latin-1").lower(): value.decode("latin-1")
-            for key, value in scope.get("headers", [])
-        }
-        raw_path = scope.get("raw_path")  # httpx's ASGITransport includes the query here
-        if raw_path:
-            path = raw_path.decode("latin-1").partition("?")[0]
-        else:
-            path = url_quote(scope["path"], safe="/:@!$&'()*+,;=")
-        host = headers.get("host") or "localhost"
-        base_url = f"{scope.get('scheme', 'http')}://{host}"
-        method = scope["method"].upper()
-        faults = self.sandbox.faults
-        if faults.latency_seconds > 0:
-            await asyncio.sleep(faults.latency_seconds)
-        reply = self.sandbox.handle(
-            "GET" if method == "HEAD" else method,
-            path,
-            scope.get("query_string", b"").decode("latin-1"),
-            headers,
-            b"".join(chunks),
-            base_url,
-        )
-        payload = b"" if reply.status == 204 else _ENCODER.encode(reply.body)
-        response_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in
-                            reply.headers.items()]  # fmt: skip
-        if reply.status != 204:
-            response_headers.append((b"content-type", _JSON_CONTENT_TYPE))
-            response_headers.append((b"content-length", str(len(payload)).encode()))
-        await send({"type": "http.response.start", "status": reply.status,
-                    "headers": response_headers})  # fmt: skip
-        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else payload})
-
-    @staticmethod
-    async def _lifespan(receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+    async def respond(self, request: asgi.SandboxRequest, send: asgi.Send) -> None:
+        head = request.method == "HEAD"  # answered as a GET, without the body
+        reply = self.sandbox.handle("GET" if head else request.method, request.path,
+                                    request.query, request.headers, request.body,
+                                    request.base_url)  # fmt: skip
+        await asgi.send_json(send, reply, _ENCODER, content_type=_JSON_CONTENT_TYPE, head=head,
+                             bare_204=True)  # fmt: skip
 
 
 def create_app(sandbox: SalesforceSandbox | None = None) -> SalesforceSandboxApp:

@@ -9,11 +9,10 @@ router, and because it is an upstream in load benchmarks.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import secrets
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import islice
@@ -23,6 +22,17 @@ from xml.sax.saxutils import escape, quoteattr
 
 import msgspec
 
+from systems.sandbox_http import (
+    BodyTooLarge,
+    Message,
+    Receive,
+    SandboxRequest,
+    Scope,
+    inject_latency,
+    read_request,
+    send_response,
+    serve_lifespan,
+)
 from systems.sap_s4hana.sandbox_metadata import SERVICES, EntityType, Service, edmx
 from systems.sap_s4hana.sandbox_odata import (
     ALL,
@@ -50,9 +60,6 @@ from systems.sap_s4hana.sandbox_odata import (
 if TYPE_CHECKING:
     from systems.sap_s4hana.sandbox import SapSandbox
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
@@ -67,16 +74,6 @@ _json_decoder: Final = msgspec.json.Decoder(float_hook=Decimal)
 
 
 @dataclass(slots=True)
-class _Request:
-    method: str
-    raw_path: str
-    query: str
-    headers: dict[str, str]
-    body: bytes
-    origin: str
-
-
-@dataclass(slots=True)
 class _Response:
     status: int
     body: bytes = b""
@@ -84,12 +81,8 @@ class _Response:
     headers: list[tuple[str, str]] = field(default_factory=list)
 
     async def send(self, send: Send, head: bool) -> None:
-        headers = [(b"content-length", str(len(self.body)).encode())]
-        if self.content_type:
-            headers.append((b"content-type", self.content_type.encode()))
-        headers += [(k.encode(), v.encode("latin-1")) for k, v in self.headers]
-        await send({"type": "http.response.start", "status": self.status, "headers": headers})
-        await send({"type": "http.response.body", "body": b"" if head else self.body})
+        await send_response(send, self.status, self.headers, self.body, head=head,
+                            content_type=self.content_type or None, framing_first=True)
 
 
 @dataclass(slots=True)
@@ -124,75 +117,34 @@ class SandboxApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
+            await serve_lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
-        request = await self._read(scope, receive)
-        if isinstance(request, _Response):
-            await request.send(send, head=False)
+        try:  # a disconnect mid-body still gets an answer to what arrived
+            request = await read_request(
+                scope, receive, path_fallback=lambda path: path.split("?", 1)[0],
+                host_from_server=True, max_body=MAX_BODY, drop_on_disconnect=False,
+            )
+        except BodyTooLarge:
+            await _Response(413, b"Request entity too large", "text/plain").send(send, head=False)
             return
+        assert request is not None  # drop_on_disconnect=False always reads a request
+        tunnelled = request.headers.get("x-http-method", "").upper()
+        if request.method == "POST" and tunnelled in ("MERGE", "PATCH", "PUT", "DELETE"):
+            request.method = tunnelled
         response = await self._handle(request)
         await response.send(send, head=request.method == "HEAD")
 
-    @staticmethod
-    async def _lifespan(receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-
-    @staticmethod
-    async def _read(scope: Scope, receive: Receive) -> _Request | _Response:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > MAX_BODY:
-                return _Response(413, b"Request entity too large", "text/plain")
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        headers: dict[str, str] = {}
-        for name, value in scope.get("headers", []):
-            headers[name.decode("latin-1").lower()] = value.decode("latin-1")
-        raw_path = scope.get("raw_path")
-        path = raw_path.decode("latin-1") if raw_path else scope.get("path", "/")
-        path = path.split("?", 1)[0]
-        host = headers.get("host")
-        if not host:
-            server = scope.get("server") or ("localhost", 80)
-            host = f"{server[0]}:{server[1]}"
-        method = scope.get("method", "GET").upper()
-        tunnelled = headers.get("x-http-method", "").upper()
-        if method == "POST" and tunnelled in ("MERGE", "PATCH", "PUT", "DELETE"):
-            method = tunnelled
-        return _Request(
-            method=method,
-            raw_path=path,
-            query=scope.get("query_string", b"").decode("latin-1"),
-            headers=headers,
-            body=b"".join(chunks),
-            origin=f"{scope.get('scheme', 'http')}://{host}",
-        )
-
     # -- request pipeline -----------------------------------------------------------------
 
-    async def _handle(self, request: _Request) -> _Response:
+    async def _handle(self, request: SandboxRequest) -> _Response:
         faults = self.sandbox.faults
-        if faults.latency_seconds > 0:
-            await asyncio.sleep(faults.latency_seconds)
+        await inject_latency(faults)
         segments: list[str] = []
         service: Service | None = None
-        if request.raw_path.startswith(_ROOT_PREFIX):
-            segments = [unquote(s) for s in request.raw_path[len(_ROOT_PREFIX):].split("/")]
+        if request.path.startswith(_ROOT_PREFIX):
+            segments = [unquote(s) for s in request.path[len(_ROOT_PREFIX):].split("/")]
             service = SERVICES.get(segments[0])
         try:
             if faults.fail_next > 0:
@@ -215,7 +167,7 @@ class SandboxApp:
                     [("x-csrf-token", "Required")],
                 )
             if service is None:
-                name = segments[0] if segments else request.raw_path
+                name = segments[0] if segments else request.path
                 raise ODataError(
                     404, "/IWFND/MED/170",
                     f"No service found for namespace '/SAP/', name '{name}', version '0001'",
@@ -230,7 +182,7 @@ class SandboxApp:
                 headers=[("dataserviceversion", "1.0")],
             )
 
-    def _authenticate(self, request: _Request) -> str | None:
+    def _authenticate(self, request: SandboxRequest) -> str | None:
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "basic":
             return None
@@ -245,14 +197,14 @@ class SandboxApp:
         return expected_user if sep and user_ok and password_ok else None
 
     @staticmethod
-    def _session_of(request: _Request) -> str | None:
+    def _session_of(request: SandboxRequest) -> str | None:
         for part in request.headers.get("cookie", "").split(";"):
             name, _, value = part.strip().partition("=")
             if name == SESSION_COOKIE and value:
                 return value
         return None
 
-    def _fetch_token(self, request: _Request, user: str) -> list[tuple[str, str]]:
+    def _fetch_token(self, request: SandboxRequest, user: str) -> list[tuple[str, str]]:
         session = self._session_of(request)
         known = self._sessions.get(session) if session else None
         if session and known and known[0] == user:
@@ -268,7 +220,7 @@ class SandboxApp:
             ("set-cookie", "sap-usercontext=sap-client=100; path=/"),
         ]
 
-    def _token_valid(self, request: _Request, user: str) -> bool:
+    def _token_valid(self, request: SandboxRequest, user: str) -> bool:
         token = request.headers.get("x-csrf-token", "")
         session = self._session_of(request)
         known = self._sessions.get(session) if session else None
@@ -279,7 +231,7 @@ class SandboxApp:
     # -- dispatch -------------------------------------------------------------------------
 
     def _dispatch(
-        self, request: _Request, service: Service, segments: list[str], user: str
+        self, request: SandboxRequest, service: Service, segments: list[str], user: str
     ) -> _Response:
         method = request.method
         if not segments or segments == [""]:
@@ -387,10 +339,10 @@ class SandboxApp:
 
     # -- reads ----------------------------------------------------------------------------
 
-    def _base(self, request: _Request, service: Service) -> str:
-        return f"{request.origin}{SERVICE_ROOT}/{service.name}/"
+    def _base(self, request: SandboxRequest, service: Service) -> str:
+        return f"{request.base_url}{SERVICE_ROOT}/{service.name}/"
 
-    def _service_document(self, request: _Request, service: Service) -> _Response:
+    def _service_document(self, request: SandboxRequest, service: Service) -> _Response:
         options = parse_query(request.query)
         accept = request.headers.get("accept", "")
         names = [t.set_name for t in service.types]
@@ -412,7 +364,7 @@ class SandboxApp:
         return _Response(200, body.encode(), "application/xml")
 
     def _read_target(
-        self, request: _Request, service: Service, target: _Target, options: QueryOptions
+        self, request: SandboxRequest, service: Service, target: _Target, options: QueryOptions
     ) -> _Response:
         etype = target.etype
         if target.prop is not None and target.row is not None:
@@ -429,7 +381,7 @@ class SandboxApp:
         return self._read_collection(request, service, target, options, projection, base)
 
     def _read_collection(
-        self, request: _Request, service: Service, target: _Target, options: QueryOptions,
+        self, request: SandboxRequest, service: Service, target: _Target, options: QueryOptions,
         projection: Projection, base: str,
     ) -> _Response:
         etype = target.etype
@@ -470,7 +422,7 @@ class SandboxApp:
             payload["__count"] = str(total)
         payload["results"] = [self._render(service, etype, r, projection, base) for r in page]
         if start + page_size < end:
-            url = f"{request.origin}{request.raw_path}"
+            url = f"{request.base_url}{request.path}"
             payload["__next"] = next_link(url, options, options.skiptoken + page_size)
         return _json(200, {"d": payload})
 
@@ -507,7 +459,7 @@ class SandboxApp:
     # -- writes ---------------------------------------------------------------------------
 
     @staticmethod
-    def _payload(request: _Request) -> Any:
+    def _payload(request: SandboxRequest) -> Any:
         content_type = request.headers.get("content-type", "")
         if "xml" in content_type:
             raise ODataError(415, "/IWBEP/CM_MGW_RT/004",
@@ -519,7 +471,7 @@ class SandboxApp:
                 from None
 
     def _create(
-        self, request: _Request, service: Service, etype: EntityType, user: str
+        self, request: SandboxRequest, service: Service, etype: EntityType, user: str
     ) -> _Response:
         payload = self._payload(request)
         headers: list[tuple[str, str]] = []
@@ -540,7 +492,9 @@ class SandboxApp:
         headers.append(("location", entity["__metadata"]["uri"]))
         return _json(201, {"d": entity}, headers)
 
-    def _update(self, request: _Request, target: _Target, user: str, *, replace: bool) -> _Response:
+    def _update(
+        self, request: SandboxRequest, target: _Target, user: str, *, replace: bool
+    ) -> _Response:
         etype = target.etype
         if target.row is None or etype.set_name != "A_BusinessPartner":  # pragma: no cover
             raise self._not_allowed(request.method, etype.set_name)

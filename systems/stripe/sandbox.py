@@ -30,7 +30,6 @@ prices/products as resources, webhooks, 3-D Secure (``requires_action``) and Con
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import copy
 import logging
@@ -38,15 +37,16 @@ import re
 import time
 from bisect import insort
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 import msgspec
 
 from systems import demo_data
+from systems import sandbox_http as asgi
 from systems.stripe import sandbox_objects as obj
 from systems.stripe.sandbox_params import (
     THREE_DECIMAL_CURRENCIES,
@@ -185,11 +185,7 @@ _EXPANDABLE: dict[str, dict[str, str]] = {
 }
 
 
-@dataclass(slots=True)
-class _Reply:
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
+_Reply = asgi.SandboxReply
 
 
 @dataclass(slots=True)
@@ -2300,71 +2296,19 @@ def _search_clause(record: Record, target: str, op: str, value: str) -> bool:
 
 # ========================================================================= ASGI
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 _ENCODER = msgspec.json.Encoder(decimal_format="string")
-_JSON_CONTENT_TYPE = b"application/json"
+_JSON_CONTENT_TYPE = "application/json"
 
 
-class StripeSandboxApp:
+class StripeSandboxApp(asgi.SandboxASGIApp[StripeSandbox]):
     """The ASGI application serving a :class:`StripeSandbox`."""
 
-    def __init__(self, sandbox: StripeSandbox) -> None:
-        self.sandbox = sandbox
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-            return
-        if scope["type"] != "http":
-            return
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        headers = {
-            key.decode("latin-1").lower(): value.decode("latin-1")
-            for key, value in scope.get("headers", [])
-        }
-        raw_path = scope.get("raw_path")  # httpx's ASGITransport includes the query here
-        if raw_path:
-            path = raw_path.decode("latin-1").partition("?")[0]
-        else:
-            path = quote(scope["path"], safe="/:@!$&'()*+,;=")
-        method = scope["method"].upper()
-        if self.sandbox.faults.latency_seconds > 0:
-            await asyncio.sleep(self.sandbox.faults.latency_seconds)
-        reply = self.sandbox.handle(
-            "GET" if method == "HEAD" else method,
-            path,
-            scope.get("query_string", b"").decode("latin-1"),
-            headers,
-            b"".join(chunks),
-        )
-        payload = _ENCODER.encode(reply.body)
-        response_headers = [(k.encode("latin-1"), v.encode("latin-1"))
-                            for k, v in reply.headers.items()]  # fmt: skip
-        response_headers.append((b"content-type", _JSON_CONTENT_TYPE))
-        response_headers.append((b"content-length", str(len(payload)).encode()))
-        await send({"type": "http.response.start", "status": reply.status,
-                    "headers": response_headers})  # fmt: skip
-        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else payload})
-
-    @staticmethod
-    async def _lifespan(receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+    async def respond(self, request: asgi.SandboxRequest, send: asgi.Send) -> None:
+        head = request.method == "HEAD"  # answered as a GET, without the body
+        reply = self.sandbox.handle("GET" if head else request.method, request.path,
+                                    request.query, request.headers, request.body)  # fmt: skip
+        await asgi.send_json(send, reply, _ENCODER, content_type=_JSON_CONTENT_TYPE, head=head,
+                             bare_204=False)  # fmt: skip
 
 
 def create_app(sandbox: StripeSandbox | None = None) -> StripeSandboxApp:
