@@ -440,10 +440,9 @@ def _sandbox_secret(which: str) -> str:
         from systems.stripe.sandbox import API_KEY
 
         return API_KEY
-    from systems.avalara.sandbox import AvalaraSandbox
+    from systems.avalara.sandbox import ACCOUNT_ID, LICENSE_KEY
 
-    sandbox = AvalaraSandbox(seed=False)
-    return sandbox.account_id if which == "avalara_account" else sandbox.license_key
+    return ACCOUNT_ID if which == "avalara_account" else LICENSE_KEY
 
 
 _TRANSLATORS: dict[type, ErrorTranslator] = {

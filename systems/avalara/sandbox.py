@@ -431,14 +431,19 @@ _SEED_COMPANIES: Final = (
 )  # fmt: skip
 
 
+# The embedded default's credentials (HTTP Basic, account id : license key).
+ACCOUNT_ID = "2000123456"
+LICENSE_KEY = "q2c-sandbox-license"
+
+
 class AvalaraSandbox:
     """One AvaTax account (companies and recorded transactions) plus the REST API."""
 
     def __init__(
         self,
         *,
-        account_id: str = "2000123456",
-        license_key: str = "q2c-sandbox-license",
+        account_id: str = ACCOUNT_ID,
+        license_key: str = LICENSE_KEY,
         company_code: str = "ACME",
         seed: bool = True,
     ) -> None:
