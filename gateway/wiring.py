@@ -344,7 +344,12 @@ def build_runtime(settings: Settings) -> Runtime:
         crosswalks=crosswalks, ownership=ownership, books=adapters.crm, products=products
     )
     quotes = QuoteService(
-        crosswalks=crosswalks, ownership=ownership, sources=adapters.crm, products=products
+        crosswalks=crosswalks,
+        ownership=ownership,
+        sources=adapters.crm,
+        products=products,
+        customers=customers,
+        tax=adapters.tax,
     )
     orders = OrderService(
         crosswalks=crosswalks,

@@ -45,6 +45,10 @@ class Quote(msgspec.Struct, frozen=True, kw_only=True):
     lines: Annotated[list[QuoteLine], msgspec.Meta(max_length=1000)] = []
     subtotal: Money
     total: Money
+    # Single-quote reads add the tax engine's estimate for the customer's address;
+    # lists leave them out (one tax call per quote would make lists slow).
+    tax: Annotated[Money | None, msgspec.Meta(description="Estimated tax")] = None
+    total_with_tax: Money | None = None
     created_at: Timestamp | None = None
     updated_at: Timestamp | None = None
     external_references: list[ExternalReference] = []

@@ -72,6 +72,11 @@ class CustomerService:
             raise NotFound(f"Customer {customer_id} does not exist.", code="CUSTOMER_NOT_FOUND")
         return record
 
+    async def master_record(self, system: str, system_id: str) -> CustomerRecord | None:
+        """The customer as the given master holds it (for reads keyed by that system)."""
+        master = self._masters.get(system)
+        return await master.get_customer(system_id) if master is not None else None
+
     async def create(self, tenant: str, data: CustomerCreate) -> Customer:
         master = await self._master()
         xw = self._crosswalks(tenant)

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from contracts.v1.common import ExternalReference
+import msgspec
+
+from contracts.v1.common import Address, ExternalReference
 from contracts.v1.quotes import Quote, QuoteLine, QuotePage, QuoteStatus
 from domains.errors import NotFound
 from domains.money import money
@@ -12,6 +17,11 @@ from domains.ownership import OwnershipStore
 from domains.paging import next_cursor, page_request
 from domains.product.service import ProductService
 from domains.quote.ports import QuoteQuery, QuoteRecord, QuoteSource
+from domains.tax.categories import category_of
+from domains.tax.ports import TaxEngine, TaxLine, TaxRequest
+
+if TYPE_CHECKING:
+    from domains.customer.service import CustomerService
 from domains.tenancy import CrosswalkFactory
 
 
@@ -23,11 +33,15 @@ class QuoteService:
         ownership: OwnershipStore,
         sources: Mapping[str, QuoteSource],
         products: ProductService,
+        customers: CustomerService | None = None,
+        tax: Mapping[str, TaxEngine] | None = None,
     ) -> None:
         self._crosswalks = crosswalks
         self._ownership = ownership
         self._sources = sources
         self._products = products
+        self._customers = customers
+        self._tax = tax or {}
 
     async def source(self) -> QuoteSource:
         return self._sources[(await self._ownership.load()).owner("quotes")]
@@ -56,7 +70,46 @@ class QuoteService:
     async def get(self, tenant: str, quote_id: str) -> Quote:
         source = await self.source()
         record = await self.record(tenant, quote_id, source)
-        return await self.represent(tenant, source.system, record, quote_id)
+        quote = await self.represent(tenant, source.system, record, quote_id)
+        return await self._with_tax(quote, source.system, record)
+
+    async def _with_tax(self, quote: Quote, system: str, record: QuoteRecord) -> Quote:
+        """Add the tax engine's estimate; a tax engine that is down fails the read
+        (503 naming it) rather than showing a quote without its tax."""
+        ownership = await self._ownership.load()
+        if "tax" not in ownership.rules or self._customers is None or not record.account_id:
+            return quote
+        customer = await self._customers.master_record(system, record.account_id)
+        if customer is None:
+            return quote
+        engine = self._tax[ownership.owner("tax", customer.legal_entity)]
+        catalog = await self._products.catalog()
+        products = await catalog.get_products([line.sku for line in record.lines if line.sku])
+        result = await engine.calculate(
+            TaxRequest(
+                document_code=f"est-{quote.id}",
+                kind="estimate",
+                customer_code=quote.customer_id or record.account_id,
+                currency=quote.currency,
+                date=datetime.now(UTC).date().isoformat(),
+                ship_to=customer.address or Address(country=customer.country),
+                legal_entity=customer.legal_entity,
+                lines=[
+                    TaxLine(
+                        number=str(line.line_number),
+                        sku=line.sku or "",
+                        description=line.description,
+                        quantity=line.quantity,
+                        amount=line.total,
+                        category=category_of(products.get(line.sku or "")),
+                    )
+                    for line in record.lines
+                ],
+            )
+        )
+        tax = money(result.total_tax, quote.currency)
+        total = money(Decimal(quote.total.amount) + Decimal(tax.amount), quote.currency)
+        return msgspec.structs.replace(quote, tax=tax, total_with_tax=total)
 
     async def record(
         self, tenant: str, quote_id: str, source: QuoteSource | None = None

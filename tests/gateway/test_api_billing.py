@@ -31,11 +31,16 @@ async def _product(api: httpx.AsyncClient, sku: str) -> dict[str, Any]:
     return product
 
 
-async def _order(api: httpx.AsyncClient, customer: dict[str, Any], currency: str,
-                 lines: list[tuple[str, str]]) -> dict[str, Any]:
-    body = {"customer_id": customer["id"], "currency": currency, "lines": [
-        {"product_id": (await _product(api, sku))["id"], "quantity": qty} for sku, qty in lines
-    ]}
+async def _order(
+    api: httpx.AsyncClient, customer: dict[str, Any], currency: str, lines: list[tuple[str, str]]
+) -> dict[str, Any]:
+    body = {
+        "customer_id": customer["id"],
+        "currency": currency,
+        "lines": [
+            {"product_id": (await _product(api, sku))["id"], "quantity": qty} for sku, qty in lines
+        ],
+    }
     response = await api.post("/v1/orders", json=body, headers=_key())
     assert response.status_code == 201, response.text
     order: dict[str, Any] = response.json()
@@ -72,15 +77,22 @@ async def test_orders_route_to_the_erp_of_the_legal_entity(
     ],
 )
 async def test_invoice_is_order_total_plus_tax_to_the_cent(
-    api: httpx.AsyncClient, runtime: Runtime, name: str, currency: str,
-    lines: list[tuple[str, str]], rate: Decimal | None,
+    api: httpx.AsyncClient,
+    runtime: Runtime,
+    name: str,
+    currency: str,
+    lines: list[tuple[str, str]],
+    rate: Decimal | None,
 ) -> None:
     order = await _order(api, await _customer(api, name), currency, lines)
     response = await api.post("/v1/invoices", json={"order_id": order["id"]}, headers=_key())
     assert response.status_code == 201, response.text
     invoice = response.json()
-    net, tax, total = (Decimal(order["total_net"]["amount"]), Decimal(invoice["tax"]["amount"]),
-                       Decimal(invoice["total"]["amount"]))
+    net, tax, total = (
+        Decimal(order["total_net"]["amount"]),
+        Decimal(invoice["tax"]["amount"]),
+        Decimal(invoice["total"]["amount"]),
+    )
     assert total == net + tax
     assert invoice["amount_due"] == invoice["total"]
     assert invoice["status"] == "open"
@@ -91,13 +103,15 @@ async def test_invoice_is_order_total_plus_tax_to_the_cent(
     if currency == "JPY":
         assert "." not in invoice["total"]["amount"]
     [stripe] = [r for r in invoice["external_references"] if r["system"] == "stripe"]
-    [stripe_invoice] = [i for i in runtime.sandboxes["stripe"].objects("invoice")
-                        if i["id"] == stripe["id"]]
+    [stripe_invoice] = [
+        i for i in runtime.sandboxes["stripe"].objects("invoice") if i["id"] == stripe["id"]
+    ]
     minor = 1 if currency == "JPY" else 100
     assert stripe_invoice["total"] == int(total * minor)
     [avalara] = [r for r in invoice["external_references"] if r["system"] == "avalara"]
-    committed = [t for t in runtime.sandboxes["avalara"].transactions()
-                 if t["code"] == avalara["id"]]
+    committed = [
+        t for t in runtime.sandboxes["avalara"].transactions() if t["code"] == avalara["id"]
+    ]
     assert [t["status"] for t in committed] == ["Committed"]
     assert Decimal(str(committed[0]["totalTax"])) == tax
     assert (await api.get(f"/v1/invoices/{invoice['id']}")).json() == invoice
@@ -116,8 +130,9 @@ async def test_retried_invoice_and_payment_create_one_stripe_object_each(
     other_key = await api.post("/v1/invoices", json={"order_id": order["id"]}, headers=_key())
     assert other_key.status_code == 409
     assert other_key.json()["existing_id"] == first.json()["id"]
-    invoices = [i for i in stripe.objects("invoice")
-                if i["metadata"].get("q2c_order_id") == order["id"]]
+    invoices = [
+        i for i in stripe.objects("invoice") if i["metadata"].get("q2c_order_id") == order["id"]
+    ]
     assert len(invoices) == 1
 
     invoice = first.json()
@@ -128,8 +143,11 @@ async def test_retried_invoice_and_payment_create_one_stripe_object_each(
     assert (paid.status_code, replay.status_code) == (201, 201)
     assert paid.json()["status"] == "succeeded"
     assert replay.json() == paid.json()
-    intents = [p for p in stripe.objects("payment_intent")
-               if p["metadata"].get("q2c_payment_id") == paid.json()["id"]]
+    intents = [
+        p
+        for p in stripe.objects("payment_intent")
+        if p["metadata"].get("q2c_payment_id") == paid.json()["id"]
+    ]
     assert len(intents) == 1
     assert (await api.get(f"/v1/invoices/{invoice['id']}")).json()["status"] == "paid"
 
@@ -137,32 +155,53 @@ async def test_retried_invoice_and_payment_create_one_stripe_object_each(
     from contracts.v1.billing import PaymentCreate
 
     order2 = await _order(api, await _customer(api, "Northwind"), "EUR", [("Q2C-1005", "1")])
-    invoice2 = (await api.post("/v1/invoices", json={"order_id": order2["id"]},
-                               headers=_key())).json()
+    invoice2 = (
+        await api.post("/v1/invoices", json={"order_id": order2["id"]}, headers=_key())
+    ).json()
     data = PaymentCreate(invoice_id=invoice2["id"], payment_method="pm_card_visa")
     payment_id = "pay_01JDQ2C0000000000000000001"
     one = await runtime.services.payments.create("sandbox", data, payment_id)
     assert one.status == "succeeded"
     with pytest.raises(Exception, match="paid"):
         await runtime.services.payments.create("sandbox", data, payment_id)
-    assert len([p for p in stripe.objects("payment_intent")
-                if p["metadata"].get("q2c_payment_id") == payment_id]) == 1
+    assert (
+        len(
+            [
+                p
+                for p in stripe.objects("payment_intent")
+                if p["metadata"].get("q2c_payment_id") == payment_id
+            ]
+        )
+        == 1
+    )
 
 
 async def test_declined_card_and_refunds(api: httpx.AsyncClient) -> None:
     order = await _order(api, await _customer(api, "Contoso"), "USD", [("Q2C-1005", "2")])
-    invoice = (await api.post("/v1/invoices", json={"order_id": order["id"]},
-                              headers=_key())).json()
-    declined = await api.post("/v1/payments", headers=_key(), json={
-        "invoice_id": invoice["id"], "payment_method": "pm_card_chargeDeclined"})
+    invoice = (
+        await api.post("/v1/invoices", json={"order_id": order["id"]}, headers=_key())
+    ).json()
+    declined = await api.post(
+        "/v1/payments",
+        headers=_key(),
+        json={"invoice_id": invoice["id"], "payment_method": "pm_card_chargeDeclined"},
+    )
     assert declined.status_code == 201
     assert declined.json()["status"] == "failed"
     assert declined.json()["failure_reason"]
-    paid = (await api.post("/v1/payments", headers=_key(), json={
-        "invoice_id": invoice["id"], "payment_method": "pm_card_visa"})).json()
+    paid = (
+        await api.post(
+            "/v1/payments",
+            headers=_key(),
+            json={"invoice_id": invoice["id"], "payment_method": "pm_card_visa"},
+        )
+    ).json()
     assert paid["status"] == "succeeded"
-    partial = await api.post(f"/v1/payments/{paid['id']}/refunds", headers=_key(),
-                             json={"amount": {"amount": "10.00", "currency": "USD"}})
+    partial = await api.post(
+        f"/v1/payments/{paid['id']}/refunds",
+        headers=_key(),
+        json={"amount": {"amount": "10.00", "currency": "USD"}},
+    )
     assert partial.status_code == 200, partial.text
     assert partial.json()["status"] == "partially_refunded"
     assert partial.json()["amount_refunded"] == {"amount": "10.00", "currency": "USD"}
@@ -177,8 +216,11 @@ async def test_price_calculation_and_tax_engine_down(
 ) -> None:
     customer = await _customer(api, "Northwind")
     product = await _product(api, "Q2C-1001")
-    body = {"customer_id": customer["id"], "currency": "EUR",
-            "lines": [{"product_id": product["id"], "quantity": "2", "discount_percent": "10"}]}
+    body = {
+        "customer_id": customer["id"],
+        "currency": "EUR",
+        "lines": [{"product_id": product["id"], "quantity": "2", "discount_percent": "10"}],
+    }
     response = await api.post("/v1/pricing/calculate", json=body)
     assert response.status_code == 200, response.text
     calc = response.json()
@@ -187,26 +229,43 @@ async def test_price_calculation_and_tax_engine_down(
     assert line["net_amount"] == {"amount": "8640.00", "currency": "EUR"}
     assert line["tax"] == {"amount": "1641.60", "currency": "EUR"}
     assert calc["total"] == {"amount": "10281.60", "currency": "EUR"}
-    assert not [t for t in runtime.sandboxes["avalara"].transactions()
-                if t["type"] == "SalesOrder"]  # estimates are not recorded
+    assert not [
+        t for t in runtime.sandboxes["avalara"].transactions() if t["type"] == "SalesOrder"
+    ]  # estimates are not recorded
 
     missing = await api.post("/v1/pricing/calculate", json={**body, "currency": "CHF"})
     assert missing.status_code == 422
     assert missing.json()["errors"][0]["field"] == "lines[0].product_id"
 
+    quotes = (await api.get("/v1/quotes", params={"customer_id": customer["id"]})).json()
+    quote = await api.get(f"/v1/quotes/{quotes['data'][0]['id']}")
+    net = Decimal(quote.json()["total"]["amount"])
+    assert quote.json()["tax"] == {
+        "amount": str((net * Decimal("0.19")).quantize(Decimal("0.01"))),
+        "currency": "EUR",
+    }
+
     runtime.sandboxes["avalara"].faults.fail_next = 100
+    quote_down = await api.get(f"/v1/quotes/{quotes['data'][0]['id']}")
+    assert quote_down.status_code == 503
+    assert quote_down.json()["system"] == "avalara"
     down = await api.post("/v1/pricing/calculate", json=body)
     assert down.status_code == 503
     problem = down.json()
     assert (problem["code"], problem["system"], problem["retryable"]) == (
-        "DEPENDENCY_UNAVAILABLE", "avalara", True)
+        "DEPENDENCY_UNAVAILABLE",
+        "avalara",
+        True,
+    )
     order = await _order(api, customer, "EUR", [("Q2C-1005", "1")])
-    no_invoice = await api.post("/v1/invoices", json={"order_id": order["id"]},
-                                headers=_key())
+    no_invoice = await api.post("/v1/invoices", json={"order_id": order["id"]}, headers=_key())
     assert no_invoice.status_code == 503
     assert no_invoice.json()["system"] == "avalara"
-    assert not [i for i in runtime.sandboxes["stripe"].objects("invoice")
-                if i["metadata"].get("q2c_order_id") == order["id"]]
+    assert not [
+        i
+        for i in runtime.sandboxes["stripe"].objects("invoice")
+        if i["metadata"].get("q2c_order_id") == order["id"]
+    ]
 
 
 def test_config_with_an_unknown_owner_fails_naming_it() -> None:

@@ -42,24 +42,38 @@ async def test_client_traceparent_reaches_sap_with_the_same_trace_id(
     monkeypatch.setenv("TRACE_TEST_SAP_PASSWORD", "sandbox")
     with serve_in_thread(recorder) as sap_url:
         base = gateway_settings()
-        systems = {**base.systems, "sap_s4hana": SapS4HanaSystem(
-            base_url=sap_url, user_env="TRACE_TEST_SAP_USER",
-            password_env="TRACE_TEST_SAP_PASSWORD")}
+        systems = {
+            **base.systems,
+            "sap_s4hana": SapS4HanaSystem(
+                base_url=sap_url,
+                user_env="TRACE_TEST_SAP_USER",
+                password_env="TRACE_TEST_SAP_PASSWORD",
+            ),
+        }
         runtime = build_runtime(msgspec.structs.replace(base, systems=systems))
         await runtime.start()
         try:
             app = create_app(runtime.settings, runtime)
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                         base_url="http://gw", headers=bearer(runtime)) as api:
-                response = await api.get("/v1/products", params={"limit": "2"}, headers={
-                    "traceparent": f"00-{TRACE_ID}-{CLIENT_SPAN}-01",
-                    "tracestate": "vendor=abc",
-                    "X-Request-Id": "req-42",
-                })
-                unsampled = await api.get("/v1/products", headers={
-                    "traceparent": f"00-{'a' * 32}-{CLIENT_SPAN}-00"})
-                bogus = await api.get("/v1/products", headers={
-                    "traceparent": f"00-{'0' * 32}-{CLIENT_SPAN}-01"})
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app),
+                base_url="http://gw",
+                headers=bearer(runtime),
+            ) as api:
+                response = await api.get(
+                    "/v1/products",
+                    params={"limit": "2"},
+                    headers={
+                        "traceparent": f"00-{TRACE_ID}-{CLIENT_SPAN}-01",
+                        "tracestate": "vendor=abc",
+                        "X-Request-Id": "req-42",
+                    },
+                )
+                unsampled = await api.get(
+                    "/v1/products", headers={"traceparent": f"00-{'a' * 32}-{CLIENT_SPAN}-00"}
+                )
+                bogus = await api.get(
+                    "/v1/products", headers={"traceparent": f"00-{'0' * 32}-{CLIENT_SPAN}-01"}
+                )
         finally:
             await runtime.close()
     assert response.status_code == 200
