@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, TypeVar, cast
 
-from litestar import Request
+import msgspec
+from litestar import Request, Response
 from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import ParameterKwarg, PathParameter, QueryParameter
@@ -19,6 +20,7 @@ from contracts.v1.common import (
 )
 from domains.ids import Kind, derived_id
 from domains.paging import DEFAULT_LIMIT, MAX_LIMIT
+from domains.versioning import version_tag
 from gateway.wiring import Services
 from policies.asgi import Scope
 from policies.auth.openapi import UNAUTHORIZED_RESPONSES, security_for
@@ -179,6 +181,20 @@ def services(request: Request[Any, Any, Any]) -> Services:
 
 def etag(tag: str) -> str:
     return f'"{tag}"'
+
+
+R = TypeVar("R", bound=msgspec.Struct)
+
+
+def tagged(resource: R) -> Response[R]:
+    """A representation with its strong ETag (what If-Match is later checked against)."""
+    return Response(resource, headers={"ETag": etag(version_tag(resource))})
+
+
+def created(resource: R, location: str) -> Response[R]:
+    """201 with the new resource's ETag and Location."""
+    headers = {"ETag": etag(version_tag(resource)), "Location": location}
+    return Response(resource, status_code=201, headers=headers)
 
 
 def parse_if_match(value: str | None) -> list[str] | None:

@@ -16,7 +16,6 @@ from contracts.v1.billing import (
     RefundCreate,
 )
 from contracts.v1.pricing import PriceCalculation, PriceCalculationRequest
-from domains.versioning import version_tag
 from gateway.routes.common import (
     DEFAULT_PAGE,
     ETAG_HEADER,
@@ -24,11 +23,12 @@ from gateway.routes.common import (
     READ,
     CursorParam,
     Limit,
-    etag,
+    created,
     governed_route,
     id_parameter,
     idempotent_id,
     services,
+    tagged,
     tenant_of,
 )
 from policies.idempotency.openapi import IDEMPOTENCY_KEY_HEADER
@@ -64,8 +64,7 @@ class InvoiceController(Controller):
         invoice = await services(request).invoices.create(
             tenant_of(request), data.order_id, data.days_until_due
         )
-        headers = {"ETag": etag(version_tag(invoice)), "Location": f"/v1/invoices/{invoice.id}"}
-        return Response(invoice, status_code=201, headers=headers)
+        return created(invoice, f"/v1/invoices/{invoice.id}")
 
     @get(
         "/{invoice_id:str}",
@@ -77,7 +76,7 @@ class InvoiceController(Controller):
         self, request: Request[Any, Any, Any], invoice_id: InvoiceIdPath
     ) -> Response[Invoice]:
         invoice = await services(request).invoices.get(tenant_of(request), invoice_id)
-        return Response(invoice, headers={"ETag": etag(version_tag(invoice))})
+        return tagged(invoice)
 
     @get(
         operation_id="listInvoices",
@@ -122,8 +121,7 @@ class PaymentController(Controller):
         payment = await services(request).payments.create(
             tenant_of(request), data, idempotent_id(request, "payment")
         )
-        headers = {"ETag": etag(version_tag(payment)), "Location": f"/v1/payments/{payment.id}"}
-        return Response(payment, status_code=201, headers=headers)
+        return created(payment, f"/v1/payments/{payment.id}")
 
     @get(
         "/{payment_id:str}",
@@ -135,7 +133,7 @@ class PaymentController(Controller):
         self, request: Request[Any, Any, Any], payment_id: PaymentIdPath
     ) -> Response[Payment]:
         payment = await services(request).payments.get(tenant_of(request), payment_id)
-        return Response(payment, headers={"ETag": etag(version_tag(payment))})
+        return tagged(payment)
 
     @post(
         "/{payment_id:str}/refunds",

@@ -9,7 +9,6 @@ from litestar.params import FromQuery, QueryParameter
 
 from contracts.v1.products import PricePage, Product, ProductKind, ProductPage
 from domains.product.ports import ProductQuery
-from domains.versioning import version_tag
 from gateway.routes.common import (
     DEFAULT_PAGE,
     ETAG_HEADER,
@@ -19,9 +18,9 @@ from gateway.routes.common import (
     Limit,
     ProductIdPath,
     ProductIdQuery,
-    etag,
     governed_route,
     services,
+    tagged,
     tenant_of,
 )
 
@@ -61,7 +60,7 @@ class ProductController(Controller):
         self, request: Request[Any, Any, Any], product_id: ProductIdPath
     ) -> Response[Product]:
         product = await services(request).products.get(tenant_of(request), product_id)
-        return Response(product, headers={"ETag": etag(version_tag(product))})
+        return tagged(product)
 
 
 class PriceController(Controller):

@@ -15,7 +15,6 @@ from contracts.v1.customers import (
     CustomerUpdate,
 )
 from domains.customer.ports import CustomerQuery
-from domains.versioning import version_tag
 from gateway.routes.common import (
     DEFAULT_PAGE,
     ETAG_HEADER,
@@ -25,10 +24,11 @@ from gateway.routes.common import (
     CursorParam,
     CustomerIdPath,
     Limit,
-    etag,
+    created,
     governed_route,
     parse_if_match,
     services,
+    tagged,
     tenant_of,
 )
 from policies.idempotency.openapi import IDEMPOTENCY_KEY_HEADER_OPTIONAL
@@ -79,7 +79,7 @@ class CustomerController(Controller):
         self, request: Request[Any, Any, Any], customer_id: CustomerIdPath
     ) -> Response[Customer]:
         customer = await services(request).customers.get(tenant_of(request), customer_id)
-        return Response(customer, headers={"ETag": etag(version_tag(customer))})
+        return tagged(customer)
 
     @post(
         operation_id="createCustomer",
@@ -100,14 +100,7 @@ class CustomerController(Controller):
         idempotency_key: Annotated[str | None, IDEMPOTENCY_KEY_HEADER_OPTIONAL] = None,
     ) -> Response[Customer]:
         customer = await services(request).customers.create(tenant_of(request), data)
-        return Response(
-            customer,
-            status_code=201,
-            headers={
-                "ETag": etag(version_tag(customer)),
-                "Location": f"/v1/customers/{customer.id}",
-            },
-        )
+        return created(customer, f"/v1/customers/{customer.id}")
 
     @patch(
         "/{customer_id:str}",
@@ -140,4 +133,4 @@ class CustomerController(Controller):
         customer = await services(request).customers.update(
             tenant_of(request), customer_id, data, parse_if_match(if_match)
         )
-        return Response(customer, headers={"ETag": etag(version_tag(customer))})
+        return tagged(customer)

@@ -10,7 +10,6 @@ from litestar.params import FromQuery, JSONBody
 from contracts.v1.orders import Order, OrderCreate, OrderPage
 from contracts.v1.quotes import Quote, QuotePage, QuoteStatus
 from contracts.v2.orders import page_to_v1, to_v1
-from domains.versioning import version_tag
 from gateway.routes.common import (
     DEFAULT_PAGE,
     ETAG_HEADER,
@@ -22,10 +21,11 @@ from gateway.routes.common import (
     Limit,
     OrderIdPath,
     QuoteIdPath,
-    etag,
+    created,
     governed_route,
     idempotent_id,
     services,
+    tagged,
     tenant_of,
 )
 from policies.idempotency.openapi import IDEMPOTENCY_KEY_HEADER
@@ -69,7 +69,7 @@ class QuoteController(Controller):
         self, request: Request[Any, Any, Any], quote_id: QuoteIdPath
     ) -> Response[Quote]:
         quote = await services(request).quotes.get(tenant_of(request), quote_id)
-        return Response(quote, headers={"ETag": etag(version_tag(quote))})
+        return tagged(quote)
 
 
 class OrderController(Controller):
@@ -103,14 +103,7 @@ class OrderController(Controller):
                 tenant_of(request), data, idempotent_id(request, "order")
             )
         )
-        return Response(
-            order,
-            status_code=201,
-            headers={
-                "ETag": etag(version_tag(order)),
-                "Location": f"/v1/orders/{order.id}",
-            },
-        )
+        return created(order, f"/v1/orders/{order.id}")
 
     @get(
         "/{order_id:str}",
@@ -126,7 +119,7 @@ class OrderController(Controller):
         self, request: Request[Any, Any, Any], order_id: OrderIdPath
     ) -> Response[Order]:
         order = to_v1(await services(request).orders.get(tenant_of(request), order_id))
-        return Response(order, headers={"ETag": etag(version_tag(order))})
+        return tagged(order)
 
     @get(
         operation_id="listOrders",

@@ -12,7 +12,6 @@ from litestar.params import JSONBody
 
 from contracts.v1.orders import OrderCreate
 from contracts.v2.orders import OrderPageV2, OrderV2
-from domains.versioning import version_tag
 from gateway.routes.common import (
     DEFAULT_PAGE,
     ETAG_HEADER,
@@ -23,10 +22,11 @@ from gateway.routes.common import (
     LegalEntityQuery,
     Limit,
     OrderIdPath,
-    etag,
+    created,
     governed_route,
     idempotent_id,
     services,
+    tagged,
     tenant_of,
 )
 from policies.idempotency.openapi import IDEMPOTENCY_KEY_HEADER
@@ -56,8 +56,7 @@ class OrderControllerV2(Controller):
         order = await services(request).orders.create(
             tenant_of(request), data, idempotent_id(request, "order")
         )
-        headers = {"ETag": etag(version_tag(order)), "Location": f"/v2/orders/{order.id}"}
-        return Response(order, status_code=201, headers=headers)
+        return created(order, f"/v2/orders/{order.id}")
 
     @get(
         "/{order_id:str}",
@@ -69,7 +68,7 @@ class OrderControllerV2(Controller):
         self, request: Request[Any, Any, Any], order_id: OrderIdPath
     ) -> Response[OrderV2]:
         order = await services(request).orders.get(tenant_of(request), order_id)
-        return Response(order, headers={"ETag": etag(version_tag(order))})
+        return tagged(order)
 
     @get(
         operation_id="listOrdersV2",
