@@ -1058,7 +1058,7 @@ _COMPONENTS: list[tuple[str, tuple[str, ...]]] = [
     ("crosswalk / ownership stores (Redis)", ("gateway/stores/",)),
     (
         "upstream client (systems/upstream.py + transport)",
-        ("systems/upstream.py", "gateway/http_transport.py"),
+        ("systems/upstream.py", "systems/outbound.py", "systems/transport/"),
     ),
     ("SAP client / adapter / mapping", ("systems/sap_s4hana/",)),
     ("other systems", ("systems/",)),
@@ -1072,7 +1072,7 @@ _COMPONENTS: list[tuple[str, tuple[str, ...]]] = [
 _LIBRARIES = {
     "httpx": "httpx",
     "httpcore": "httpx",
-    "httpx_aiohttp": "aiohttp",
+    "tenacity": "tenacity",
     "aiohttp": "aiohttp",
     "yarl": "aiohttp",
     "multidict": "aiohttp",

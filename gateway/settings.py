@@ -37,8 +37,9 @@ class ServerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
 class UpstreamClientSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The one pooled HTTP client every system of record is called through."""
 
-    # "aiohttp" keeps httpx as the API but moves connection handling to aiohttp,
-    # measured here at several times httpx's own pool throughput (bench/).
+    # "aiohttp" sends system-of-record calls through aiohttp's client, measured here
+    # at a fraction of httpx's CPU per call (bench/upstream_client.py); "httpx" through
+    # httpx's own pool. Sandboxes mounted in-process always go through httpx.
     transport: Literal["aiohttp", "httpx"] = "aiohttp"
     max_connections: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 256
     max_keepalive_connections: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 64

@@ -25,7 +25,6 @@ from domains.product.service import ProductService
 from domains.quote.service import QuoteService
 from domains.tax.ports import TaxEngine
 from domains.tenancy import CrosswalkFactory, RecordOwners
-from gateway.http_transport import UpstreamTransport
 from gateway.settings import (
     AvalaraSystem,
     NetSuiteSystem,
@@ -68,6 +67,7 @@ from systems.sap_s4hana.errors import translate as translate_sap
 from systems.stripe.adapter import StripeAdapter
 from systems.stripe.client import StripeAuth, StripeClient
 from systems.stripe.errors import translate as translate_stripe
+from systems.transport import AiohttpTransport, HttpxTransport, UpstreamTransport
 from systems.upstream import ErrorTranslator, Upstream
 
 HealthCheck = Callable[[], Awaitable[None]]
@@ -171,7 +171,7 @@ class Runtime:
     owners: RecordOwners
     ownership: OwnershipStore
     http: httpx.AsyncClient
-    upstream_transport: httpx.AsyncBaseTransport
+    clients: HttpClients
     redis: aioredis.Redis | None
     issuer: Issuer | None
     verifier: TokenVerifier
@@ -192,7 +192,7 @@ class Runtime:
     async def close(self) -> None:
         """Release connections. The runtime stays usable: a later ``start`` (another
         lifespan of the same app) reconnects lazily."""
-        await self.upstream_transport.aclose()
+        await self.clients.aclose()
         self.tracer.force_flush()
         if self.redis is not None:
             await self.redis.aclose()
@@ -236,29 +236,51 @@ class _NoCookies(CookieJar):
         return None
 
 
+@dataclass
+class HttpClients:
+    """The pooled HTTP clients of one gateway process."""
+
+    http: httpx.AsyncClient  # the identity provider's JWKS; sandboxes mounted in-process
+    network: UpstreamTransport  # systems of record over the network
+    sandboxes: UpstreamTransport  # systems of record mounted in ``http``
+    pool: httpx.AsyncBaseTransport  # ``http``'s own connections
+
+    async def aclose(self) -> None:
+        """Release every connection; each client reconnects on its next call."""
+        await self.network.aclose()
+        await self.pool.aclose()
+
+
 def build_http_client(
     config: UpstreamClientSettings, mounts: dict[str, httpx.AsyncBaseTransport]
-) -> tuple[httpx.AsyncClient, httpx.AsyncBaseTransport]:
-    """One pooled client for every system of record (and its network transport);
-    sandboxes are mounted in-process."""
-    limits = httpx.Limits(
-        max_connections=config.max_connections,
-        max_keepalive_connections=config.max_keepalive_connections,
-        keepalive_expiry=config.keepalive_seconds,
+) -> HttpClients:
+    """One pooled transport for every system of record reached over the network
+    (aiohttp's, or httpx's with ``transport = "httpx"``); sandboxes are mounted
+    in-process by base URL on the httpx client."""
+    pool = httpx.AsyncHTTPTransport(
+        limits=httpx.Limits(
+            max_connections=config.max_connections,
+            max_keepalive_connections=config.max_keepalive_connections,
+            keepalive_expiry=config.keepalive_seconds,
+        ),
+        trust_env=False,
     )
-    transport: httpx.AsyncBaseTransport
-    if config.transport == "aiohttp":
-        transport = UpstreamTransport(limits=limits, trust_env=False)
-    else:
-        transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
-    client = httpx.AsyncClient(
-        transport=transport,
+    http = httpx.AsyncClient(
+        transport=pool,
         mounts=mounts or None,
         follow_redirects=False,
         trust_env=False,
         cookies=_NoCookies(),
     )
-    return client, transport
+    through_httpx = HttpxTransport(http)
+    network: UpstreamTransport = through_httpx
+    if config.transport == "aiohttp":
+        network = AiohttpTransport(
+            max_connections=config.max_connections,
+            keepalive_seconds=config.keepalive_seconds,
+            ssl_context=httpx.create_ssl_context(trust_env=False),  # the same CAs as httpx
+        )
+    return HttpClients(http=http, network=network, sandboxes=through_httpx, pool=pool)
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -269,7 +291,8 @@ def build_runtime(settings: Settings) -> Runtime:
             state, app = _sandbox_app(system)
             sandboxes[name] = state
             mounts[system.base_url.rstrip("/")] = httpx.ASGITransport(app=app)
-    http, transport = build_http_client(settings.http_client, mounts)
+    clients = build_http_client(settings.http_client, mounts)
+    http = clients.http
 
     redis_client: aioredis.Redis | None = None
     crosswalks: CrosswalkFactory
@@ -317,7 +340,7 @@ def build_runtime(settings: Settings) -> Runtime:
     for name, system in settings.systems.items():
         upstream = Upstream(
             system=name,
-            http=http,
+            transport=clients.sandboxes if system.sandbox else clients.network,
             base_url=system.base_url,
             config=system.upstream,
             translate=_TRANSLATORS[type(system)],
@@ -391,7 +414,7 @@ def build_runtime(settings: Settings) -> Runtime:
         owners=owners,
         ownership=ownership,
         http=http,
-        upstream_transport=transport,
+        clients=clients,
         redis=redis_client,
         issuer=issuer,
         verifier=verifier,

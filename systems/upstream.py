@@ -1,6 +1,6 @@
-"""How every adapter calls its system of record: one pooled client, a timeout,
-bounded retries for safe calls, a circuit breaker, and one place where transport
-failures become the gateway's dependency errors.
+"""How every adapter calls its system of record: one pooled transport, a timeout,
+bounded retries, a circuit breaker, and one place where transport failures become
+the gateway's dependency errors.
 
 Vendor-specific error bodies are translated by each system's ``errors.py``;
 this module only knows HTTP.
@@ -9,18 +9,31 @@ this module only knows HTTP.
 from __future__ import annotations
 
 import asyncio
-import base64
-import random
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import msgspec
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
 from domains.errors import DependencyTimeout, DependencyUnavailable, GatewayError
+from systems.outbound import Params, encode_body, encode_url, retry_after_seconds
+from systems.transport import (
+    ConnectError,
+    TimeBudget,
+    TransportError,
+    TransportTimeout,
+    UpstreamResponse,
+    UpstreamTransport,
+)
 
 HeaderSource = Callable[[], Mapping[str, str]]
 # (system, operation, method, url) -> a context around one attempt that yields the
@@ -28,9 +41,12 @@ HeaderSource = Callable[[], Mapping[str, str]]
 CallInstrument = Callable[[str, str, str, str], AbstractContextManager[Mapping[str, str]]]
 # (system, operation, seconds, outcome) -> None; outcome is "ok" or an error class.
 CallObserver = Callable[[str, str, float, str], None]
-ErrorTranslator = Callable[[httpx.Response], GatewayError]
+ErrorTranslator = Callable[[UpstreamResponse], GatewayError]
 
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# The longest pause between attempts, and the longest Retry-After worth waiting for:
+# a system that asks for more is answered "unavailable" now rather than held open.
+_MAX_PAUSE_SECONDS = 5.0
 
 
 class UpstreamConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -63,11 +79,16 @@ class CircuitBreaker:
     failures: int = 0
     opened_at: float | None = None
 
+    @property
+    def closed(self) -> bool:
+        return self.opened_at is None
+
     def allow(self) -> bool:
         if self.opened_at is None:
             return True
-        if time.monotonic() - self.opened_at >= self.open_seconds:
-            self.opened_at = time.monotonic()  # half-open: one probe per pause
+        now = time.monotonic()
+        if now - self.opened_at >= self.open_seconds:
+            self.opened_at = now  # half-open: one probe per pause
             return True
         return False
 
@@ -78,6 +99,35 @@ class CircuitBreaker:
         self.failures += 1
         if self.failures >= self.failures_to_open:
             self.opened_at = time.monotonic()
+
+
+class _AttemptFailed(Exception):
+    """One attempt that may be worth repeating: a transport failure or a transient status."""
+
+    def __init__(
+        self,
+        outcome: str,
+        *,
+        never_sent: bool = False,
+        response: UpstreamResponse | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(outcome)
+        self.outcome = outcome
+        self.never_sent = never_sent
+        self.response = response
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    method: str
+    url: str
+    headers: dict[str, str]
+    content: bytes | None
+    operation: str
+    retry_safe: bool
+    accept_statuses: frozenset[int]
 
 
 def _no_headers() -> Mapping[str, str]:
@@ -96,13 +146,13 @@ def _no_observer(system: str, operation: str, seconds: float, outcome: str) -> N
 
 
 class Upstream:
-    """One system of record reached through the shared client."""
+    """One system of record reached through the shared transport."""
 
     def __init__(
         self,
         *,
         system: str,
-        http: httpx.AsyncClient,
+        transport: UpstreamTransport,
         base_url: str,
         config: UpstreamConfig,
         translate: ErrorTranslator,
@@ -112,19 +162,19 @@ class Upstream:
     ) -> None:
         self.system = system
         self.base_url = base_url.rstrip("/")
-        self._http = http
+        self._transport = transport
         self._config = config
         self._translate = translate
         self._headers = headers
         self._observe = observe
         self._instrument = instrument
-        self._timeout = httpx.Timeout(
-            config.timeout_seconds, connect=config.connect_timeout_seconds
+        self._budget = TimeBudget(config.timeout_seconds, config.connect_timeout_seconds)
+        self._backoff = wait_exponential_jitter(
+            multiplier=config.backoff_seconds,
+            jitter=config.backoff_seconds,
+            max=_MAX_PAUSE_SECONDS,
         )
         self.breaker = CircuitBreaker(config.breaker_failures, config.breaker_open_seconds)
-        self._timeout_ext = self._timeout.as_dict()
-        self._base_prefix = self.base_url + "/"
-        self._transport = http._transport_for_url(httpx.URL(self._base_prefix))
 
     async def request(
         self,
@@ -134,9 +184,17 @@ class Upstream:
         operation: str,
         retry_safe: bool,
         accept_statuses: frozenset[int] = frozenset(),
-        **kwargs: Any,
-    ) -> httpx.Response:
-        """Send one logical call; returns 2xx/3xx or an accepted status, raises otherwise."""
+        headers: Mapping[str, str] | None = None,
+        params: Params | None = None,
+        json: Any = None,
+        data: Params | None = None,
+        content: bytes | None = None,
+    ) -> UpstreamResponse:
+        """Send one logical call; returns 2xx/3xx or an accepted status, raises otherwise.
+
+        ``path`` is relative to the base URL (or absolute); ``params`` are added to its
+        query; the body is ``content`` (bytes), ``json`` or ``data`` (a form).
+        """
         if not self.breaker.allow():
             raise DependencyUnavailable(
                 f"{self.system} is failing; calls are paused for up to "
@@ -144,98 +202,110 @@ class Upstream:
                 system=self.system,
                 code="DEPENDENCY_CIRCUIT_OPEN",
             )
-        url = path if path.startswith("http") else self.base_url + path
-        headers = {**self._headers(), **kwargs.pop("headers", {})}
-        attempts = 1 + (self._config.max_retries if retry_safe else 0)
-        attempt = -1
-        while attempt + 1 < attempts:
-            attempt += 1
-            started = time.perf_counter()
-            try:
-                with self._instrument(self.system, operation, method, url) as span_headers:
-                    response = await self._send(method, url, {**headers, **span_headers}, kwargs)
-            except httpx.TimeoutException as exc:
-                self._finish(operation, started, "timeout", ok=False)
-                if attempt + 1 < attempts:
-                    await self._pause(attempt)
-                    continue
-                raise DependencyTimeout(
-                    f"{self.system} did not answer {operation} within "
-                    f"{self._config.timeout_seconds:g}s.",
-                    system=self.system,
-                ) from exc
-            except httpx.TransportError as exc:
-                self._finish(operation, started, "unavailable", ok=False)
-                # A refused connection never reached the system, so even an
-                # unsafe call may be tried again.
-                never_sent = isinstance(exc, httpx.ConnectError)
-                if attempt + 1 < attempts or (never_sent and attempt < self._config.max_retries):
-                    await self._pause(attempt)
-                    attempts = max(attempts, attempt + 2)
-                    continue
-                raise DependencyUnavailable(
-                    f"{self.system} could not be reached for {operation}: {type(exc).__name__}.",
-                    system=self.system,
-                ) from exc
-            status = response.status_code
-            if status < 400 or status in accept_statuses:
-                self._finish(operation, started, "ok", ok=True)
-                return response
-            retryable = status in _RETRY_STATUSES
-            self._finish(operation, started, f"http_{status // 100}xx", ok=not retryable)
-            if retryable and attempt + 1 < attempts:
-                await self._pause(attempt, response.headers.get("retry-after"))
-                continue
-            raise self._translate(response)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _send(
-        self, method: str, url: str, headers: dict[str, str], kwargs: dict[str, Any]
-    ) -> httpx.Response:
-        """One HTTP exchange straight through the transport.
-
-        The client's per-request work (merging defaults, cookies, auth, redirect
-        handling, matching mounts) is all unused here and was a third of the
-        gateway's CPU per call in bench/; the client still owns the transports.
-        """
-        auth = kwargs.pop("auth", None)
-        if isinstance(auth, tuple):  # (user, password), as httpx clients accept it
-            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-            headers = {**headers, "Authorization": f"Basic {token}"}
-        request = httpx.Request(
-            method, url, headers=headers, extensions={"timeout": self._timeout_ext}, **kwargs
+        call_headers = {**self._headers(), **(headers or {})}
+        body = encode_body(call_headers, content=content, json=json, data=data)
+        base = path if path.startswith(("https://", "http://")) else self.base_url + path
+        call = _Call(
+            method,
+            encode_url(base, params),
+            call_headers,
+            body,
+            operation,
+            retry_safe,
+            accept_statuses,
         )
-        transport = (
-            self._transport
-            if url.startswith(self._base_prefix)
-            else self._http._transport_for_url(request.url)  # private API: httpx is pinned <0.29
-        )
-        hooks = self._http.event_hooks  # honoured, as the client would (tests record calls)
-        for hook in hooks["request"]:
-            await hook(request)
-        response = await transport.handle_async_request(request)
-        response.request = request
-        for hook in hooks["response"]:
-            await hook(response)
         try:
-            await response.aread()
-        finally:
-            await response.aclose()
+            # Most calls end here, without paying for the retry machinery's set-up.
+            return await self._attempt(call)
+        except _AttemptFailed as failure:
+            first = failure
+        try:
+            return await self._retry(call, first)
+        except _AttemptFailed as last:
+            raise self._error(call, last) from last.__cause__
+
+    async def _retry(self, call: _Call, first: _AttemptFailed) -> UpstreamResponse:
+        """The attempts after a failed first one, as tenacity decides: at most
+        1 + max_retries in all, counting the first."""
+        made = [first]
+
+        async def attempt() -> UpstreamResponse:
+            if made:
+                raise made.pop()  # tenacity's attempt 1 is the one already made
+            return await self._attempt(call)
+
+        def may_retry(exc: BaseException) -> bool:
+            return isinstance(exc, _AttemptFailed) and self._may_retry(call, exc)
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(1 + self._config.max_retries),
+            retry=retry_if_exception(may_retry),
+            wait=self._pause,
+            sleep=asyncio.sleep,
+            reraise=True,
+        )
+        response: UpstreamResponse = await retrying(attempt)
         return response
+
+    def _may_retry(self, call: _Call, failure: _AttemptFailed) -> bool:
+        if not self.breaker.closed:
+            return False  # the system was declared down (or this was the probe): stop
+        if failure.retry_after is not None and failure.retry_after > _MAX_PAUSE_SECONDS:
+            return False
+        # A request that never left may be sent again even when it is not safe to repeat.
+        return call.retry_safe or failure.never_sent
+
+    def _pause(self, state: RetryCallState) -> float:
+        """Exponential backoff with jitter, or the system's Retry-After if longer."""
+        backoff = self._backoff(state)
+        failure = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(failure, _AttemptFailed) and failure.retry_after is not None:
+            return max(backoff, failure.retry_after)
+        return backoff
+
+    async def _attempt(self, call: _Call) -> UpstreamResponse:
+        started = time.perf_counter()
+        try:
+            with self._instrument(self.system, call.operation, call.method, call.url) as span:
+                response = await self._transport.send(
+                    call.method,
+                    call.url,
+                    {**call.headers, **span} if span else call.headers,
+                    call.content,
+                    self._budget,
+                )
+        except TransportTimeout as exc:
+            self._finish(call.operation, started, "timeout", ok=False)
+            raise _AttemptFailed("timeout") from exc
+        except TransportError as exc:
+            self._finish(call.operation, started, "unavailable", ok=False)
+            raise _AttemptFailed("unavailable", never_sent=isinstance(exc, ConnectError)) from exc
+        status = response.status_code
+        if status < 400 or status in call.accept_statuses:
+            self._finish(call.operation, started, "ok", ok=True)
+            return response
+        transient = status in _RETRY_STATUSES
+        self._finish(call.operation, started, f"http_{status // 100}xx", ok=not transient)
+        if not transient:
+            raise self._translate(response)
+        retry_after = retry_after_seconds(response.headers.get("retry-after"))
+        raise _AttemptFailed("status", response=response, retry_after=retry_after)
+
+    def _error(self, call: _Call, failure: _AttemptFailed) -> GatewayError:
+        if failure.response is not None:
+            return self._translate(failure.response)
+        if failure.outcome == "timeout":
+            return DependencyTimeout(
+                f"{self.system} did not answer {call.operation} within "
+                f"{self._config.timeout_seconds:g}s.",
+                system=self.system,
+            )
+        cause = type(failure.__cause__).__name__
+        return DependencyUnavailable(
+            f"{self.system} could not be reached for {call.operation}: {cause}.",
+            system=self.system,
+        )
 
     def _finish(self, operation: str, started: float, outcome: str, *, ok: bool) -> None:
         self.breaker.record(ok)
         self._observe(self.system, operation, time.perf_counter() - started, outcome)
-
-    async def _pause(self, attempt: int, retry_after: str | None = None) -> None:
-        delay = self._config.backoff_seconds * (2**attempt) * (0.5 + random.random())
-        if retry_after and retry_after.isdigit():
-            delay = max(delay, min(float(retry_after), 5.0))
-        await asyncio.sleep(delay)
-
-
-def upstream_unavailable(system: str, response: httpx.Response, message: str) -> GatewayError:
-    """The common shape for a vendor 5xx once its body has been read."""
-    return DependencyUnavailable(
-        f"{system} failed with HTTP {response.status_code}: {message}"[:1000], system=system
-    )

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 
-import httpx
 import msgspec
 
 from domains.errors import DependencyRejected, DependencyUnavailable, FieldIssue, GatewayError
+from systems.transport import UpstreamResponse
 
 SYSTEM = "avalara"
 
@@ -83,7 +83,7 @@ class _Envelope(msgspec.Struct, frozen=True):
 _envelope = msgspec.json.Decoder(_Envelope)
 
 
-def vendor_error(response: httpx.Response) -> AvaTaxError:
+def vendor_error(response: UpstreamResponse) -> AvaTaxError:
     """The error envelope of ``response``; a synthetic one for an empty or foreign body."""
     try:
         return _envelope.decode(response.content).error
@@ -113,7 +113,7 @@ def _summary(error: AvaTaxError) -> str:
     return f"{code}: {error.message}" if error.message else code
 
 
-def translate(response: httpx.Response) -> GatewayError:
+def translate(response: UpstreamResponse) -> GatewayError:
     error = vendor_error(response)
     status = response.status_code
     if status >= 500 or status in (401, 403, 404, 429):

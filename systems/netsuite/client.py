@@ -20,11 +20,11 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 import msgspec
 
 from domains.errors import DependencyUnavailable
 from systems.netsuite.errors import SYSTEM
+from systems.transport import UpstreamResponse
 from systems.upstream import Upstream
 
 JSON = dict[str, Any]
@@ -167,7 +167,7 @@ class NetSuiteClient:
         return self._location_id(response, record_type)
 
     @staticmethod
-    def _location_id(response: httpx.Response, record_type: str) -> str:
+    def _location_id(response: UpstreamResponse, record_type: str) -> str:
         location = str(response.headers.get("location", ""))
         record_id = location.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
         if not record_id.isdigit():

@@ -10,10 +10,10 @@ vendor code and the part of the request at fault::
 
 from __future__ import annotations
 
-import httpx
 import msgspec
 
 from domains.errors import DependencyRejected, DependencyUnavailable, FieldIssue, GatewayError
+from systems.transport import UpstreamResponse
 
 SYSTEM = "netsuite"
 
@@ -53,7 +53,7 @@ def vendor_code(error: GatewayError) -> str:
     return error.vendor_code if isinstance(error, DependencyRejected) else ""
 
 
-def translate(response: httpx.Response) -> GatewayError:
+def translate(response: UpstreamResponse) -> GatewayError:
     try:
         problem = _problem.decode(response.content)
     except msgspec.DecodeError:

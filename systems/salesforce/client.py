@@ -6,10 +6,10 @@ import time
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 import msgspec
 
 from systems.salesforce.errors import translate
+from systems.transport import UpstreamResponse
 from systems.upstream import Upstream
 
 JSON = dict[str, Any]
@@ -90,7 +90,7 @@ class SalesforceClient:
         retry_safe: bool,
         accept: frozenset[int] = frozenset(),
         **kwargs: Any,
-    ) -> httpx.Response:
+    ) -> UpstreamResponse:
         for _ in range(2):
             response = await self._up.request(
                 method,

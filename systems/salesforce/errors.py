@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import httpx
 import msgspec
 
 from domains.errors import DependencyRejected, DependencyUnavailable, FieldIssue, GatewayError
+from systems.transport import UpstreamResponse
 
 SYSTEM = "salesforce"
 
@@ -19,7 +19,7 @@ class SalesforceError(msgspec.Struct, frozen=True):
 _errors = msgspec.json.Decoder(list[SalesforceError])
 
 
-def vendor_errors(response: httpx.Response) -> list[SalesforceError]:
+def vendor_errors(response: UpstreamResponse) -> list[SalesforceError]:
     try:
         return _errors.decode(response.content)
     except msgspec.DecodeError:
@@ -28,7 +28,7 @@ def vendor_errors(response: httpx.Response) -> list[SalesforceError]:
         ]
 
 
-def translate(response: httpx.Response) -> GatewayError:
+def translate(response: UpstreamResponse) -> GatewayError:
     errors = vendor_errors(response)
     first = errors[0] if errors else SalesforceError()
     summary = "; ".join(f"{e.errorCode}: {e.message}" for e in errors)[:1000]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import httpx
 import msgspec
 
 from domains.errors import DependencyRejected, DependencyUnavailable, FieldIssue, GatewayError
+from systems.transport import UpstreamResponse
 
 SYSTEM = "sap_s4hana"
 
@@ -38,7 +38,7 @@ class _Envelope(msgspec.Struct, frozen=True):
 _envelope = msgspec.json.Decoder(_Envelope)
 
 
-def translate(response: httpx.Response) -> GatewayError:
+def translate(response: UpstreamResponse) -> GatewayError:
     try:
         error = _envelope.decode(response.content).error
     except msgspec.DecodeError:

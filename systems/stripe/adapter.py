@@ -12,7 +12,6 @@ import hashlib
 from contextlib import aclosing
 from decimal import Decimal
 
-import httpx
 import msgspec
 
 from domains.errors import DependencyRejected, FieldIssue
@@ -56,6 +55,7 @@ from systems.stripe.mapping import (
     to_minor,
     to_payment_record,
 )
+from systems.transport import UpstreamResponse
 
 _EXPAND_CHARGE = {"expand": ["latest_charge"]}
 _SETTLEABLE = frozenset({"open", "uncollectible"})
@@ -280,7 +280,7 @@ class StripeAdapter:
             params=_EXPAND_CHARGE,
         )
 
-    async def _declined_intent(self, response: httpx.Response) -> PaymentIntent:
+    async def _declined_intent(self, response: UpstreamResponse) -> PaymentIntent:
         """The intent a 402 card error is about: named in the error by Stripe, or found
         through the failed charge (look-alikes that name only the charge)."""
         try:
@@ -372,7 +372,7 @@ def _minor(amount: str | Decimal, currency: str, field: str) -> int:
         ) from exc
 
 
-def _already_paid(response: httpx.Response) -> bool:
+def _already_paid(response: UpstreamResponse) -> bool:
     error = vendor_error(response)
     return error.code == "invoice_already_paid" or "already paid" in error.message.lower()
 

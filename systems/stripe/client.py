@@ -14,9 +14,9 @@ from decimal import Decimal
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote, urlencode
 
-import httpx
 import msgspec
 
+from systems.transport import UpstreamResponse
 from systems.upstream import Upstream
 
 T = TypeVar("T")
@@ -230,7 +230,7 @@ class StripeClient:
         data: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
         accept: frozenset[int] = frozenset(),
-    ) -> httpx.Response:
+    ) -> UpstreamResponse:
         """One call. Every POST must carry an Idempotency-Key: with it a retry is safe
         (Stripe replays the first result), so Upstream may retry POSTs too."""
         headers = dict(self._headers)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import httpx
 import msgspec
 
 from domains.errors import DependencyRejected, DependencyUnavailable, FieldIssue, GatewayError
+from systems.transport import UpstreamResponse
 
 SYSTEM = "stripe"
 
@@ -28,7 +28,7 @@ class _Envelope(msgspec.Struct, frozen=True):
 _envelope = msgspec.json.Decoder(_Envelope, float_hook=str)
 
 
-def vendor_error(response: httpx.Response) -> StripeErrorDetail:
+def vendor_error(response: UpstreamResponse) -> StripeErrorDetail:
     try:
         return _envelope.decode(response.content).error
     except msgspec.DecodeError:
@@ -42,7 +42,7 @@ def vendor_code(error: StripeErrorDetail) -> str:
     return error.code or error.type
 
 
-def translate(response: httpx.Response) -> GatewayError:
+def translate(response: UpstreamResponse) -> GatewayError:
     error = vendor_error(response)
     status = response.status_code
     summary = f"{vendor_code(error) or status}: {error.message}"[:1000]

@@ -23,6 +23,7 @@ from policies.tracing import (
     sor_call_span,
     tracing_routes,
 )
+from systems.transport import HttpxTransport
 from systems.upstream import Upstream, UpstreamConfig
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -60,7 +61,7 @@ class FakeSor:
         http = httpx.AsyncClient(transport=httpx.MockTransport(self.handle))
         return Upstream(
             system="sap_s4hana",
-            http=http,
+            transport=HttpxTransport(http),
             base_url=SOR_BASE,
             config=UpstreamConfig(max_retries=2, backoff_seconds=0.001),
             translate=_translate,

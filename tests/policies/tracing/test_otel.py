@@ -15,6 +15,7 @@ from domains.errors import DependencyUnavailable
 from policies.tracing import TraceContext, TracingConfig, current, sor_call_span
 from policies.tracing.context import RemoteParent
 from policies.tracing.otel import RequestTrace, Tracer, active_request, sdk_sampler
+from systems.transport import HttpxTransport
 from systems.upstream import Upstream, UpstreamConfig
 from tests.policies.tracing.support import PARENT, TRACE, spans, tracer_for
 
@@ -76,7 +77,7 @@ async def test_a_failed_attempt_is_an_error_span_and_the_sor_time_is_counted() -
     with tracer_for(sampler="always_on") as tracer:
         upstream = Upstream(
             system="stripe",
-            http=httpx.AsyncClient(transport=httpx.MockTransport(refuse)),
+            transport=HttpxTransport(httpx.AsyncClient(transport=httpx.MockTransport(refuse))),
             base_url="https://sk_live_secret@api.stripe.test",
             config=UpstreamConfig(max_retries=1, backoff_seconds=0.001),
             translate=lambda response: DependencyUnavailable("down", system="stripe"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from base64 import b64encode
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from systems.avalara.client import AvalaraAuth, AvalaraClient
 from systems.avalara.errors import SYSTEM, translate
 from systems.avalara.mapping import AvalaraAddress
 from systems.avalara.sandbox import AvalaraSandbox, create_app
+from systems.transport import HttpxTransport
 from systems.upstream import Upstream, UpstreamConfig
 
 BASE = "http://avatax.sandbox"
@@ -73,7 +75,7 @@ async def environment(sandbox: AvalaraSandbox, auth: AvalaraAuth = AUTH) -> Asyn
     async with httpx.AsyncClient(mounts={BASE: wire}) as http:
         upstream = Upstream(
             system=SYSTEM,
-            http=http,
+            transport=HttpxTransport(http),
             base_url=BASE,
             config=UpstreamConfig(backoff_seconds=0.01),
             translate=translate,
@@ -319,13 +321,14 @@ async def test_a_reused_code_with_other_lines_is_a_conflict(env: Env) -> None:
 async def test_a_voided_code_is_not_reported_as_committed(env: Env) -> None:
     request = tax_request(NEW_YORK, [tax_line("1", "10.00")], kind="invoice", code="inv_void")
     await env.adapter.calculate(request)
+    credentials = f"{AUTH.account_id}:{AUTH.license_key}".encode()
     response = await env.upstream.request(
         "POST",
         "/api/v2/companies/ACME/transactions/inv_void/void",
         operation="test.void",
         retry_safe=False,
         json={"code": "DocVoided"},
-        auth=(AUTH.account_id, AUTH.license_key),
+        headers={"Authorization": "Basic " + b64encode(credentials).decode()},
     )
     assert response.json()["status"] == "Cancelled"
     with pytest.raises(Conflict, match="Cancelled"):

@@ -17,6 +17,7 @@ from systems.netsuite.adapter import NetSuiteAdapter
 from systems.netsuite.client import NetSuiteAuth, NetSuiteClient
 from systems.netsuite.errors import SYSTEM, translate
 from systems.netsuite.sandbox import ACCESS_TOKEN, NetSuiteSandbox, create_app
+from systems.transport import HttpxTransport
 from systems.upstream import Upstream, UpstreamConfig
 
 BASE = "http://netsuite.sandbox"
@@ -83,7 +84,7 @@ async def http(
 def make_client(http: httpx.AsyncClient, token: str = ACCESS_TOKEN) -> NetSuiteClient:
     upstream = Upstream(
         system=SYSTEM,
-        http=http,
+        transport=HttpxTransport(http),
         base_url=BASE,
         config=UpstreamConfig(backoff_seconds=0.01),
         translate=translate,

@@ -31,6 +31,7 @@ from systems.stripe.adapter import StripeAdapter
 from systems.stripe.client import API_VERSION, StripeAuth, StripeClient, form_encode
 from systems.stripe.errors import SYSTEM, translate
 from systems.stripe.sandbox import API_KEY, StripeSandbox, create_app
+from systems.transport import HttpxTransport
 from systems.upstream import Upstream, UpstreamConfig
 
 BASE = "http://stripe.sandbox"
@@ -75,7 +76,7 @@ def make_adapter(
 ) -> StripeAdapter:
     upstream = Upstream(
         system=SYSTEM,
-        http=httpx.AsyncClient(transport=transport),
+        transport=HttpxTransport(httpx.AsyncClient(transport=transport)),
         base_url=BASE,
         config=config,
         translate=translate,

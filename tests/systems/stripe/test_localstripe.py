@@ -22,6 +22,7 @@ from domains.invoice.ports import BillingParty, InvoiceDraft, InvoiceLineDraft, 
 from systems.stripe.adapter import StripeAdapter
 from systems.stripe.client import StripeAuth, StripeClient
 from systems.stripe.errors import SYSTEM, translate
+from systems.transport import HttpxTransport
 from systems.upstream import Upstream, UpstreamConfig
 from tests.support.processes import ServerProcess
 from tests.support.servers import free_port
@@ -62,7 +63,7 @@ async def seen(localstripe_url: str) -> AsyncIterator[tuple[StripeAdapter, list[
     async with httpx.AsyncClient(event_hooks={"request": [record]}) as http:
         upstream = Upstream(
             system=SYSTEM,
-            http=http,
+            transport=HttpxTransport(http),
             base_url=localstripe_url,
             config=UpstreamConfig(backoff_seconds=0.01),
             translate=translate,
