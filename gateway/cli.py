@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 SANDBOXES = {
-    "salesforce": "systems.salesforce.sandbox:create_app",
-    "sap-s4hana": "systems.sap_s4hana.sandbox:create_app",
-    "netsuite": "systems.netsuite.sandbox:create_app",
-    "stripe": "systems.stripe.sandbox:create_app",
-    "avalara": "systems.avalara.sandbox:create_app",
+    "salesforce": "sandboxes.salesforce.app:create_app",
+    "sap-s4hana": "sandboxes.sap_s4hana.app:create_app",
+    "netsuite": "sandboxes.netsuite.app:create_app",
+    "stripe": "sandboxes.stripe.app:create_app",
+    "avalara": "sandboxes.avalara.app:create_app",
 }
 
 

@@ -201,22 +201,22 @@ class Runtime:
 def _sandbox_app(system: SystemSettings) -> tuple[Any, Any]:
     """(sandbox state, ASGI app) for an embedded simulator of this kind of system."""
     if isinstance(system, SalesforceSystem):
-        from systems.salesforce import sandbox as sf
+        from sandboxes.salesforce import app as sf
 
         return _pair(sf.SalesforceSandbox(), sf.create_app)
     if isinstance(system, SapS4HanaSystem):
-        from systems.sap_s4hana import sandbox as sap
+        from sandboxes.sap_s4hana import app as sap
 
         return _pair(sap.SapSandbox(), sap.create_app)
     if isinstance(system, NetSuiteSystem):
-        from systems.netsuite import sandbox as ns
+        from sandboxes.netsuite import app as ns
 
         return _pair(ns.NetSuiteSandbox(), ns.create_app)
     if isinstance(system, StripeSystem):
-        from systems.stripe import sandbox as stripe
+        from sandboxes.stripe import app as stripe
 
         return _pair(stripe.StripeSandbox(), stripe.create_app)
-    from systems.avalara import sandbox as avalara
+    from sandboxes.avalara import app as avalara
 
     return _pair(avalara.AvalaraSandbox(), avalara.create_app)
 
@@ -407,7 +407,7 @@ def build_runtime(settings: Settings) -> Runtime:
 
 def _salesforce_auth(name: str, system: SalesforceSystem) -> SalesforceAuth:
     if system.sandbox:
-        from systems.salesforce.sandbox import STATIC_TOKEN
+        from sandboxes.salesforce.app import STATIC_TOKEN
 
         return SalesforceAuth(access_token=STATIC_TOKEN)
     if system.access_token_env:
@@ -438,14 +438,14 @@ def _secret_or(sandbox: bool, env_name: str | None, what: str, sandbox_value: st
 def _sandbox_secret(which: str) -> str:
     """The well-known credentials of the embedded simulators."""
     if which == "netsuite":
-        from systems.netsuite.sandbox import ACCESS_TOKEN
+        from sandboxes.netsuite.app import ACCESS_TOKEN
 
         return ACCESS_TOKEN
     if which == "stripe":
-        from systems.stripe.sandbox import API_KEY
+        from sandboxes.stripe.app import API_KEY
 
         return API_KEY
-    from systems.avalara.sandbox import ACCOUNT_ID, LICENSE_KEY
+    from sandboxes.avalara.app import ACCOUNT_ID, LICENSE_KEY
 
     return ACCOUNT_ID if which == "avalara_account" else LICENSE_KEY
 

@@ -11,8 +11,8 @@ import pytest
 from gateway.app import create_app
 from gateway.settings import SapS4HanaSystem
 from gateway.wiring import build_runtime
-from systems.sap_s4hana.sandbox import SapSandbox
-from systems.sap_s4hana.sandbox import create_app as sap_app
+from sandboxes.sap_s4hana.app import SapSandbox
+from sandboxes.sap_s4hana.app import create_app as sap_app
 from tests.conftest import bearer
 from tests.support.servers import serve_in_thread
 from tests.support.settings import gateway_settings

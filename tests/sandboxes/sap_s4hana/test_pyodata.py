@@ -18,8 +18,8 @@ import pytest
 import requests
 from pyodata.exceptions import HttpError
 
-from systems import demo_data
-from systems.sap_s4hana.sandbox import SERVICE_ROOT, SapSandbox, create_app
+from sandboxes import demo_data
+from sandboxes.sap_s4hana.app import SERVICE_ROOT, SapSandbox, create_app
 from tests.support.servers import serve_in_thread
 
 pytestmark = pytest.mark.e2e

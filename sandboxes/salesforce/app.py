@@ -15,11 +15,11 @@ Implemented surface, under ``/services/data/v{40..66}.0/``:
   ``sobjects/{T}/describe``, ``sobjects/{T}/{Id}`` (GET ``?fields=``, PATCH, DELETE),
   ``sobjects/{T}/{ExternalIdField}/{value}`` (GET, PATCH upsert, DELETE)
 * ``query`` / ``queryAll`` with paging through ``nextRecordsUrl`` (SOQL subset, see
-  :mod:`systems.salesforce.sandbox_soql`)
+  :mod:`sandboxes.salesforce.soql`)
 * ``composite`` (``allOrNone``, ``@{ref.path}`` references, max 25 subrequests) and
   ``composite/sobjects`` (sObject Collections create/update/delete)
 
-The org is seeded deterministically from :mod:`systems.demo_data`.
+The org is seeded deterministically from :mod:`sandboxes.demo_data`.
 """
 
 from __future__ import annotations
@@ -41,9 +41,8 @@ from urllib.parse import parse_qs, unquote
 
 import msgspec
 
-from systems import demo_data
-from systems import sandbox_http as asgi
-from systems.salesforce import sandbox_soql as soql
+from sandboxes import asgi, demo_data
+from sandboxes.salesforce import soql
 
 __all__ = [
     "API_VERSION",

@@ -14,9 +14,9 @@ import httpx
 import pyodata.v2.model
 import pytest
 
-from systems import demo_data
-from systems.sap_s4hana.sandbox import SERVICE_ROOT, SapSandbox, create_app
-from systems.sap_s4hana.sandbox_odata import compile_filter
+from sandboxes import demo_data
+from sandboxes.sap_s4hana.app import SERVICE_ROOT, SapSandbox, create_app
+from sandboxes.sap_s4hana.odata import compile_filter
 
 AUTH = ("Q2C_GATEWAY", "sandbox")
 PRODUCTS = f"{SERVICE_ROOT}/API_PRODUCT_SRV"
@@ -987,7 +987,7 @@ async def test_lookup_by_purchase_order_reference(client: httpx.AsyncClient) -> 
 
 
 def test_equality_filters_report_index_candidates() -> None:
-    from systems.sap_s4hana.sandbox_metadata import A_SALES_ORDER
+    from sandboxes.sap_s4hana.metadata import A_SALES_ORDER
 
     both = compile_filter(A_SALES_ORDER, "PurchaseOrderByCustomer eq 'X' and SoldToParty ne 'Y'")
     assert both.equalities == (("PurchaseOrderByCustomer", "X"),)

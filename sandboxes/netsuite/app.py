@@ -22,7 +22,7 @@ Implemented surface:
   ``.../{type}/{id}/{sublist}[/{line}]`` serves the sublists rendered as links.
   Subsidiaries and currencies are read-only here (405 on writes).
 * ``POST /services/rest/query/v1/suiteql`` with ``Prefer: transient`` (see
-  :mod:`systems.netsuite.sandbox_query` for the SQL subset) over the tables ``item``,
+  :mod:`sandboxes.netsuite.query` for the SQL subset) over the tables ``item``,
   ``customer``, ``transaction`` (sales orders, ``type = 'SalesOrd'``), ``subsidiary`` and
   ``currency``.
 
@@ -53,9 +53,8 @@ from urllib.parse import parse_qs, unquote, urlencode
 
 import msgspec
 
-from systems import demo_data
-from systems import sandbox_http as asgi
-from systems.netsuite import sandbox_query as query
+from sandboxes import asgi, demo_data
+from sandboxes.netsuite import query
 
 __all__ = [
     "ACCESS_TOKEN",

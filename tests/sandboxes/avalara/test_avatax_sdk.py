@@ -16,7 +16,7 @@ import pytest
 from avalara import AvataxClient
 from avalara.transaction_builder import TransactionBuilder
 
-from systems.avalara.sandbox import API_VERSION, AvalaraSandbox, create_app
+from sandboxes.avalara.app import API_VERSION, AvalaraSandbox, create_app
 from tests.support.servers import serve_in_thread
 
 pytestmark = pytest.mark.e2e

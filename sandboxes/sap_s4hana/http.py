@@ -1,7 +1,7 @@
 """The ASGI face of the S/4HANA sandbox: SAP Gateway's HTTP conventions for OData V2.
 
 Routing, Basic authentication, CSRF token/session handling, system query
-options and JSON verbose rendering. Business rules live in ``sandbox.py``.
+options and JSON verbose rendering. Business rules live in ``app.py``.
 A plain ASGI callable (not a framework app) because OData resource paths
 (``A_Product('X')/to_Description``) and the ``MERGE`` method do not fit a
 router, and because it is an upstream in load benchmarks.
@@ -22,7 +22,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import msgspec
 
-from systems.sandbox_http import (
+from sandboxes.asgi import (
     BodyTooLarge,
     Message,
     Receive,
@@ -33,8 +33,8 @@ from systems.sandbox_http import (
     send_response,
     serve_lifespan,
 )
-from systems.sap_s4hana.sandbox_metadata import SERVICES, EntityType, Service, edmx
-from systems.sap_s4hana.sandbox_odata import (
+from sandboxes.sap_s4hana.metadata import SERVICES, EntityType, Service, edmx
+from sandboxes.sap_s4hana.odata import (
     ALL,
     SERVICE_ROOT,
     Formatter,
@@ -58,7 +58,7 @@ from systems.sap_s4hana.sandbox_odata import (
 )
 
 if TYPE_CHECKING:
-    from systems.sap_s4hana.sandbox import SapSandbox
+    from sandboxes.sap_s4hana.app import SapSandbox
 
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]

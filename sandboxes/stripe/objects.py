@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from systems.stripe.sandbox_params import Field
+from sandboxes.stripe.params import Field
 
 __all__ = [
     "CARDS",

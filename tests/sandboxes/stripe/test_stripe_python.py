@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 import stripe
 
-from systems import demo_data
-from systems.stripe.sandbox import API_KEY, StripeSandbox, create_app
+from sandboxes import demo_data
+from sandboxes.stripe.app import API_KEY, StripeSandbox, create_app
 from tests.support.servers import serve_in_thread
 
 pytestmark = pytest.mark.e2e

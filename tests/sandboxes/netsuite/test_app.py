@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from systems import demo_data
-from systems.netsuite.sandbox import (
+from sandboxes import demo_data
+from sandboxes.netsuite.app import (
     ACCESS_TOKEN,
     RECORD_ROOT,
     SUITEQL_PATH,

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from systems import demo_data
-from systems.salesforce.sandbox import (
+from sandboxes import demo_data
+from sandboxes.salesforce.app import (
     API_VERSION,
     STATIC_TOKEN,
     SalesforceSandbox,

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from systems.netsuite.sandbox import NetSuiteSandbox, create_app
+from sandboxes.netsuite.app import NetSuiteSandbox, create_app
 from tests.support.servers import serve_in_thread
 from tests.support.tls import make_tls
 

@@ -45,10 +45,9 @@ from urllib.parse import unquote
 
 import msgspec
 
-from systems import demo_data
-from systems import sandbox_http as asgi
-from systems.stripe import sandbox_objects as obj
-from systems.stripe.sandbox_params import (
+from sandboxes import asgi, demo_data
+from sandboxes.stripe import objects as obj
+from sandboxes.stripe.params import (
     THREE_DECIMAL_CURRENCIES,
     Field,
     ParamError,
@@ -58,7 +57,7 @@ from systems.stripe.sandbox_params import (
     missing,
     parse_form,
 )
-from systems.stripe.sandbox_store import IdempotencyCache, Record, Store, StoredResult, mint_id
+from sandboxes.stripe.store import IdempotencyCache, Record, Store, StoredResult, mint_id
 
 __all__ = [
     "ACCOUNT_ID",

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from systems import demo_data
-from systems.stripe.sandbox import API_KEY, API_VERSION, StripeSandbox, create_app
-from systems.stripe.sandbox_params import ParamError, format_amount, parse_form
+from sandboxes import demo_data
+from sandboxes.stripe.app import API_KEY, API_VERSION, StripeSandbox, create_app
+from sandboxes.stripe.params import ParamError, format_amount, parse_form
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 ID_RE = {

@@ -16,8 +16,8 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from systems import demo_data
-from systems.salesforce.sandbox import STATIC_TOKEN, SalesforceSandbox, create_app
+from sandboxes import demo_data
+from sandboxes.salesforce.app import STATIC_TOKEN, SalesforceSandbox, create_app
 from tests.support.servers import serve_in_thread
 from tests.support.tls import make_tls
 

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, quote
 
 import msgspec
 
-from systems.sap_s4hana.sandbox_metadata import (
+from sandboxes.sap_s4hana.metadata import (
     CURRENCY_CODE,
     EDM_BOOLEAN,
     EDM_DATETIME,

@@ -7,7 +7,7 @@ authentication, CSRF token + session cookie for writes, JSON verbose
 (``{"d": ...}``) payloads, ``$metadata`` EDMX and the Gateway error envelope.
 It runs in-process behind ``httpx.ASGITransport`` or under any ASGI server.
 
-``SapSandbox`` holds the tenant's data, seeded from ``systems.demo_data``,
+``SapSandbox`` holds the tenant's data, seeded from ``sandboxes.demo_data``,
 and implements the business rules a client notices: number ranges, deep
 inserts, sales order validation and pricing. Every entity set is indexed by
 key, so by-key reads and navigations never scan.
@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final
 
-from systems import demo_data
-from systems.sap_s4hana.sandbox_http import ASGIApp, SandboxApp
-from systems.sap_s4hana.sandbox_metadata import (
+from sandboxes import demo_data
+from sandboxes.sap_s4hana.http import ASGIApp, SandboxApp
+from sandboxes.sap_s4hana.metadata import (
     A_BUSINESS_PARTNER,
     A_BUSINESS_PARTNER_ADDRESS,
     A_BUSINESS_PARTNER_ROLE,
@@ -40,7 +40,7 @@ from systems.sap_s4hana.sandbox_metadata import (
     EntityType,
     Nav,
 )
-from systems.sap_s4hana.sandbox_odata import (
+from sandboxes.sap_s4hana.odata import (
     CURRENCY_DECIMALS,
     SERVICE_ROOT,
     ErrorDetail,
@@ -188,7 +188,7 @@ def _results(raw: Any, where: str) -> list[Any]:
 
 
 class SapSandbox:
-    """In-memory S/4HANA tenant seeded from ``systems.demo_data``."""
+    """In-memory S/4HANA tenant seeded from ``sandboxes.demo_data``."""
 
     def __init__(
         self,

@@ -29,7 +29,7 @@ use AvaTax's escapes (``_-ava2f-_`` for ``/`` and friends). Every response carri
 ``x-correlation-id`` header (the SDK's logging decorator requires it).
 
 Tax content (rates, taxability by tax code, jurisdiction splits) lives in
-:mod:`systems.avalara.sandbox_rates`. Exemptions (document ``entityUseCode``/
+:mod:`sandboxes.avalara.rates`. Exemptions (document ``entityUseCode``/
 ``customerUsageType`` or ``exemptionNo``, line ``entityUseCode`` or ``exemptionCode``)
 make the line exempt in every jurisdiction. Entity/use codes are AvaTax's default list
 (``A``-``N``, ``P``-``R``); ``TAXABLE`` forces tax; any other (custom) code matches no
@@ -57,8 +57,8 @@ from urllib.parse import parse_qs, unquote
 
 import msgspec
 
-from systems import sandbox_http as asgi
-from systems.avalara import sandbox_rates as rates
+from sandboxes import asgi
+from sandboxes.avalara import rates
 
 __all__ = [
     "API_VERSION",

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from systems.avalara.sandbox import API_VERSION, AvalaraSandbox, create_app
+from sandboxes.avalara.app import API_VERSION, AvalaraSandbox, create_app
 
 ACCOUNT, LICENSE = "2000123456", "q2c-sandbox-license"
 CREATE = "/api/v2/transactions/create"
