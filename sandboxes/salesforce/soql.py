@@ -2,7 +2,7 @@
 
 Only syntax lives here: the parser turns query text into a small tree and knows
 nothing about sObjects or fields. Binding names to the schema, type checks and
-evaluation happen in :mod:`sandboxes.salesforce.app`.
+evaluation happen in :mod:`sandboxes.salesforce.query`.
 
 Supported subset::
 
