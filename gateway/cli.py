@@ -9,14 +9,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-SANDBOXES = {
-    "salesforce": "systems.salesforce.sandbox:create_app",
-    "sap-s4hana": "systems.sap_s4hana.sandbox:create_app",
-    "netsuite": "systems.netsuite.sandbox:create_app",
-    "stripe": "systems.stripe.sandbox:create_app",
-    "avalara": "systems.avalara.sandbox:create_app",
-}
-
 
 def _serve(target: str, host: str, port: int, workers: int, log_level: str = "warning") -> None:
     from granian import Granian
@@ -177,8 +169,12 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    print(f"{args.system} sandbox on http://{args.host}:{args.port}", flush=True)
-    _serve(SANDBOXES[args.system], args.host, args.port, 1)
+    """Serve one simulator; print where it listens and the credentials it accepts."""
+    from gateway import embedded
+
+    served = embedded.standalone(args.system, f"http://{args.host}:{args.port}")
+    print(served.banner, flush=True)
+    _serve(served.target, args.host, args.port, 1)
     return 0
 
 
@@ -207,6 +203,8 @@ def cmd_openapi(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from gateway import embedded
+
     parser = argparse.ArgumentParser(prog="q2c", description="Q2C Gateway")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -245,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox = sub.add_parser("sandbox", help="run a system-of-record simulator")
     sandbox_sub = sandbox.add_subparsers(dest="action", required=True)
     sandbox_serve = sandbox_sub.add_parser("serve")
-    sandbox_serve.add_argument("--system", choices=sorted(SANDBOXES), required=True)
+    sandbox_serve.add_argument("--system", choices=embedded.standalone_names(), required=True)
     sandbox_serve.add_argument("--host", default="127.0.0.1")
     sandbox_serve.add_argument("--port", type=int, required=True)
     sandbox_serve.set_defaults(func=cmd_sandbox)

@@ -26,16 +26,6 @@ from policies.rate_limit import RateLimitMiddleware
 from policies.tracing.middleware import TracingMiddleware
 from policies.versioning import VersioningMiddleware
 
-POLICY_ORDER = (
-    "tracing",
-    "metrics",
-    "auth",
-    "versioning",
-    "rate_limit",
-    "audit",
-    "idempotency",
-)
-
 
 def _asgi(cls: type) -> Any:
     # The policies are plain ASGI classes typed against MutableMapping scopes;
@@ -44,7 +34,7 @@ def _asgi(cls: type) -> Any:
 
 
 def policy_middleware(runtime: Runtime) -> list[DefineMiddleware]:
-    """The policies that run after routing, as Litestar middleware, in POLICY_ORDER."""
+    """The policies that run after routing, as Litestar middleware, in the declared order."""
     settings = runtime.settings
     metrics = runtime.metrics
     chain: list[DefineMiddleware] = []

@@ -20,8 +20,8 @@ from policies.metrics import MetricsConfig
 from policies.rate_limit import RateLimitConfig
 from policies.tracing.middleware import TracingConfig
 from policies.versioning import VersioningConfig
-from systems.sap_s4hana.adapter import SalesArea
-from systems.upstream import UpstreamConfig
+from systems.plugin import SecretReader, SystemSettings
+from systems.registry import PLUGINS, AnySystemSettings, Plugin, plugin_for
 
 SystemName = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{1,31}$")]
 REQUIRED_DOMAINS = ("customers", "products", "prices", "quotes", "orders")
@@ -52,124 +52,9 @@ class RedisSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     timeout_seconds: float = 1.0
 
 
-class SalesforceSystem(
-    msgspec.Struct,
-    frozen=True,
-    kw_only=True,
-    forbid_unknown_fields=True,
-    tag="salesforce",
-    tag_field="kind",
-):
-    """Salesforce REST. Secrets come from the named environment variables."""
-
-    sandbox: bool = False  # True: serve the built-in simulator in-process
-    base_url: str = "http://salesforce.sandbox"
-    api_version: Annotated[str, msgspec.Meta(pattern=r"^\d{2}\.0$")] = "62.0"
-    access_token_env: str | None = None
-    client_id_env: str | None = None
-    client_secret_env: str | None = None
-    upstream: UpstreamConfig = UpstreamConfig()
-
-
-class SapS4HanaSystem(
-    msgspec.Struct,
-    frozen=True,
-    kw_only=True,
-    forbid_unknown_fields=True,
-    tag="sap_s4hana",
-    tag_field="kind",
-):
-    """SAP S/4HANA OData V2 with Basic auth (communication user)."""
-
-    sandbox: bool = False
-    base_url: str = "http://sap-s4hana.sandbox"
-    user_env: str | None = None
-    password_env: str | None = None
-    sales_area: SalesArea = SalesArea()
-    sales_areas: dict[str, SalesArea] = {}  # per legal entity
-    upstream: UpstreamConfig = UpstreamConfig()
-
-
-class NetSuiteSystem(
-    msgspec.Struct,
-    frozen=True,
-    kw_only=True,
-    forbid_unknown_fields=True,
-    tag="netsuite",
-    tag_field="kind",
-):
-    """NetSuite REST web services with an OAuth 2.0 access token."""
-
-    sandbox: bool = False
-    base_url: str = "http://netsuite.sandbox"
-    access_token_env: str | None = None
-    # Which NetSuite subsidiary books orders per legal entity, and the fallback.
-    subsidiaries: dict[str, str] = msgspec.field(
-        default_factory=lambda: {"ACME-UK": "2", "ACME-US": "3"}
-    )
-    default_subsidiary: str = "2"
-    upstream: UpstreamConfig = UpstreamConfig()
-
-
-class StripeSystem(
-    msgspec.Struct,
-    frozen=True,
-    kw_only=True,
-    forbid_unknown_fields=True,
-    tag="stripe",
-    tag_field="kind",
-):
-    """Stripe, for invoices and payments; the secret key comes from the environment."""
-
-    sandbox: bool = False
-    base_url: str = "http://stripe.sandbox"
-    api_key_env: str | None = None
-    upstream: UpstreamConfig = UpstreamConfig()
-
-
-class AvalaraSystem(
-    msgspec.Struct,
-    frozen=True,
-    kw_only=True,
-    forbid_unknown_fields=True,
-    tag="avalara",
-    tag_field="kind",
-):
-    """Avalara AvaTax REST v2 with account id and license key."""
-
-    sandbox: bool = False
-    base_url: str = "http://avalara.sandbox"
-    account_id_env: str | None = None
-    license_key_env: str | None = None
-    # AvaTax company per selling legal entity, and the fallback company.
-    company_codes: dict[str, str] = msgspec.field(
-        default_factory=lambda: {"ACME-US": "ACME", "ACME-UK": "ACME-UK", "ACME-EU": "ACME-EU"}
-    )
-    default_company: str = "ACME"
-    upstream: UpstreamConfig = UpstreamConfig()
-
-
-SystemSettings = SalesforceSystem | SapS4HanaSystem | NetSuiteSystem | StripeSystem | AvalaraSystem
-
-# Which domains each kind of system can own (a domain owned by a system that
-# cannot serve it is a configuration error caught at start-up).
-CAPABILITIES: dict[type, frozenset[str]] = {
-    SalesforceSystem: frozenset({"customers", "prices", "quotes"}),
-    SapS4HanaSystem: frozenset({"products", "orders", "erp_customers"}),
-    NetSuiteSystem: frozenset({"orders", "erp_customers"}),
-    StripeSystem: frozenset({"invoices", "payments"}),
-    AvalaraSystem: frozenset({"tax"}),
-}
-
-
-def _default_systems() -> dict[str, SystemSettings]:
-    return {
-        "salesforce": SalesforceSystem(sandbox=True),
-        "sap_s4hana": SapS4HanaSystem(sandbox=True),
-        "netsuite": NetSuiteSystem(sandbox=True),
-        "stripe": StripeSystem(sandbox=True),
-        "avalara": AvalaraSystem(sandbox=True),
-    }
+def _default_systems() -> dict[str, AnySystemSettings]:
+    """Every registered kind of system, as an in-process sandbox named after its kind."""
+    return {kind: plugin.settings(sandbox=True) for kind, plugin in PLUGINS.items()}
 
 
 def _default_ownership() -> dict[str, str | OwnershipRule]:
@@ -193,7 +78,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     server: ServerSettings = ServerSettings()
     redis: RedisSettings | None = None  # None: in-memory stores (one process only)
     http_client: UpstreamClientSettings = UpstreamClientSettings()
-    systems: dict[SystemName, SystemSettings] = msgspec.field(default_factory=_default_systems)
+    systems: dict[SystemName, AnySystemSettings] = msgspec.field(default_factory=_default_systems)
     # Empty: the default map below, restricted to the systems that are configured.
     ownership: dict[str, str | OwnershipRule] = {}
     tracing: TracingConfig = TracingConfig()
@@ -206,38 +91,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     def __post_init__(self) -> None:
+        plugins = {name: _plugin(name, system) for name, system in self.systems.items()}
         ownership = self.ownership_map()
         ownership.check(set(self.systems), REQUIRED_DOMAINS)
         for domain, rule in ownership.rules.items():
             owners = {rule.system, *rule.by_legal_entity.values()}
             for owner in sorted(owners):
-                kind = type(self.systems[owner])
-                if domain not in CAPABILITIES[kind]:
+                plugin = plugins[owner]
+                if domain not in plugin.owns:
                     raise ValueError(
-                        f"ownership.{domain}: system {owner!r} ({kind.__name__}) cannot own "
-                        f"{domain}; it serves {', '.join(sorted(CAPABILITIES[kind]))}"
+                        f"ownership.{domain}: system {owner!r} (kind {plugin.kind!r}) cannot own "
+                        f"{domain}; it serves {', '.join(sorted(plugin.owns))}"
                     )
         for name, system in self.systems.items():
-            if system.sandbox:
-                continue
-            if isinstance(system, SalesforceSystem) and not (
-                system.access_token_env or (system.client_id_env and system.client_secret_env)
-            ):
-                raise ValueError(
-                    f"systems.{name}: set access_token_env or client_id_env + client_secret_env"
-                )
-            if isinstance(system, SapS4HanaSystem) and not (
-                system.user_env and system.password_env
-            ):
-                raise ValueError(f"systems.{name}: set user_env and password_env")
-            if isinstance(system, NetSuiteSystem) and not system.access_token_env:
-                raise ValueError(f"systems.{name}: set access_token_env")
-            if isinstance(system, StripeSystem) and not system.api_key_env:
-                raise ValueError(f"systems.{name}: set api_key_env")
-            if isinstance(system, AvalaraSystem) and not (
-                system.account_id_env and system.license_key_env
-            ):
-                raise ValueError(f"systems.{name}: set account_id_env and license_key_env")
+            if not system.sandbox and (missing := system.missing_credentials()):
+                raise ValueError(f"systems.{name}: {missing}")
 
     def ownership_map(self) -> OwnershipMap:
         configured = self.ownership or _default_ownership()
@@ -280,11 +148,43 @@ def load_settings(path: str | Path | None = None) -> Settings:
     if not path:
         return embedded_settings()
     try:
-        return msgspec.toml.decode(Path(path).read_bytes(), type=Settings)
+        data = Path(path).read_bytes()
+        return msgspec.toml.decode(data, type=Settings)
     except msgspec.ValidationError as exc:
-        raise SystemExit(f"invalid configuration in {path}: {exc}") from exc
+        raise SystemExit(f"invalid configuration in {path}: {_which_system(data, exc)}") from exc
     except (OSError, msgspec.DecodeError) as exc:
         raise SystemExit(f"cannot read configuration {path}: {exc}") from exc
+
+
+def _which_system(data: bytes, error: msgspec.ValidationError) -> str:
+    """msgspec reports an error inside a system as ``$.systems[...]``; name the system."""
+    if "$.systems[...]" not in str(error):
+        return str(error)
+    systems = msgspec.toml.decode(data).get("systems", {})
+    for name, system in systems.items():
+        try:
+            msgspec.convert(system, type=AnySystemSettings)
+        except msgspec.ValidationError as exc:
+            message, at, where = str(exc).partition(" - at `$")
+            return f"{message} - at `$.systems.{name}{where if at else '`'}"
+    return str(error)
+
+
+def _plugin(name: str, system: SystemSettings) -> Plugin:
+    try:
+        return plugin_for(system)
+    except ValueError as exc:
+        raise ValueError(f"systems.{name}.{exc}") from None
+
+
+def env_secrets(name: str, system: SystemSettings) -> SecretReader:
+    """A real system's credentials: ``<credential>_env`` names the variable holding it."""
+
+    def read(credential: str) -> str:
+        field = f"{credential}_env"
+        return secret(getattr(system, field, None), f"systems.{name}.{field}")
+
+    return read
 
 
 def secret(env_name: str | None, what: str) -> str:

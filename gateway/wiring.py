@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
 from typing import Any
@@ -12,30 +11,17 @@ import httpx
 import redis.asyncio as aioredis
 
 from domains.customer.service import CustomerService
-from domains.invoice.ports import BillingSystem
 from domains.invoice.service import InvoiceService
-from domains.order.ports import OrderSystem
 from domains.order.service import OrderService
 from domains.ownership import OwnershipStore
 from domains.payment.service import PaymentService
 from domains.pricing.calculate import PriceCalculator
 from domains.pricing.service import PriceService
-from domains.product.ports import ProductCatalog
 from domains.product.service import ProductService
 from domains.quote.service import QuoteService
-from domains.tax.ports import TaxEngine
 from domains.tenancy import CrosswalkFactory, RecordOwners
-from gateway.settings import (
-    AvalaraSystem,
-    NetSuiteSystem,
-    SalesforceSystem,
-    SapS4HanaSystem,
-    Settings,
-    StripeSystem,
-    SystemSettings,
-    UpstreamClientSettings,
-    secret,
-)
+from gateway import embedded
+from gateway.settings import Settings, UpstreamClientSettings, env_secrets
 from gateway.stores.crosswalk import (
     MemoryCrosswalks,
     MemoryRecordOwners,
@@ -52,23 +38,11 @@ from policies.metrics import GatewayMetrics
 from policies.rate_limit import MemoryRateLimitStore, RateLimitStore
 from policies.rate_limit.redis import RedisRateLimitStore
 from policies.tracing import Tracer, outbound_headers, sor_call_span
-from systems.avalara.adapter import AvalaraAdapter
-from systems.avalara.client import AvalaraAuth, AvalaraClient
-from systems.avalara.errors import translate as translate_avalara
-from systems.netsuite.adapter import NetSuiteAdapter
-from systems.netsuite.client import NetSuiteAuth, NetSuiteClient
-from systems.netsuite.errors import translate as translate_netsuite
-from systems.salesforce.adapter import SalesforceAdapter
-from systems.salesforce.client import SalesforceAuth, SalesforceClient
-from systems.salesforce.errors import translate as translate_salesforce
-from systems.sap_s4hana.adapter import SapAdapter
-from systems.sap_s4hana.client import SapAuth, SapClient
-from systems.sap_s4hana.errors import translate as translate_sap
-from systems.stripe.adapter import StripeAdapter
-from systems.stripe.client import StripeAuth, StripeClient
-from systems.stripe.errors import translate as translate_stripe
+from systems.plugin import SecretReader
+from systems.ports import SystemAdapters
+from systems.registry import plugin_for
 from systems.transport import AiohttpTransport, HttpxTransport, UpstreamTransport
-from systems.upstream import ErrorTranslator, Upstream
+from systems.upstream import Upstream
 
 HealthCheck = Callable[[], Awaitable[None]]
 
@@ -83,78 +57,6 @@ class Services:
     invoices: InvoiceService
     payments: PaymentService
     pricing: PriceCalculator
-
-
-class SystemAdapters:
-    """The adapters of every configured system, grouped by the ports they implement."""
-
-    def __init__(self) -> None:
-        self.crm: dict[str, SalesforceAdapter] = {}
-        self.catalogs: dict[str, ProductCatalog] = {}
-        self.erps: dict[str, OrderSystem] = {}
-        self.billing: dict[str, BillingSystem] = {}
-        self.tax: dict[str, TaxEngine] = {}
-
-    def add(self, name: str, system: SystemSettings, upstream: Upstream) -> HealthCheck:
-        """Build the adapter for one system; returns its readiness probe."""
-        if isinstance(system, SalesforceSystem):
-            auth = _salesforce_auth(name, system)
-            self.crm[name] = SalesforceAdapter(SalesforceClient(upstream, auth, system.api_version))
-            return _probe(upstream, "/services/data/")
-        if isinstance(system, SapS4HanaSystem):
-            sap_auth = _sap_auth(name, system)
-            sap = SapAdapter(
-                SapClient(upstream, sap_auth), system.sales_area, dict(system.sales_areas)
-            )
-            self.catalogs[name] = self.erps[name] = sap
-            return _probe(
-                upstream,
-                "/sap/opu/odata/sap/API_PRODUCT_SRV/$metadata",
-                {"Authorization": _basic(sap_auth.user, sap_auth.password)},
-            )
-        if isinstance(system, NetSuiteSystem):
-            token = _secret_or(
-                system.sandbox,
-                system.access_token_env,
-                f"systems.{name}",
-                _sandbox_secret("netsuite"),
-            )
-            self.erps[name] = NetSuiteAdapter(
-                NetSuiteClient(upstream, NetSuiteAuth(access_token=token)),
-                subsidiaries=dict(system.subsidiaries),
-                default_subsidiary=system.default_subsidiary,
-            )
-            return _probe(
-                upstream,
-                "/services/rest/record/v1/subsidiary/1",
-                {"Authorization": f"Bearer {token}"},
-            )
-        if isinstance(system, StripeSystem):
-            key = _secret_or(
-                system.sandbox, system.api_key_env, f"systems.{name}", _sandbox_secret("stripe")
-            )
-            self.billing[name] = StripeAdapter(StripeClient(upstream, StripeAuth(api_key=key)))
-            return _probe(upstream, "/v1/customers?limit=1", {"Authorization": f"Bearer {key}"})
-        account = _secret_or(
-            system.sandbox,
-            system.account_id_env,
-            f"systems.{name}",
-            _sandbox_secret("avalara_account"),
-        )
-        license_key = _secret_or(
-            system.sandbox,
-            system.license_key_env,
-            f"systems.{name}",
-            _sandbox_secret("avalara_license"),
-        )
-        self.tax[name] = AvalaraAdapter(
-            AvalaraClient(upstream, AvalaraAuth(account_id=account, license_key=license_key)),
-            company_codes=dict(system.company_codes),
-            default_company=system.default_company,
-        )
-        return _probe(
-            upstream, "/api/v2/utilities/ping", {"Authorization": _basic(account, license_key)}
-        )
 
 
 @dataclass
@@ -196,33 +98,6 @@ class Runtime:
         self.tracer.force_flush()
         if self.redis is not None:
             await self.redis.aclose()
-
-
-def _sandbox_app(system: SystemSettings) -> tuple[Any, Any]:
-    """(sandbox state, ASGI app) for an embedded simulator of this kind of system."""
-    if isinstance(system, SalesforceSystem):
-        from systems.salesforce import sandbox as sf
-
-        return _pair(sf.SalesforceSandbox(), sf.create_app)
-    if isinstance(system, SapS4HanaSystem):
-        from systems.sap_s4hana import sandbox as sap
-
-        return _pair(sap.SapSandbox(), sap.create_app)
-    if isinstance(system, NetSuiteSystem):
-        from systems.netsuite import sandbox as ns
-
-        return _pair(ns.NetSuiteSandbox(), ns.create_app)
-    if isinstance(system, StripeSystem):
-        from systems.stripe import sandbox as stripe
-
-        return _pair(stripe.StripeSandbox(), stripe.create_app)
-    from systems.avalara import sandbox as avalara
-
-    return _pair(avalara.AvalaraSandbox(), avalara.create_app)
-
-
-def _pair(state: Any, factory: Any) -> tuple[Any, Any]:
-    return state, factory(state)
 
 
 class _NoCookies(CookieJar):
@@ -286,11 +161,15 @@ def build_http_client(
 def build_runtime(settings: Settings) -> Runtime:
     sandboxes: dict[str, Any] = {}
     mounts: dict[str, httpx.AsyncBaseTransport] = {}
+    secrets: dict[str, SecretReader] = {}
     for name, system in settings.systems.items():
         if system.sandbox:
-            state, app = _sandbox_app(system)
-            sandboxes[name] = state
-            mounts[system.base_url.rstrip("/")] = httpx.ASGITransport(app=app)
+            sandbox = embedded.start(plugin_for(system), name)
+            sandboxes[name] = sandbox.state
+            mounts[system.base_url.rstrip("/")] = httpx.ASGITransport(app=sandbox.app)
+            secrets[name] = sandbox.secrets
+        else:
+            secrets[name] = env_secrets(name, system)
     clients = build_http_client(settings.http_client, mounts)
     http = clients.http
 
@@ -338,17 +217,22 @@ def build_runtime(settings: Settings) -> Runtime:
     adapters = SystemAdapters()
     checks: dict[str, HealthCheck] = {}
     for name, system in settings.systems.items():
+        plugin = plugin_for(system)
         upstream = Upstream(
             system=name,
             transport=clients.sandboxes if system.sandbox else clients.network,
             base_url=system.base_url,
             config=system.upstream,
-            translate=_TRANSLATORS[type(system)],
+            translate=plugin.translate,
             headers=outbound_headers,
             observe=metrics.observe_sor_call,
             instrument=sor_call_span,
         )
-        checks[name] = adapters.add(name, system, upstream)
+        adapter = plugin.build(system, upstream, secrets[name])
+        for port in plugin.ports:
+            port.register(adapters, name, adapter)
+        probe = plugin.probe(secrets[name])
+        checks[name] = _probe(upstream, probe.path, probe.headers)
     if redis_client is not None:
         client = redis_client
 
@@ -428,68 +312,14 @@ def build_runtime(settings: Settings) -> Runtime:
     )
 
 
-def _salesforce_auth(name: str, system: SalesforceSystem) -> SalesforceAuth:
-    if system.sandbox:
-        from systems.salesforce.sandbox import STATIC_TOKEN
-
-        return SalesforceAuth(access_token=STATIC_TOKEN)
-    if system.access_token_env:
-        return SalesforceAuth(access_token=secret(system.access_token_env, f"systems.{name}"))
-    return SalesforceAuth(
-        client_id=secret(system.client_id_env, f"systems.{name}.client_id_env"),
-        client_secret=secret(system.client_secret_env, f"systems.{name}.client_secret_env"),
-    )
-
-
-def _sap_auth(name: str, system: SapS4HanaSystem) -> SapAuth:
-    if system.sandbox:
-        return SapAuth(user="Q2C_GATEWAY", password="sandbox")  # noqa: S106 - simulator
-    return SapAuth(
-        user=secret(system.user_env, f"systems.{name}.user_env"),
-        password=secret(system.password_env, f"systems.{name}.password_env"),
-    )
-
-
-def _basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-def _secret_or(sandbox: bool, env_name: str | None, what: str, sandbox_value: str) -> str:
-    return sandbox_value if sandbox else secret(env_name, what)
-
-
-def _sandbox_secret(which: str) -> str:
-    """The well-known credentials of the embedded simulators."""
-    if which == "netsuite":
-        from systems.netsuite.sandbox import ACCESS_TOKEN
-
-        return ACCESS_TOKEN
-    if which == "stripe":
-        from systems.stripe.sandbox import API_KEY
-
-        return API_KEY
-    from systems.avalara.sandbox import ACCOUNT_ID, LICENSE_KEY
-
-    return ACCOUNT_ID if which == "avalara_account" else LICENSE_KEY
-
-
-_TRANSLATORS: dict[type, ErrorTranslator] = {
-    SalesforceSystem: translate_salesforce,
-    SapS4HanaSystem: translate_sap,
-    NetSuiteSystem: translate_netsuite,
-    StripeSystem: translate_stripe,
-    AvalaraSystem: translate_avalara,
-}
-
-
-def _probe(upstream: Upstream, path: str, headers: dict[str, str] | None = None) -> HealthCheck:
+def _probe(upstream: Upstream, path: str, headers: Mapping[str, str]) -> HealthCheck:
     async def check() -> None:
         await upstream.request(
             "GET",
             path,
             operation="health",
             retry_safe=False,
-            headers=headers or {},
+            headers=dict(headers),
             accept_statuses=frozenset({401, 404}),
         )
 

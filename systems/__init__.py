@@ -1,1 +1,2 @@
-"""System-of-record dialects: one folder per vendor (client, mapping, adapter, sandbox)."""
+"""System-of-record dialects: one folder per vendor (client, mapping, errors, adapter and
+its plugin), listed by kind in :mod:`systems.registry`. Simulators live in ``sandboxes``."""

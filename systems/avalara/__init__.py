@@ -1,1 +1,1 @@
-"""Avalara AvaTax (tax calculation): the REST v2 sandbox and its deterministic rate table."""
+"""Avalara AvaTax (tax calculation): REST v2 client, mapping and adapter."""

@@ -1,1 +1,1 @@
-"""Salesforce: the CRM system of record (sandbox simulator and client support)."""
+"""Salesforce: the CRM system of record (customers, price books, quotes)."""

@@ -1,1 +1,1 @@
-"""Simulated SAP S/4HANA Cloud tenant (OData V2 sandbox)."""
+"""SAP S/4HANA Cloud over OData V2: the catalogue, ERP customers and sales orders."""

@@ -1,1 +1,1 @@
-"""Stripe: the invoicing and payments system of record (sandbox simulator)."""
+"""Stripe: the invoicing and payments system of record."""

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import httpx
 
-from systems.demo_data import PRODUCTS, QUOTES
+from sandboxes.demo_data import PRODUCTS, QUOTES
 
 
 async def test_products_page_through_the_whole_catalogue(api: httpx.AsyncClient) -> None:

@@ -9,10 +9,10 @@ import msgspec
 import pytest
 
 from gateway.app import create_app
-from gateway.settings import SapS4HanaSystem
 from gateway.wiring import build_runtime
-from systems.sap_s4hana.sandbox import SapSandbox
-from systems.sap_s4hana.sandbox import create_app as sap_app
+from sandboxes.sap_s4hana import SapSandbox
+from sandboxes.sap_s4hana import create_app as sap_app
+from systems.sap_s4hana.plugin import SapS4HanaSettings
 from tests.conftest import bearer
 from tests.support.servers import serve_in_thread
 from tests.support.settings import gateway_settings
@@ -44,7 +44,7 @@ async def test_client_traceparent_reaches_sap_with_the_same_trace_id(
         base = gateway_settings()
         systems = {
             **base.systems,
-            "sap_s4hana": SapS4HanaSystem(
+            "sap_s4hana": SapS4HanaSettings(
                 base_url=sap_url,
                 user_env="TRACE_TEST_SAP_USER",
                 password_env="TRACE_TEST_SAP_PASSWORD",

@@ -27,7 +27,7 @@ import httpx
 import pytest
 import redis
 
-from systems.sap_s4hana.sandbox import SapSandbox, create_app
+from sandboxes.sap_s4hana.app import SapSandbox, create_app
 from tests.support.processes import (
     E2E_CLIENT,
     E2E_SECRET,

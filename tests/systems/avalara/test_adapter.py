@@ -15,11 +15,11 @@ import pytest
 from contracts.v1.common import Address
 from domains.errors import Conflict, DependencyRejected, DependencyUnavailable
 from domains.tax.ports import TaxCategory, TaxEngine, TaxLine, TaxRequest
+from sandboxes.avalara.app import AvalaraSandbox, create_app
 from systems.avalara.adapter import AvalaraAdapter
 from systems.avalara.client import AvalaraAuth, AvalaraClient
 from systems.avalara.errors import SYSTEM, translate
 from systems.avalara.mapping import AvalaraAddress
-from systems.avalara.sandbox import AvalaraSandbox, create_app
 from systems.transport import HttpxTransport
 from systems.upstream import Upstream, UpstreamConfig
 

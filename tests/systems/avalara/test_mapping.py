@@ -12,7 +12,7 @@ import pytest
 from contracts.v1.common import Address
 from domains.errors import DependencyRejected, DependencyUnavailable, ValidationFailed
 from domains.tax.ports import TaxLine, TaxRequest
-from systems.avalara import sandbox_rates
+from sandboxes.avalara import rates as sandbox_rates
 from systems.avalara.client import (
     AvalaraAuth,
     Transaction,

@@ -13,10 +13,10 @@ import pytest
 from domains.errors import DependencyRejected, DependencyUnavailable
 from domains.order.ports import OrderSubmission, Party, SubmissionLine
 from domains.paging import Page
+from sandboxes.netsuite.app import ACCESS_TOKEN, NetSuiteSandbox, create_app
 from systems.netsuite.adapter import NetSuiteAdapter
 from systems.netsuite.client import NetSuiteAuth, NetSuiteClient
 from systems.netsuite.errors import SYSTEM, translate
-from systems.netsuite.sandbox import ACCESS_TOKEN, NetSuiteSandbox, create_app
 from systems.transport import HttpxTransport
 from systems.upstream import Upstream, UpstreamConfig
 

@@ -26,11 +26,11 @@ from domains.invoice.ports import (
     InvoiceRecord,
     PaymentRequest,
 )
-from systems.stripe import sandbox as stripe_sandbox
+from sandboxes.stripe import app as stripe_sandbox
+from sandboxes.stripe.app import API_KEY, StripeSandbox, create_app
 from systems.stripe.adapter import StripeAdapter
 from systems.stripe.client import API_VERSION, StripeAuth, StripeClient, form_encode
 from systems.stripe.errors import SYSTEM, translate
-from systems.stripe.sandbox import API_KEY, StripeSandbox, create_app
 from systems.transport import HttpxTransport
 from systems.upstream import Upstream, UpstreamConfig
 
