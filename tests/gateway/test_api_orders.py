@@ -215,5 +215,6 @@ async def test_tenants_do_not_see_each_others_records(runtime: Runtime) -> None:
     except NotFound:
         pass
     query = CustomerQuery(name="Tenant Only")
-    assert [c.id for c in (await customers.list_page("acme", query, None, 10)).data] == [created.id]
-    assert (await customers.list_page("globex", query, None, 10)).data == []
+    listed = await customers.list_page("acme", query, None, 10)
+    assert [c.id for c in listed.items] == [created.id]
+    assert (await customers.list_page("globex", query, None, 10)).items == []

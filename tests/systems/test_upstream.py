@@ -101,7 +101,7 @@ async def test_timeouts_become_dependency_timeout_after_bounded_retries() -> Non
         )
     assert calls == 3
     assert info.value.system == "erp"
-    assert info.value.status == 504
+    assert info.value.code == "DEPENDENCY_TIMEOUT"
 
 
 async def test_breaker_opens_after_consecutive_failures() -> None:
