@@ -1,8 +1,10 @@
 """The gateway's error taxonomy, raised by domain services and system adapters.
 
-The HTTP edge turns each of these into one RFC 9457 problem; nothing below the
-edge knows about status codes except through ``status`` here, which keeps the
-mapping in one table.
+Each error says what went wrong in business terms: its kind (the problem type),
+a stable code, a title, whether a retry can help, the invalid fields, the system
+of record involved and, for conflicts, the record that already exists. The HTTP
+edge turns each into one RFC 9457 problem; which status that carries is the
+edge's business, decided in one table (gateway/problems.py).
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ class FieldIssue:
 class GatewayError(Exception):
     """Base of every expected failure; ``code`` is stable and UPPER_SNAKE."""
 
-    status: int = 500
     code: str = "INTERNAL_ERROR"
     title: str = "Internal error"
     kind: str = "internal"
@@ -45,38 +46,33 @@ class GatewayError(Exception):
 
 
 class ValidationFailed(GatewayError):
-    status, code, title, kind = 422, "VALIDATION_FAILED", "Validation failed", "validation"
+    code, title, kind = "VALIDATION_FAILED", "Validation failed", "validation"
 
 
 class BadRequest(GatewayError):
-    status, code, title, kind = 400, "BAD_REQUEST", "Bad request", "validation"
+    code, title, kind = "BAD_REQUEST", "Bad request", "validation"
 
 
 class NotFound(GatewayError):
-    status, code, title, kind = 404, "NOT_FOUND", "Not found", "not_found"
+    code, title, kind = "NOT_FOUND", "Not found", "not_found"
 
 
 class Conflict(GatewayError):
-    status, code, title, kind = 409, "CONFLICT", "Conflict", "conflict"
+    code, title, kind = "CONFLICT", "Conflict", "conflict"
 
 
 class PreconditionFailed(GatewayError):
-    status, code, title, kind = 412, "PRECONDITION_FAILED", "Precondition failed", "precondition"
+    code, title, kind = "PRECONDITION_FAILED", "Precondition failed", "precondition"
 
 
 class PreconditionRequired(GatewayError):
-    status, code, title, kind = (
-        428,
-        "PRECONDITION_REQUIRED",
-        "Precondition required",
-        "precondition",
-    )
+    code, title, kind = "PRECONDITION_REQUIRED", "Precondition required", "precondition"
 
 
 class NotConfigured(GatewayError):
     """The deployment has no system of record for this domain."""
 
-    status, code, title, kind = 501, "NOT_CONFIGURED", "Not configured", "not_configured"
+    code, title, kind = "NOT_CONFIGURED", "Not configured", "not_configured"
 
 
 class DependencyError(GatewayError):
@@ -86,19 +82,19 @@ class DependencyError(GatewayError):
 
 
 class DependencyUnavailable(DependencyError):
-    status, code, title = 503, "DEPENDENCY_UNAVAILABLE", "System of record unavailable"
+    code, title = "DEPENDENCY_UNAVAILABLE", "System of record unavailable"
     kind, retryable = "dependency_unavailable", True
 
 
 class DependencyTimeout(DependencyError):
-    status, code, title = 504, "DEPENDENCY_TIMEOUT", "System of record timed out"
+    code, title = "DEPENDENCY_TIMEOUT", "System of record timed out"
     kind, retryable = "dependency_timeout", True
 
 
 class DependencyRejected(DependencyError):
     """The system of record refused the data (data quality, mapping drift)."""
 
-    status, code, title = 502, "DEPENDENCY_REJECTED", "System of record rejected the request"
+    code, title = "DEPENDENCY_REJECTED", "System of record rejected the request"
     kind = "dependency_rejected"
 
     def __init__(

@@ -1,8 +1,12 @@
-"""Which system of record owns which domain, optionally per legal entity."""
+"""Which system of record owns which domain, optionally per legal entity.
+
+The map is configuration: built once at start-up from the settings and handed
+to every service, the same value for the life of the process.
+"""
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from typing import Literal
 
 import msgspec
 
@@ -79,11 +83,3 @@ class OwnershipMap(msgspec.Struct, frozen=True, kw_only=True):
                         f"ownership.{domain}.{where}: unknown system {system!r} "
                         f"(configured: {', '.join(sorted(known_systems)) or 'none'})"
                     )
-
-
-class OwnershipStore(Protocol):
-    """Where the live ownership map is kept, so every gateway process agrees."""
-
-    async def load(self) -> OwnershipMap: ...
-
-    async def save(self, ownership: OwnershipMap) -> None: ...

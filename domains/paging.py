@@ -35,6 +35,15 @@ class Page(Generic[T]):
 
 
 @dataclass(frozen=True, slots=True)
+class Listing(Generic[T]):
+    """One page of a list as a service returns it: the records, and the cursor to
+    the next page (None on the last)."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PageRequest:
     offset: int
     limit: int

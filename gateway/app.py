@@ -14,6 +14,7 @@ from litestar.openapi.spec import Contact, License, Server, Tag
 from gateway.openapi_governance import document_policies
 from gateway.policy_chain import edge, policy_middleware
 from gateway.problems import EXCEPTION_HANDLERS
+from gateway.routes.dependencies import route_dependencies
 from gateway.routes.health import live, ready
 from gateway.routes.v1.billing import InvoiceController, PaymentController, PricingController
 from gateway.routes.v1.catalog import PriceController, ProductController
@@ -26,7 +27,7 @@ from policies.audit import audit_routes
 from policies.auth.openapi import security_components
 from policies.auth.routes import issuer_routes
 from policies.metrics import MetricsListener, governance_route, metrics_route
-from policies.route import governed, public
+from policies.route import RoutePolicy, governed, public
 from policies.tracing import tracing_routes
 from policies.versioning.openapi import document_deprecations
 
@@ -114,6 +115,7 @@ def create_litestar(settings: Settings, runtime: Runtime | None = None) -> Lites
     app = Litestar(
         route_handlers=handlers,
         middleware=policy_middleware(runtime),
+        dependencies=route_dependencies(runtime.services),
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         lifespan=[lifespan],
@@ -121,19 +123,19 @@ def create_litestar(settings: Settings, runtime: Runtime | None = None) -> Lites
         debug=False,
         logging_config=None,
     )
-    document_policies(app.openapi_schema, declared_scopes(app))
+    document_policies(app.openapi_schema, declared_policies(app))
     document_deprecations(app.openapi_schema, settings.versioning)
     return app
 
 
-def declared_scopes(app: Litestar) -> dict[str, tuple[str, ...]]:
-    """operationId -> the scopes its route policy declares."""
-    found: dict[str, tuple[str, ...]] = {}
+def declared_policies(app: Litestar) -> dict[str, RoutePolicy]:
+    """operationId -> the policy its route declares."""
+    found: dict[str, RoutePolicy] = {}
     for route in app.routes:
         for handler in getattr(route, "route_handlers", ()):
-            policy = handler.opt.get("policy") or {}
-            if isinstance(handler.operation_id, str) and policy.get("scopes"):
-                found[handler.operation_id] = tuple(policy["scopes"])
+            policy = handler.opt.get("policy")
+            if isinstance(handler.operation_id, str) and policy:
+                found[handler.operation_id] = policy
     return found
 
 

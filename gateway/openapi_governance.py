@@ -2,7 +2,9 @@
 
 Litestar's ResponseSpec cannot carry headers, so the headers that error
 responses really send (RateLimit on 4xx, Retry-After on 429, WWW-Authenticate on
-401/403) are attached to the generated document here, once, at start-up.
+401/403) are attached to the generated document here, once, at start-up. So is
+the Idempotency-Key header of the operations whose route policy reads it: only
+the policy reads it, so no handler declares it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from litestar.openapi.spec import (
 
 from contracts.problem import PROBLEM_MEDIA_TYPE
 from policies.auth.openapi import WWW_AUTHENTICATE_HEADER, security_for
+from policies.idempotency.openapi import idempotency_key_parameter
 from policies.rate_limit.openapi import RATE_LIMIT_OPENAPI_HEADERS, RETRY_AFTER_HEADER
+from policies.route import RoutePolicy
 
 _METHODS = ("get", "put", "post", "patch", "delete")
 
@@ -42,13 +46,18 @@ _GOVERNED_ERRORS = {
 }
 
 
-def document_policies(document: OpenAPI, scopes: Mapping[str, tuple[str, ...]]) -> None:
-    """``scopes`` maps operationId -> the scopes its route declares."""
+def document_policies(document: OpenAPI, policies: Mapping[str, RoutePolicy]) -> None:
+    """``policies`` maps operationId -> the policy its route declares."""
     for operation in operations(document):
         if operation.operation_id == "issueToken":
             _document_ip_limit(operation)
             continue
-        needed = scopes.get(operation.operation_id or "")
+        policy = policies.get(operation.operation_id or "") or RoutePolicy()
+        mode = policy.get("idempotency", "none")
+        if mode != "none":
+            parameter = idempotency_key_parameter(required=mode == "required")
+            operation.parameters = [*(operation.parameters or []), parameter]
+        needed = policy.get("scopes")
         if needed and not operation.security:
             # Routes built by policy packages (audit, metrics) declare scopes in
             # their route policy but not their OpenAPI security; add it here.

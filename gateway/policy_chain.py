@@ -3,16 +3,18 @@
     tracing -> metrics -> auth -> versioning -> rate_limit -> audit -> idempotency -> handler
 
 Tracing and metrics wrap the whole application (they must see unmatched routes
-too); the rest run after routing, so they know the matched route's declared
-policy. Auth comes before the rate limit so limits key on the consumer.
-Versioning sits right after auth so a retired operation answers 410 without
-spending quota or an idempotency key. Audit sits outside idempotency so replays
-and idempotency rejections are recorded too, and idempotency is closest to the
-handler so that throttled or refused calls never hold a key.
+too); tracing, outermost, opens the request's context (policies/context.py). The
+rest run after routing, so they know the matched route's declared policy. Auth
+comes before the rate limit so limits key on the consumer. Versioning sits right
+after auth so a retired operation answers 410 without spending quota or an
+idempotency key. Audit sits outside idempotency so replays and idempotency
+rejections are recorded too, and idempotency is closest to the handler so that
+throttled or refused calls never hold a key.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from litestar.middleware import DefineMiddleware
@@ -26,6 +28,18 @@ from policies.rate_limit import RateLimitMiddleware
 from policies.tracing.middleware import TracingMiddleware
 from policies.versioning import VersioningMiddleware
 
+POLICY_ORDER = (
+    "tracing",
+    "metrics",
+    "auth",
+    "versioning",
+    "rate_limit",
+    "audit",
+    "idempotency",
+)
+# Around the whole application, before routing; the rest run after it.
+EDGE_POLICIES = POLICY_ORDER[:2]
+
 
 def _asgi(cls: type) -> Any:
     # The policies are plain ASGI classes typed against MutableMapping scopes;
@@ -33,55 +47,67 @@ def _asgi(cls: type) -> Any:
     return cast("Any", cls)
 
 
-def policy_middleware(runtime: Runtime) -> list[DefineMiddleware]:
-    """The policies that run after routing, as Litestar middleware, in the declared order."""
+def _routed(runtime: Runtime) -> dict[str, DefineMiddleware]:
+    """The policies that run after routing and are switched on, by name."""
     settings = runtime.settings
     metrics = runtime.metrics
-    chain: list[DefineMiddleware] = []
+    chain: dict[str, DefineMiddleware] = {}
     if settings.auth.enabled:
-        chain.append(
-            DefineMiddleware(
-                _asgi(AuthMiddleware), verifier=runtime.verifier, on_failure=metrics.auth_failure
-            )
+        chain["auth"] = DefineMiddleware(
+            _asgi(AuthMiddleware), verifier=runtime.verifier, on_failure=metrics.auth_failure
         )
     if settings.versioning.deprecations:
-        chain.append(
-            DefineMiddleware(
-                _asgi(VersioningMiddleware),
-                config=settings.versioning,
-                on_deprecated_call=metrics.deprecated_call,
-            )
+        chain["versioning"] = DefineMiddleware(
+            _asgi(VersioningMiddleware),
+            config=settings.versioning,
+            on_deprecated_call=metrics.deprecated_call,
         )
     if settings.rate_limit.enabled:
-        chain.append(
-            DefineMiddleware(
-                _asgi(RateLimitMiddleware),
-                config=settings.rate_limit,
-                store=runtime.rate_limit_store,
-                on_decision=metrics.rate_limit_decision,
-            )
+        chain["rate_limit"] = DefineMiddleware(
+            _asgi(RateLimitMiddleware),
+            config=settings.rate_limit,
+            store=runtime.rate_limit_store,
+            on_decision=metrics.rate_limit_decision,
         )
     if settings.audit.enabled:
-        chain.append(
-            DefineMiddleware(
-                _asgi(AuditMiddleware), config=settings.audit, store=runtime.audit_store
-            )
+        chain["audit"] = DefineMiddleware(
+            _asgi(AuditMiddleware), config=settings.audit, store=runtime.audit_store
         )
     if settings.idempotency.enabled:
-        chain.append(
-            DefineMiddleware(
-                _asgi(IdempotencyMiddleware),
-                config=settings.idempotency,
-                store=runtime.idempotency_store,
-                on_outcome=metrics.idempotency_outcome,
-            )
+        chain["idempotency"] = DefineMiddleware(
+            _asgi(IdempotencyMiddleware),
+            config=settings.idempotency,
+            store=runtime.idempotency_store,
+            on_outcome=metrics.idempotency_outcome,
         )
     return chain
 
 
-def edge(app: Any, runtime: Runtime) -> Any:
-    """Wrap the application in the policies that must see every request."""
-    wrapped = app
+def policy_middleware(runtime: Runtime) -> list[DefineMiddleware]:
+    """The policies that run after routing, as Litestar middleware, in POLICY_ORDER
+    (Litestar runs the first in the list outermost)."""
+    chain = _routed(runtime)
+    return [chain[name] for name in POLICY_ORDER if name in chain]
+
+
+def _edge(runtime: Runtime) -> dict[str, Callable[[Any], Any]]:
+    """The policies around the whole application that are switched on, by name."""
+    edge: dict[str, Callable[[Any], Any]] = {
+        "tracing": lambda app: TracingMiddleware(
+            app, runtime.settings.tracing, tracer=runtime.tracer
+        ),
+    }
     if runtime.settings.metrics.enabled:
-        wrapped = MetricsMiddleware(wrapped, metrics=runtime.metrics)
-    return TracingMiddleware(wrapped, runtime.settings.tracing, tracer=runtime.tracer)
+        edge["metrics"] = lambda app: MetricsMiddleware(app, metrics=runtime.metrics)
+    return edge
+
+
+def edge(app: Any, runtime: Runtime) -> Any:
+    """Wrap the application in the policies that must see every request, the
+    first of POLICY_ORDER outermost."""
+    wrappers = _edge(runtime)
+    wrapped = app
+    for name in reversed(EDGE_POLICIES):
+        if name in wrappers:
+            wrapped = wrappers[name](wrapped)
+    return wrapped

@@ -1,22 +1,58 @@
-"""Every error leaves the gateway as RFC 9457 ``application/problem+json``."""
+"""Every error leaves the gateway as RFC 9457 ``application/problem+json``.
+
+Bodies are built by the one problem builder the policies use too
+(policies/problems.py); what this module decides is which HTTP status each
+failure carries.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.utils.scope.state import ScopeState
 
-from contracts.problem import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE, FieldError, Problem
-from domains.errors import DependencyRejected, FieldIssue, GatewayError
+from contracts.problem import PROBLEM_MEDIA_TYPE, FieldError
+from domains.errors import (
+    BadRequest,
+    Conflict,
+    DependencyRejected,
+    DependencyTimeout,
+    DependencyUnavailable,
+    FieldIssue,
+    GatewayError,
+    NotConfigured,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    ValidationFailed,
+)
 from gateway.validation import collect_errors
-from policies.tracing.context import TraceContext, current
+from policies.asgi import Scope
+from policies.context import request_context
+from policies.problems import problem_json
 
 log = logging.getLogger("q2c.errors")
-_encoder = msgspec.json.Encoder()
+
+# The HTTP status of each failure of the domain taxonomy. Keyed by class, not by
+# kind: two kinds span two statuses each (validation: a malformed cursor 400, a
+# rule broken 422; precondition: If-Match missing 428, stale 412).
+STATUS: dict[type[GatewayError], int] = {
+    BadRequest: 400,
+    NotFound: 404,
+    Conflict: 409,
+    PreconditionFailed: 412,
+    ValidationFailed: 422,
+    PreconditionRequired: 428,
+    GatewayError: 500,
+    NotConfigured: 501,
+    DependencyRejected: 502,
+    DependencyUnavailable: 503,
+    DependencyTimeout: 504,
+}
 
 _HTTP_CODES = {
     400: ("BAD_REQUEST", "validation"),
@@ -32,23 +68,28 @@ _HTTP_CODES = {
 }
 
 
-def trace_id_of(scope: Any) -> str:
-    context = scope.get("state", {}).get("trace") if isinstance(scope, dict) else None
-    if not isinstance(context, TraceContext):
-        context = current.get()
-    return context.trace_id if context else ""
+def status_of(error: GatewayError) -> int:
+    """The status of ``error``: its own class's, or its nearest listed base's."""
+    for cls in type(error).__mro__:
+        status = STATUS.get(cls)
+        if status is not None:
+            return status
+    return 500  # pragma: no cover - GatewayError is listed
 
 
-def problem_type(kind: str) -> str:
-    return PROBLEM_TYPE_BASE + kind.replace("_", "-")
+def _scope(request: Request[Any, Any, Any]) -> Scope:
+    return cast("Scope", request.scope)
 
 
-def problem_response(
-    request: Request[Any, Any, Any], problem: Problem, headers: dict[str, str] | None = None
+def _problem(
+    request: Request[Any, Any, Any],
+    status: int,
+    headers: dict[str, str] | None = None,
+    **problem: Any,
 ) -> Response[bytes]:
     return Response(
-        content=_encoder.encode(problem),
-        status_code=problem.status,
+        content=problem_json(_scope(request), status=status, **problem),
+        status_code=status,
         media_type=PROBLEM_MEDIA_TYPE,
         headers=headers,
     )
@@ -65,23 +106,20 @@ def handle_gateway_error(request: Request[Any, Any, Any], exc: GatewayError) -> 
     detail = exc.detail
     if isinstance(exc, DependencyRejected) and exc.vendor_code:
         detail = f"{detail} (vendor code {exc.vendor_code})"
-    if exc.status >= 500:
+    status = status_of(exc)
+    if status >= 500:
         log.warning("dependency failure %s on %s: %s", exc.code, request.url.path, exc.detail)
-    return problem_response(
+    return _problem(
         request,
-        Problem(
-            type=problem_type(exc.kind),
-            title=exc.title,
-            status=exc.status,
-            code=exc.code,
-            detail=detail[:4000],
-            instance=request.url.path[:2000],
-            trace_id=trace_id_of(request.scope),
-            errors=_field_errors(exc.errors),
-            system=exc.system,
-            retryable=exc.retryable,
-            existing_id=exc.existing_id,
-        ),
+        status,
+        code=exc.code,
+        title=exc.title,
+        kind=exc.kind,
+        detail=detail,
+        errors=_field_errors(exc.errors),
+        system=exc.system,
+        retryable=exc.retryable,
+        existing_id=exc.existing_id,
     )
 
 
@@ -97,23 +135,18 @@ def handle_validation(request: Request[Any, Any, Any], exc: ValidationException)
     if body_type is not None and isinstance(raw_body, bytes):
         issues = collect_errors(body_type, raw_body)
         malformed = bool(issues) and issues[0].code == "malformed_json"
-        return problem_response(
+        return _problem(
             request,
-            Problem(
-                type=problem_type("validation"),
-                title="Malformed request body" if malformed else "Validation failed",
-                status=400 if malformed else 422,
-                code="MALFORMED_BODY" if malformed else "VALIDATION_FAILED",
-                detail=(
-                    issues[0].message
-                    if malformed
-                    else f"The request body has {len(issues)} invalid member(s); "
-                    "nothing was changed."
-                ),
-                instance=request.url.path[:2000],
-                trace_id=trace_id_of(request.scope),
-                errors=_field_errors(issues),
+            400 if malformed else 422,
+            kind="validation",
+            title="Malformed request body" if malformed else "Validation failed",
+            code="MALFORMED_BODY" if malformed else "VALIDATION_FAILED",
+            detail=(
+                issues[0].message
+                if malformed
+                else f"The request body has {len(issues)} invalid member(s); nothing was changed."
             ),
+            errors=_field_errors(issues),
         )
     issues = [
         FieldIssue(
@@ -123,18 +156,14 @@ def handle_validation(request: Request[Any, Any, Any], exc: ValidationException)
         )
         for e in extra
     ]
-    return problem_response(
+    return _problem(
         request,
-        Problem(
-            type=problem_type("validation"),
-            title="Invalid request parameters",
-            status=400,
-            code="INVALID_PARAMETER",
-            detail="; ".join(f"{i.field}: {i.message}" for i in issues)[:4000] or str(exc.detail),
-            instance=request.url.path[:2000],
-            trace_id=trace_id_of(request.scope),
-            errors=_field_errors(issues),
-        ),
+        400,
+        kind="validation",
+        title="Invalid request parameters",
+        code="INVALID_PARAMETER",
+        detail="; ".join(f"{i.field}: {i.message}" for i in issues) or str(exc.detail),
+        errors=_field_errors(issues),
     )
 
 
@@ -143,19 +172,14 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     code, kind = _HTTP_CODES.get(status, ("HTTP_ERROR", "http"))
     if status == 400 and _body_is_malformed(request):
         code = "MALFORMED_BODY"
-    headers = dict(exc.headers or {})
-    return problem_response(
+    return _problem(
         request,
-        Problem(
-            type=problem_type(kind),
-            title=str(exc.detail)[:200] if status < 500 else "Internal error",
-            status=status,
-            code=code,
-            detail=str(exc.detail)[:4000] if status < 500 else "",
-            instance=request.url.path[:2000],
-            trace_id=trace_id_of(request.scope),
-        ),
-        headers=headers or None,
+        status,
+        headers=dict(exc.headers or {}) or None,
+        kind=kind,
+        title=str(exc.detail)[:200] if status < 500 else "Internal error",
+        code=code,
+        detail=str(exc.detail) if status < 500 else "",
     )
 
 
@@ -172,26 +196,21 @@ def _body_is_malformed(request: Request[Any, Any, Any]) -> bool:
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    trace_id = trace_id_of(request.scope)
     log.exception(
         "unhandled error on %s %s (trace %s)",
         request.method,
         request.url.path,
-        trace_id,
+        request_context(_scope(request)).trace_id,
         exc_info=exc,
     )
-    return problem_response(
+    return _problem(
         request,
-        Problem(
-            type=problem_type("internal"),
-            title="Internal error",
-            status=500,
-            code="INTERNAL_ERROR",
-            detail="The gateway failed unexpectedly; quote the trace id when reporting this.",
-            instance=request.url.path[:2000],
-            trace_id=trace_id,
-            retryable=True,
-        ),
+        500,
+        kind="internal",
+        title="Internal error",
+        code="INTERNAL_ERROR",
+        detail="The gateway failed unexpectedly; quote the trace id when reporting this.",
+        retryable=True,
     )
 
 

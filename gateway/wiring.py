@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from domains.customer.service import CustomerService
 from domains.invoice.service import InvoiceService
 from domains.order.service import OrderService
-from domains.ownership import OwnershipStore
+from domains.ownership import OwnershipMap
 from domains.payment.service import PaymentService
 from domains.pricing.calculate import PriceCalculator
 from domains.pricing.service import PriceService
@@ -28,10 +28,10 @@ from gateway.stores.crosswalk import (
     RedisCrosswalks,
     RedisRecordOwners,
 )
-from gateway.stores.ownership import MemoryOwnershipStore, RedisOwnershipStore
 from policies.audit import AuditStore, MemoryAuditStore
 from policies.audit.redis import RedisAuditStore
 from policies.auth import Issuer, TokenVerifier, build_verifier
+from policies.context import sor_observer
 from policies.idempotency import IdempotencyStore, MemoryIdempotencyStore
 from policies.idempotency.redis import RedisIdempotencyStore
 from policies.metrics import GatewayMetrics
@@ -71,7 +71,7 @@ class Runtime:
     services: Services
     crosswalks: CrosswalkFactory
     owners: RecordOwners
-    ownership: OwnershipStore
+    ownership: OwnershipMap
     http: httpx.AsyncClient
     clients: HttpClients
     redis: aioredis.Redis | None
@@ -86,9 +86,6 @@ class Runtime:
     sandboxes: dict[str, Any] = field(default_factory=dict)
 
     async def start(self) -> None:
-        if isinstance(self.ownership, RedisOwnershipStore):
-            # The configuration is the source of truth for ownership at start-up.
-            await self.ownership.save(self.settings.ownership_map())
         await self.verifier.warm_up()
 
     async def close(self) -> None:
@@ -176,7 +173,6 @@ def build_runtime(settings: Settings) -> Runtime:
     redis_client: aioredis.Redis | None = None
     crosswalks: CrosswalkFactory
     owners: RecordOwners
-    ownership: OwnershipStore
     rate_limit_store: RateLimitStore
     idempotency_store: IdempotencyStore
     audit_store: AuditStore
@@ -191,7 +187,6 @@ def build_runtime(settings: Settings) -> Runtime:
         )
         crosswalks = RedisCrosswalks(redis_client, prefix)
         owners = RedisRecordOwners(redis_client, prefix)
-        ownership = RedisOwnershipStore(redis_client, prefix)
         rate_limit_store = RedisRateLimitStore(redis_client, key_prefix=prefix)
         idempotency_store = RedisIdempotencyStore(redis_client, prefix=prefix)
         audit_store = RedisAuditStore(
@@ -203,7 +198,6 @@ def build_runtime(settings: Settings) -> Runtime:
     else:
         crosswalks = MemoryCrosswalks()
         owners = MemoryRecordOwners()
-        ownership = MemoryOwnershipStore(settings.ownership_map())
         rate_limit_store = MemoryRateLimitStore()
         idempotency_store = MemoryIdempotencyStore()
         audit_store = MemoryAuditStore(
@@ -216,6 +210,8 @@ def build_runtime(settings: Settings) -> Runtime:
 
     adapters = SystemAdapters()
     checks: dict[str, HealthCheck] = {}
+    # Each SoR call counts toward its request's SoR tracker, then the per-call metrics.
+    observe = sor_observer(metrics.observe_sor_call)
     for name, system in settings.systems.items():
         plugin = plugin_for(system)
         upstream = Upstream(
@@ -225,7 +221,7 @@ def build_runtime(settings: Settings) -> Runtime:
             config=system.upstream,
             translate=plugin.translate,
             headers=outbound_headers,
-            observe=metrics.observe_sor_call,
+            observe=observe,
             instrument=sor_call_span,
         )
         adapter = plugin.build(system, upstream, secrets[name])
@@ -241,6 +237,8 @@ def build_runtime(settings: Settings) -> Runtime:
 
         checks["redis"] = ping_redis
 
+    # Configuration, fixed for the life of the process: every service gets the value.
+    ownership = settings.ownership_map()
     customers = CustomerService(
         crosswalks=crosswalks, owners=owners, ownership=ownership, masters=adapters.crm
     )

@@ -10,17 +10,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-import msgspec
-
-from contracts.problem import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE, FieldError, Problem
+from contracts.problem import PROBLEM_MEDIA_TYPE, FieldError
+from policies.problems import problem_json
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-_encoder = msgspec.json.Encoder()
 
 
 def header(scope: Scope, name: bytes) -> str | None:
@@ -29,16 +26,6 @@ def header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return str(value.decode("latin-1"))
     return None
-
-
-def state(scope: Scope) -> dict[str, Any]:
-    result: dict[str, Any] = scope.setdefault("state", {})
-    return result
-
-
-def trace_id(scope: Scope) -> str:
-    context = state(scope).get("trace")
-    return str(getattr(context, "trace_id", "")) if context is not None else ""
 
 
 async def send_problem(
@@ -56,19 +43,17 @@ async def send_problem(
     violated_policies: list[str] | None = None,
 ) -> None:
     """Answer the request with an RFC 9457 problem, as the HTTP edge would."""
-    problem = Problem(
-        type=PROBLEM_TYPE_BASE + (kind or code.lower()).replace("_", "-"),
-        title=title,
+    body = problem_json(
+        scope,
         status=status,
         code=code,
+        title=title,
+        kind=kind,
         detail=detail,
-        instance=str(scope.get("path", ""))[:2000],
-        trace_id=trace_id(scope),
-        errors=errors or [],
+        errors=errors or (),
         retryable=retryable,
-        violated_policies=violated_policies or [],
+        violated_policies=violated_policies or (),
     )
-    body = _encoder.encode(problem)
     await send(
         {
             "type": "http.response.start",

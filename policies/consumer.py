@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import msgspec
 
-from policies.asgi import Scope, state
-
-ANONYMOUS_PLAN = "anonymous"
+# The client id, plan and metrics label of a caller no token identifies (public
+# routes, auth switched off).
+ANONYMOUS = "anonymous"
+# The tenant of a caller without a consumer (auth switched off in the configuration).
+DEFAULT_TENANT = "default"
 
 
 class Consumer(msgspec.Struct, frozen=True, kw_only=True):
@@ -19,12 +21,3 @@ class Consumer(msgspec.Struct, frozen=True, kw_only=True):
     def key(self) -> str:
         """Stable partition key for per-consumer state (rate limits, idempotency)."""
         return f"{self.tenant}/{self.client_id}"
-
-
-def set_consumer(scope: Scope, consumer: Consumer) -> None:
-    state(scope)["consumer"] = consumer
-
-
-def get_consumer(scope: Scope) -> Consumer | None:
-    consumer = state(scope).get("consumer")
-    return consumer if isinstance(consumer, Consumer) else None

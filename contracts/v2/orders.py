@@ -25,10 +25,3 @@ class OrderPageV2(msgspec.Struct, frozen=True, kw_only=True):
     data: list[OrderV2]
     next_cursor: Cursor | None = None
 
-
-def to_v1(order: OrderV2) -> v1.Order:
-    return v1.Order(**{name: getattr(order, name) for name in v1.Order.__struct_fields__})
-
-
-def page_to_v1(page: OrderPageV2) -> v1.OrderPage:
-    return v1.OrderPage(data=[to_v1(o) for o in page.data], next_cursor=page.next_cursor)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from contracts.v1.common import ExternalReference
-from contracts.v1.customers import Customer, CustomerCreate, CustomerPage, CustomerUpdate
+from contracts.v1.customers import CustomerCreate, CustomerUpdate
 from domains.crosswalk import Crosswalk, CrosswalkConflict
 from domains.customer.identity import (
     Candidate,
@@ -16,12 +16,16 @@ from domains.customer.identity import (
     web_domain,
 )
 from domains.customer.ports import CustomerMaster, CustomerQuery, CustomerRecord, IdentityProbe
+from domains.customer.records import Customer
 from domains.errors import Conflict, NotFound
 from domains.ids import new_id
-from domains.ownership import OwnershipStore
-from domains.paging import next_cursor, page_request
+from domains.ownership import OwnershipMap
+from domains.paging import Listing, next_cursor, page_request
 from domains.tenancy import CrosswalkFactory, RecordOwners, visible
-from domains.versioning import check_precondition, version_tag
+
+# The caller's lost-update guard, checked against the customer as it stands
+# before anything is written; it raises PreconditionFailed / PreconditionRequired.
+Precondition = Callable[[Customer], None]
 
 
 class CustomerService:
@@ -30,7 +34,7 @@ class CustomerService:
         *,
         crosswalks: CrosswalkFactory,
         owners: RecordOwners,
-        ownership: OwnershipStore,
+        ownership: OwnershipMap,
         masters: Mapping[str, CustomerMaster],
     ) -> None:
         self._crosswalks = crosswalks
@@ -38,13 +42,13 @@ class CustomerService:
         self._ownership = ownership
         self._masters = masters
 
-    async def _master(self) -> CustomerMaster:
-        return self._masters[(await self._ownership.load()).owner("customers")]
+    def _master(self) -> CustomerMaster:
+        return self._masters[self._ownership.owner("customers")]
 
     async def list_page(
         self, tenant: str, query: CustomerQuery, cursor: str | None, limit: int
-    ) -> CustomerPage:
-        master = await self._master()
+    ) -> Listing[Customer]:
+        master = self._master()
         xw = self._crosswalks(tenant)
         request = page_request(cursor, limit, "customers", query)
         page = await master.list_customers(query, request.offset, request.limit)
@@ -52,10 +56,10 @@ class CustomerService:
             self._owners, tenant, "customer", master.system, page.items, lambda r: r.system_id
         )
         data = [await self._canonical(xw, master.system, record) for record in records]
-        return CustomerPage(data=data, next_cursor=next_cursor(request, page))
+        return Listing(data, next_cursor(request, page))
 
     async def get(self, tenant: str, customer_id: str) -> Customer:
-        master = await self._master()
+        master = self._master()
         record = await self.record(tenant, customer_id, master)
         return await self._represent(self._crosswalks(tenant), customer_id, master.system, record)
 
@@ -63,7 +67,7 @@ class CustomerService:
         self, tenant: str, customer_id: str, master: CustomerMaster | None = None
     ) -> CustomerRecord:
         """The master record behind a canonical id, or NotFound (also for other tenants')."""
-        master = master or await self._master()
+        master = master or self._master()
         system_id = (await self._crosswalks(tenant).system_ids(customer_id)).get(master.system)
         record = await master.get_customer(system_id) if system_id else None
         if record is None or not await visible(
@@ -78,7 +82,7 @@ class CustomerService:
         return await master.get_customer(system_id) if master is not None else None
 
     async def create(self, tenant: str, data: CustomerCreate) -> Customer:
-        master = await self._master()
+        master = self._master()
         xw = self._crosswalks(tenant)
         candidate = Candidate(data.name, data.country, data.tax_id, data.website)
         probe = IdentityProbe(
@@ -116,13 +120,12 @@ class CustomerService:
         return await self._represent(xw, canonical_id, master.system, record)
 
     async def update(
-        self, tenant: str, customer_id: str, changes: CustomerUpdate, if_match: list[str] | None
+        self, tenant: str, customer_id: str, changes: CustomerUpdate, precondition: Precondition
     ) -> Customer:
-        master = await self._master()
+        master = self._master()
         xw = self._crosswalks(tenant)
         record = await self.record(tenant, customer_id, master)
-        current = await self._represent(xw, customer_id, master.system, record)
-        check_precondition(version_tag(current), if_match)
+        precondition(await self._represent(xw, customer_id, master.system, record))
         updated = await master.update_customer(record.system_id, changes)
         return await self._represent(xw, customer_id, master.system, updated)
 

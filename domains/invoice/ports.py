@@ -6,9 +6,10 @@ from typing import Protocol
 
 import msgspec
 
-from contracts.v1.billing import InvoiceStatus, PaymentStatus
 from contracts.v1.common import Address
+from domains.invoice.records import InvoiceStatus
 from domains.paging import Page
+from domains.payment.records import PaymentStatus
 
 
 class BillingParty(msgspec.Struct, frozen=True, kw_only=True):

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from contracts.v1.billing import Invoice, InvoicePage
 from contracts.v1.common import Address, ExternalReference
 from domains.crosswalk import Crosswalk
 from domains.customer.service import CustomerService
@@ -24,10 +23,11 @@ from domains.invoice.ports import (
     InvoiceLineDraft,
     InvoiceRecord,
 )
+from domains.invoice.records import Invoice
 from domains.money import money
 from domains.order.service import OrderService
-from domains.ownership import OwnershipStore
-from domains.paging import Page, next_cursor, page_request
+from domains.ownership import OwnershipMap
+from domains.paging import Listing, Page, next_cursor, page_request
 from domains.product.service import ProductService
 from domains.tax.categories import category_of
 from domains.tax.ports import TaxEngine, TaxLine, TaxRequest
@@ -42,7 +42,7 @@ class InvoiceService:
         *,
         crosswalks: CrosswalkFactory,
         owners: RecordOwners,
-        ownership: OwnershipStore,
+        ownership: OwnershipMap,
         billing: Mapping[str, BillingSystem],
         tax: Mapping[str, TaxEngine],
         orders: OrderService,
@@ -58,8 +58,8 @@ class InvoiceService:
         self._customers = customers
         self._products = products
 
-    async def billing_system(self) -> BillingSystem:
-        return self._billing[(await self._ownership.load()).owner("invoices")]
+    def billing_system(self) -> BillingSystem:
+        return self._billing[self._ownership.owner("invoices")]
 
     async def create(self, tenant: str, order_id: str, days_until_due: int = 30) -> Invoice:
         try:
@@ -74,7 +74,7 @@ class InvoiceService:
                 f"Order {order_id} is {order.status} and cannot be invoiced.",
                 errors=(FieldIssue("order_id", f"Order is {order.status}.", "not_billable"),),
             )
-        billing = await self.billing_system()
+        billing = self.billing_system()
         xw = self._crosswalks(tenant)
         invoice_id = derived_id("invoice", tenant, order_id)
         if (await xw.system_ids(invoice_id)).get(billing.system):
@@ -85,10 +85,9 @@ class InvoiceService:
             )
         assert order.customer_id is not None, "orders always carry their customer"
         customer = await self._customers.record(tenant, order.customer_id)
-        ownership = await self._ownership.load()
-        engine = self._tax[ownership.owner("tax", order.legal_entity)]
+        engine = self._tax[self._ownership.owner("tax", order.legal_entity)]
         skus = [line.sku for line in order.lines]
-        catalog = await self._products.catalog()
+        catalog = self._products.catalog()
         products = await catalog.get_products(skus)
         ship_to = customer.address or Address(country=customer.country)
         tax = await engine.calculate(
@@ -183,7 +182,7 @@ class InvoiceService:
         return account
 
     async def record(self, tenant: str, invoice_id: str) -> InvoiceRecord:
-        billing = await self.billing_system()
+        billing = self.billing_system()
         system_id = (await self._crosswalks(tenant).system_ids(invoice_id)).get(billing.system)
         record = await billing.get_invoice(system_id) if system_id else None
         if record is None or not await visible(
@@ -193,20 +192,20 @@ class InvoiceService:
         return record
 
     async def get(self, tenant: str, invoice_id: str) -> Invoice:
-        billing = await self.billing_system()
+        billing = self.billing_system()
         record = await self.record(tenant, invoice_id)
         return await self._represent(self._crosswalks(tenant), billing.system, record, invoice_id)
 
     async def list_page(
         self, tenant: str, *, customer_id: str, cursor: str | None, limit: int
-    ) -> InvoicePage:
-        billing = await self.billing_system()
+    ) -> Listing[Invoice]:
+        billing = self.billing_system()
         xw = self._crosswalks(tenant)
         request = page_request(cursor, limit, "invoices", customer_id)
         account = (await xw.system_ids(customer_id)).get(billing.system)
         if account is None:
             await self._customers.record(tenant, customer_id)  # 404 for unknown customers
-            return InvoicePage(data=[], next_cursor=None)
+            return Listing([])
         page: Page[InvoiceRecord] = await billing.list_invoices(
             account, request.offset, request.limit
         )
@@ -214,7 +213,7 @@ class InvoiceService:
             self._owners, tenant, "invoice", billing.system, page.items, lambda r: r.system_id
         )
         data = [await self._represent(xw, billing.system, r) for r in records]
-        return InvoicePage(data=data, next_cursor=next_cursor(request, page))
+        return Listing(data, next_cursor(request, page))
 
     async def _represent(
         self, xw: Crosswalk, system: str, record: InvoiceRecord, invoice_id: str | None = None

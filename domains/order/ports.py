@@ -6,8 +6,7 @@ from typing import Protocol
 
 import msgspec
 
-from contracts.v1.orders import OrderStatus
-from contracts.v2.orders import FulfillmentStatus
+from domains.order.records import FulfillmentStatus, OrderStatus
 from domains.paging import Page
 
 

@@ -1,8 +1,5 @@
 """Order submission: from an accepted quote or explicit lines into the owning ERP.
 
-Orders are represented in the newest contract (v2, a superset of v1); the v1
-routes drop what v1 does not know.
-
 Every check that can fail on the client's data runs before anything is written,
 and all of them run, so a CRM developer sees every bad line at once. Writes are
 ordered so that a retry after any crash converges on one ERP order: the
@@ -16,9 +13,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from contracts.v1.common import ExternalReference
-from contracts.v1.orders import OrderCreate, OrderLine
-from contracts.v2.orders import OrderPageV2 as OrderPage
-from contracts.v2.orders import OrderV2 as Order
+from contracts.v1.orders import OrderCreate
 from domains.crosswalk import Crosswalk
 from domains.customer.ports import CustomerRecord
 from domains.customer.service import CustomerService
@@ -32,8 +27,9 @@ from domains.order.ports import (
     Party,
     SubmissionLine,
 )
-from domains.ownership import OwnershipStore
-from domains.paging import next_cursor, page_request
+from domains.order.records import Order, OrderLine
+from domains.ownership import OwnershipMap
+from domains.paging import Listing, next_cursor, page_request
 from domains.product.service import ProductService
 from domains.quote.ports import QuoteRecord
 from domains.quote.service import QuoteService
@@ -46,7 +42,7 @@ class OrderService:
         *,
         crosswalks: CrosswalkFactory,
         owners: RecordOwners,
-        ownership: OwnershipStore,
+        ownership: OwnershipMap,
         erps: Mapping[str, OrderSystem],
         customers: CustomerService,
         products: ProductService,
@@ -74,7 +70,7 @@ class OrderService:
         assert customer is not None
         assert currency is not None
         legal_entity = data.legal_entity or customer.legal_entity
-        erp = self._erps[(await self._ownership.load()).owner("orders", legal_entity)]
+        erp = self._erps[self._ownership.owner("orders", legal_entity)]
         order_id = order_id or new_id("order")
         xw = self._crosswalks(tenant)
         record = await erp.find_order(order_id)
@@ -127,8 +123,8 @@ class OrderService:
         legal_entity: str | None,
         cursor: str | None,
         limit: int,
-    ) -> OrderPage:
-        erp = self._erps[(await self._ownership.load()).owner("orders", legal_entity)]
+    ) -> Listing[Order]:
+        erp = self._erps[self._ownership.owner("orders", legal_entity)]
         xw = self._crosswalks(tenant)
         account = None
         request = page_request(cursor, limit, "orders", customer_id, legal_entity)
@@ -137,7 +133,7 @@ class OrderService:
             if account is None:
                 # Known customer that never ordered through this ERP: an empty list.
                 await self._customers.record(tenant, customer_id)
-                return OrderPage(data=[], next_cursor=None)
+                return Listing([])
         page = await erp.list_orders(account, request.offset, request.limit)
         data = []
         records = await visible(
@@ -152,7 +148,7 @@ class OrderService:
                 await xw.link(order_id, erp.system, record.system_id)
             order_id = order_id or await xw.ensure("order", erp.system, record.system_id)
             data.append(await self._represent(tenant, order_id, erp.system, record))
-        return OrderPage(data=data, next_cursor=next_cursor(request, page))
+        return Listing(data, next_cursor(request, page))
 
     async def _customer(
         self, tenant: str, customer_id: str, issues: list[FieldIssue]
@@ -220,7 +216,7 @@ class OrderService:
     async def _lines(
         self, tenant: str, data: OrderCreate, quote: QuoteRecord | None, issues: list[FieldIssue]
     ) -> tuple[str | None, list[SubmissionLine]]:
-        catalog = await self._products.catalog()
+        catalog = self._products.catalog()
         wanted: list[tuple[str, str | None, SubmissionLine]] = []  # (field, sku, line)
         currency = data.currency
         if quote is not None:
@@ -335,7 +331,7 @@ class OrderService:
         customer_id = facts.get("customer_id") or await xw.canonical_id(
             "customer", system, record.account
         )
-        catalog_system = (await self._products.catalog()).system
+        catalog_system = self._products.catalog().system
         lines = [
             OrderLine(
                 line_number=line.line_number,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from contracts.v1.billing import Payment, PaymentCreate
+from contracts.v1.billing import PaymentCreate
 from contracts.v1.common import ExternalReference, Money
 from domains.crosswalk import Crosswalk
 from domains.errors import FieldIssue, NotFound, ValidationFailed
@@ -19,7 +19,8 @@ from domains.ids import kind_of, new_id
 from domains.invoice.ports import BillingSystem, PaymentRecord, PaymentRequest
 from domains.invoice.service import InvoiceService
 from domains.money import money, quantize
-from domains.ownership import OwnershipStore
+from domains.ownership import OwnershipMap
+from domains.payment.records import Payment
 from domains.tenancy import CrosswalkFactory, RecordOwners, visible
 
 
@@ -29,7 +30,7 @@ class PaymentService:
         *,
         crosswalks: CrosswalkFactory,
         owners: RecordOwners,
-        ownership: OwnershipStore,
+        ownership: OwnershipMap,
         billing: Mapping[str, BillingSystem],
         invoices: InvoiceService,
     ) -> None:
@@ -39,13 +40,13 @@ class PaymentService:
         self._billing = billing
         self._invoices = invoices
 
-    async def _system(self) -> BillingSystem:
-        return self._billing[(await self._ownership.load()).owner("payments")]
+    def _system(self) -> BillingSystem:
+        return self._billing[self._ownership.owner("payments")]
 
     async def create(
         self, tenant: str, data: PaymentCreate, payment_id: str | None = None
     ) -> Payment:
-        billing = await self._system()
+        billing = self._system()
         try:
             invoice = await self._invoices.record(tenant, data.invoice_id)
         except NotFound:
@@ -97,7 +98,7 @@ class PaymentService:
         return await self._represent(xw, billing.system, record, payment_id)
 
     async def get(self, tenant: str, payment_id: str) -> Payment:
-        billing = await self._system()
+        billing = self._system()
         xw = self._crosswalks(tenant)
         record = await self._record(tenant, payment_id, billing)
         return await self._represent(xw, billing.system, record, payment_id)
@@ -105,7 +106,7 @@ class PaymentService:
     async def refund(
         self, tenant: str, payment_id: str, amount: Money | None, idempotency_key: str
     ) -> Payment:
-        billing = await self._system()
+        billing = self._system()
         record = await self._record(tenant, payment_id, billing)
         if record.status not in ("succeeded", "partially_refunded"):
             raise _invalid(

@@ -13,12 +13,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from contracts.v1.common import Address
-from contracts.v1.pricing import PriceCalculation, PriceCalculationRequest, PricedLine
+from contracts.v1.pricing import PriceCalculationRequest
 from domains.customer.service import CustomerService
 from domains.errors import FieldIssue, NotFound, ValidationFailed
 from domains.money import SUPPORTED_CURRENCIES, decimal_string, money, quantize
-from domains.ownership import OwnershipStore
+from domains.ownership import OwnershipMap
 from domains.pricing.ports import PriceBook, PriceQuery
+from domains.pricing.records import PriceCalculation, PricedLine
 from domains.product.ports import ProductRecord
 from domains.product.service import ProductService
 from domains.tax.categories import category_of
@@ -31,7 +32,7 @@ class PriceCalculator:
     def __init__(
         self,
         *,
-        ownership: OwnershipStore,
+        ownership: OwnershipMap,
         books: Mapping[str, PriceBook],
         tax: Mapping[str, TaxEngine],
         products: ProductService,
@@ -60,9 +61,9 @@ class PriceCalculator:
             issues.append(
                 FieldIssue("currency", f"{data.currency} is not sold in.", "unsupported_currency")
             )
-        ownership = await self._ownership.load()
+        ownership = self._ownership
         book = self._books[ownership.owner("prices")]
-        catalog = await self._products.catalog()
+        catalog = self._products.catalog()
         lines: list[tuple[int, str, str, ProductRecord | None, Decimal, Decimal]] = []
         for index, line in enumerate(data.lines):
             field = f"lines[{index}].product_id"

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from contracts.v1.common import ExternalReference
-from contracts.v1.products import Price, PricePage
 from domains.errors import NotFound
 from domains.money import money
-from domains.ownership import OwnershipStore
-from domains.paging import next_cursor, page_request
+from domains.ownership import OwnershipMap
+from domains.paging import Listing, next_cursor, page_request
 from domains.pricing.ports import PriceBook, PriceQuery
+from domains.pricing.records import Price
 from domains.product.service import ProductService
 from domains.tenancy import CrosswalkFactory
 
@@ -20,7 +20,7 @@ class PriceService:
         self,
         *,
         crosswalks: CrosswalkFactory,
-        ownership: OwnershipStore,
+        ownership: OwnershipMap,
         books: Mapping[str, PriceBook],
         products: ProductService,
     ) -> None:
@@ -38,9 +38,9 @@ class PriceService:
         currency: str | None,
         cursor: str | None,
         limit: int,
-    ) -> PricePage:
-        book = self._books[(await self._ownership.load()).owner("prices")]
-        catalog = await self._products.catalog()
+    ) -> Listing[Price]:
+        book = self._books[self._ownership.owner("prices")]
+        catalog = self._products.catalog()
         sku = None
         if product_id is not None:
             sku = await self._products.sku_of(tenant, product_id, catalog.system)
@@ -62,4 +62,4 @@ class PriceService:
             )
             for record in page.items
         ]
-        return PricePage(data=data, next_cursor=next_cursor(request, page))
+        return Listing(data, next_cursor(request, page))

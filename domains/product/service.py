@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from contracts.v1.common import ExternalReference
-from contracts.v1.products import Product, ProductPage
 from domains.errors import NotFound
-from domains.ownership import OwnershipStore
-from domains.paging import next_cursor, page_request
+from domains.ownership import OwnershipMap
+from domains.paging import Listing, next_cursor, page_request
 from domains.product.ports import ProductCatalog, ProductQuery, ProductRecord
+from domains.product.records import Product
 from domains.tenancy import CrosswalkFactory
 
 
@@ -18,27 +18,27 @@ class ProductService:
         self,
         *,
         crosswalks: CrosswalkFactory,
-        ownership: OwnershipStore,
+        ownership: OwnershipMap,
         catalogs: Mapping[str, ProductCatalog],
     ) -> None:
         self._crosswalks = crosswalks
         self._ownership = ownership
         self._catalogs = catalogs
 
-    async def catalog(self) -> ProductCatalog:
-        return self._catalogs[(await self._ownership.load()).owner("products")]
+    def catalog(self) -> ProductCatalog:
+        return self._catalogs[self._ownership.owner("products")]
 
     async def list_page(
         self, tenant: str, query: ProductQuery, cursor: str | None, limit: int
-    ) -> ProductPage:
-        catalog = await self.catalog()
+    ) -> Listing[Product]:
+        catalog = self.catalog()
         request = page_request(cursor, limit, "products", query)
         page = await catalog.list_products(query, request.offset, request.limit)
         data = [await self.represent(tenant, catalog.system, record) for record in page.items]
-        return ProductPage(data=data, next_cursor=next_cursor(request, page))
+        return Listing(data, next_cursor(request, page))
 
     async def get(self, tenant: str, product_id: str) -> Product:
-        catalog = await self.catalog()
+        catalog = self.catalog()
         sku = await self.sku_of(tenant, product_id, catalog.system)
         record = (await catalog.get_products([sku])).get(sku) if sku else None
         if record is None:
@@ -49,7 +49,7 @@ class ProductService:
         return (await self._crosswalks(tenant).system_ids(product_id)).get(system)
 
     async def product_id(self, tenant: str, sku: str, system: str | None = None) -> str:
-        system = system or (await self.catalog()).system
+        system = system or self.catalog().system
         return await self._crosswalks(tenant).ensure("product", system, sku)
 
     async def represent(

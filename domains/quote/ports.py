@@ -6,8 +6,8 @@ from typing import Protocol
 
 import msgspec
 
-from contracts.v1.quotes import QuoteStatus
 from domains.paging import Page
+from domains.quote.records import QuoteStatus
 
 
 class QuoteLineRecord(msgspec.Struct, frozen=True, kw_only=True):

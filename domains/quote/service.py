@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from contracts.v1.common import Address, ExternalReference
-from contracts.v1.quotes import Quote, QuoteLine, QuotePage, QuoteStatus
 from domains.errors import NotFound
 from domains.money import money
-from domains.ownership import OwnershipStore
-from domains.paging import next_cursor, page_request
+from domains.ownership import OwnershipMap
+from domains.paging import Listing, next_cursor, page_request
 from domains.product.service import ProductService
 from domains.quote.ports import QuoteQuery, QuoteRecord, QuoteSource
+from domains.quote.records import Quote, QuoteLine, QuoteStatus
 from domains.tax.categories import category_of
 from domains.tax.ports import TaxEngine, TaxLine, TaxRequest
 
@@ -30,7 +30,7 @@ class QuoteService:
         self,
         *,
         crosswalks: CrosswalkFactory,
-        ownership: OwnershipStore,
+        ownership: OwnershipMap,
         sources: Mapping[str, QuoteSource],
         products: ProductService,
         customers: CustomerService | None = None,
@@ -43,8 +43,8 @@ class QuoteService:
         self._customers = customers
         self._tax = tax or {}
 
-    async def source(self) -> QuoteSource:
-        return self._sources[(await self._ownership.load()).owner("quotes")]
+    def source(self) -> QuoteSource:
+        return self._sources[self._ownership.owner("quotes")]
 
     async def list_page(
         self,
@@ -54,8 +54,8 @@ class QuoteService:
         status: QuoteStatus | None,
         cursor: str | None,
         limit: int,
-    ) -> QuotePage:
-        source = await self.source()
+    ) -> Listing[Quote]:
+        source = self.source()
         account_id = None
         if customer_id is not None:
             account_id = (await self._crosswalks(tenant).system_ids(customer_id)).get(source.system)
@@ -65,10 +65,10 @@ class QuoteService:
         request = page_request(cursor, limit, "quotes", query)
         page = await source.list_quotes(query, request.offset, request.limit)
         data = [await self.represent(tenant, source.system, record) for record in page.items]
-        return QuotePage(data=data, next_cursor=next_cursor(request, page))
+        return Listing(data, next_cursor(request, page))
 
     async def get(self, tenant: str, quote_id: str) -> Quote:
-        source = await self.source()
+        source = self.source()
         record = await self.record(tenant, quote_id, source)
         quote = await self.represent(tenant, source.system, record, quote_id)
         return await self._with_tax(quote, source.system, record)
@@ -76,14 +76,14 @@ class QuoteService:
     async def _with_tax(self, quote: Quote, system: str, record: QuoteRecord) -> Quote:
         """Add the tax engine's estimate; a tax engine that is down fails the read
         (503 naming it) rather than showing a quote without its tax."""
-        ownership = await self._ownership.load()
+        ownership = self._ownership
         if "tax" not in ownership.rules or self._customers is None or not record.account_id:
             return quote
         customer = await self._customers.master_record(system, record.account_id)
         if customer is None:
             return quote
         engine = self._tax[ownership.owner("tax", customer.legal_entity)]
-        catalog = await self._products.catalog()
+        catalog = self._products.catalog()
         products = await catalog.get_products([line.sku for line in record.lines if line.sku])
         result = await engine.calculate(
             TaxRequest(
@@ -114,7 +114,7 @@ class QuoteService:
     async def record(
         self, tenant: str, quote_id: str, source: QuoteSource | None = None
     ) -> QuoteRecord:
-        source = source or await self.source()
+        source = source or self.source()
         system_id = (await self._crosswalks(tenant).system_ids(quote_id)).get(source.system)
         record = await source.get_quote(system_id) if system_id else None
         if record is None:

@@ -1,11 +1,11 @@
-"""Pieces every controller shares: services access, parameters, documented problems."""
+"""Pieces every controller shares: parameters, documented problems, ETag and Location."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar, cast
+from typing import Annotated, Any, TypeVar
 
 import msgspec
-from litestar import Request, Response
+from litestar import Response
 from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import ParameterKwarg, PathParameter, QueryParameter
@@ -18,13 +18,9 @@ from contracts.v1.common import (
     LEGAL_ENTITY_PATTERN,
     ULID_BODY,
 )
-from domains.ids import Kind, derived_id
 from domains.paging import DEFAULT_LIMIT, MAX_LIMIT
 from domains.versioning import version_tag
-from gateway.wiring import Services
-from policies.asgi import Scope
 from policies.auth.openapi import UNAUTHORIZED_RESPONSES, security_for
-from policies.consumer import get_consumer
 from policies.idempotency.openapi import IDEMPOTENCY_RESPONSES, IDEMPOTENT_REPLAYED_HEADER
 from policies.rate_limit.openapi import RATE_LIMIT_HEADERS, TOO_MANY_REQUESTS
 from policies.route import IdempotencyMode, governed
@@ -151,32 +147,6 @@ ETAG_HEADER = ResponseHeader(
 LOCATION_HEADER = ResponseHeader(
     name="Location", description="URL of the created resource", documentation_only=True
 )
-
-
-# Tenant for calls that carry no consumer (auth disabled in config).
-DEFAULT_TENANT = "default"
-
-
-def tenant_of(request: Request[Any, Any, Any]) -> str:
-    consumer = get_consumer(cast("Scope", request.scope))
-    return consumer.tenant if consumer is not None else DEFAULT_TENANT
-
-
-def idempotent_id(request: Request[Any, Any, Any], kind: Kind) -> str | None:
-    """The canonical id a request under an Idempotency-Key must create, or None."""
-    key = request.scope.get("state", {}).get("idempotency_key")
-    if not key:
-        return None
-    consumer = get_consumer(cast("Scope", request.scope))
-    who = consumer.key if consumer is not None else DEFAULT_TENANT
-    return derived_id(kind, who, str(key))
-
-
-def services(request: Request[Any, Any, Any]) -> Services:
-    runtime = request.app.state.runtime
-    assert runtime is not None, "the gateway runtime is built on start-up"
-    result: Services = runtime.services
-    return result
 
 
 def etag(tag: str) -> str:

@@ -16,9 +16,6 @@ from policies.audit.store import AuditStore
 
 logger = logging.getLogger(__name__)
 
-# Callers without a consumer (auth disabled) are recorded like the routes see them.
-DEFAULT_TENANT = "default"
-ANONYMOUS = "anonymous"
 MAX_SYSTEM_REFS = 20
 
 ErrorHook = Callable[[Exception], None]

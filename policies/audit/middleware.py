@@ -15,17 +15,11 @@ import re
 import msgspec
 
 from contracts.v1.common import ExternalReference
-from policies.asgi import ASGIApp, Message, Receive, Scope, Send, state, trace_id
+from policies.asgi import ASGIApp, Message, Receive, Scope, Send
 from policies.audit.config import AuditConfig
-from policies.audit.entry import (
-    ANONYMOUS,
-    DEFAULT_TENANT,
-    MAX_SYSTEM_REFS,
-    ErrorHook,
-    make_entry,
-)
+from policies.audit.entry import MAX_SYSTEM_REFS, ErrorHook, make_entry
 from policies.audit.store import AuditStore
-from policies.consumer import get_consumer
+from policies.context import request_context
 from policies.route import RoutePolicy, route_policy
 
 logger = logging.getLogger(__name__)
@@ -35,7 +29,6 @@ MAX_PARSED_BODY = 256 * 1024
 _CANONICAL_ID = re.compile(r"^[a-z]{2,5}_[0-9A-HJKMNP-TV-Z]{26}$")
 _RESOURCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 _SYSTEM = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
-_IDEMPOTENCY_HEADER = b"idempotency-key"
 
 
 class _Ref(msgspec.Struct):
@@ -75,17 +68,6 @@ def _path_resource(scope: Scope) -> str | None:
     for value in (scope.get("path_params") or {}).values():
         if isinstance(value, str) and _CANONICAL_ID.fullmatch(value):
             return value
-    return None
-
-
-def _header_key(scope: Scope) -> str | None:
-    """The Idempotency-Key of a request answered before the handler (a replay)."""
-    for name, value in scope["headers"]:
-        if name == _IDEMPOTENCY_HEADER:
-            key = value.decode("latin-1").strip(" \t")
-            if len(key) >= 2 and key[0] == key[-1] == '"':
-                key = key[1:-1]
-            return key or None
     return None
 
 
@@ -201,19 +183,19 @@ class AuditMiddleware:
         exchange.recorded = True
         try:
             resource_id, refs = exchange.written()
-            consumer = get_consumer(scope)
-            key = state(scope).get("idempotency_key")
+            context = request_context(scope)
             entry = make_entry(
-                tenant=consumer.tenant if consumer is not None else DEFAULT_TENANT,
-                consumer=consumer.client_id if consumer is not None else ANONYMOUS,
+                tenant=context.tenant,
+                consumer=context.client_id,
                 operation=_operation(scope, policy),
                 status=exchange.status,
                 method=scope["method"],
                 route=scope.get("path_template") or "",
                 resource_id=resource_id or _path_resource(scope),
                 system_refs=refs,
-                trace_id=trace_id(scope),
-                idempotency_key=key if isinstance(key, str) and key else _header_key(scope),
+                trace_id=context.trace_id,
+                # Set by the idempotency policy (also on replays it answers itself).
+                idempotency_key=context.idempotency_key,
                 replayed=exchange.replayed,
             )
             await self.store.append(entry)
@@ -221,7 +203,8 @@ class AuditMiddleware:
             # The response is already on its way; the audit must not alter it.
             logger.warning(
                 "audit entry not recorded for %s %s (trace %s)",
-                scope["method"], scope.get("path_template") or "?", trace_id(scope) or "-",
+                scope["method"], scope.get("path_template") or "?",
+                request_context(scope).trace_id or "-",
                 exc_info=True,
             )
             if self._on_error is not None:

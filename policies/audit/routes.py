@@ -5,24 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, cast
 
-import msgspec
 from litestar import Request, Response, get
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import QueryParameter
 
-from contracts.problem import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE, FieldError, Problem
+from contracts.problem import PROBLEM_MEDIA_TYPE, FieldError
 from contracts.v1.audit import AuditPage
 from contracts.v1.common import CURSOR_PATTERN
-from policies.asgi import Scope, trace_id
-from policies.audit.entry import DEFAULT_TENANT
+from policies.asgi import Scope
 from policies.audit.openapi import AUDIT_RESPONSES
 from policies.audit.store import AuditStore, AuditStoreError, InvalidCursor
-from policies.consumer import get_consumer
+from policies.context import request_context
+from policies.problems import problem_json
 
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
-
-_encoder = msgspec.json.Encoder()
 
 ConsumerFilter = Annotated[
     str | None,
@@ -74,19 +71,18 @@ class AuditQueryProblem(Exception):
 
 
 def _problem_response(request: Request[Any, Any, Any], exc: AuditQueryProblem) -> Response[bytes]:
-    problem = Problem(
-        type=PROBLEM_TYPE_BASE + ("validation" if exc.status < 500 else "dependency-unavailable"),
-        title=exc.title,
+    body = problem_json(
+        cast("Scope", request.scope),
         status=exc.status,
         code=exc.code,
+        title=exc.title,
+        kind="validation" if exc.status < 500 else "dependency_unavailable",
         detail=exc.detail,
-        instance=request.url.path[:2000],
-        trace_id=trace_id(cast("Scope", request.scope)),
-        errors=[FieldError(field=exc.field, message=exc.detail)] if exc.field else [],
+        errors=[FieldError(field=exc.field, message=exc.detail)] if exc.field else (),
         retryable=exc.status >= 500,
     )
     return Response(
-        content=_encoder.encode(problem),
+        content=body,
         status_code=exc.status,
         media_type=PROBLEM_MEDIA_TYPE,
         headers={"Retry-After": "1"} if exc.status == 503 else None,
@@ -136,9 +132,8 @@ def audit_routes(
                 400, "INVALID_PARAMETER", "Invalid request parameters",
                 "since must not be later than until", field="since",
             )
-        caller = get_consumer(cast("Scope", request.scope))
         # Always the caller's own tenant: no parameter can widen it.
-        tenant = caller.tenant if caller is not None else DEFAULT_TENANT
+        tenant = request_context(cast("Scope", request.scope)).tenant
         try:
             entries, next_cursor = await store.query(
                 tenant,

@@ -14,7 +14,8 @@ from collections.abc import Callable
 
 from policies.asgi import ASGIApp, Receive, Scope, Send, send_problem
 from policies.auth.verifier import AuthFailure, TokenVerifier
-from policies.consumer import ANONYMOUS_PLAN, Consumer, set_consumer
+from policies.consumer import ANONYMOUS, DEFAULT_TENANT, Consumer
+from policies.context import request_context
 from policies.route import route_policy
 
 _UNSAFE = re.compile(r'[^\x20\x21\x23-\x5B\x5D-\x7E]')  # RFC 6750 error_description charset
@@ -47,8 +48,7 @@ class AuthMiddleware:
         self._enabled = config.enabled
         self._realm = f'Bearer realm="{_quoted(config.realm)}"'
         self._anonymous = Consumer(
-            client_id="anonymous", tenant=config.default_tenant or "default",
-            plan=ANONYMOUS_PLAN,
+            client_id=ANONYMOUS, tenant=config.default_tenant or DEFAULT_TENANT, plan=ANONYMOUS
         )
         self._missing = [(b"www-authenticate", self._realm.encode())]
 
@@ -61,7 +61,7 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         if not self._enabled:
-            set_consumer(scope, self._anonymous)
+            request_context(scope).consumer = self._anonymous
             await self.app(scope, receive, send)
             return
         token = None
@@ -87,7 +87,7 @@ class AuthMiddleware:
             except AuthFailure as failure:
                 await self._reject(scope, send, failure)
                 return
-        set_consumer(scope, consumer)
+        request_context(scope).consumer = consumer
         required = policy.get("scopes")
         if required:
             granted = consumer.scopes

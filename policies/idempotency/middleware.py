@@ -14,8 +14,9 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
-from policies.asgi import ASGIApp, Message, Receive, Scope, Send, send_problem, state
-from policies.consumer import get_consumer
+from policies.asgi import ASGIApp, Message, Receive, Scope, Send, send_problem
+from policies.consumer import ANONYMOUS
+from policies.context import request_context
 from policies.idempotency.config import IdempotencyConfig
 from policies.idempotency.key import fingerprint, parse_idempotency_key, record_id
 from policies.idempotency.store import IdempotencyStore, IdempotencyStoreError, StoredResponse
@@ -30,7 +31,6 @@ Outcome = Literal[
 _HEADER = b"idempotency-key"
 _RETRY_SOON = [(b"retry-after", b"1")]
 _REPLAYED = (b"idempotent-replayed", b"true")
-ANONYMOUS = "anonymous"
 
 
 class IdempotencyMiddleware:
@@ -101,6 +101,9 @@ class IdempotencyMiddleware:
                 "characters.",
             )
             return
+        # Parsed once, here: audit records it and the handler derives ids from it.
+        context = request_context(scope)
+        context.idempotency_key = key
 
         body = await self._read_body(receive, content_length)
         if not isinstance(body, bytes):
@@ -110,7 +113,7 @@ class IdempotencyMiddleware:
 
         method: str = scope["method"]
         path: str = scope["path"]
-        consumer = get_consumer(scope)
+        consumer = context.consumer
         record = record_id(
             consumer.key if consumer is not None else ANONYMOUS,
             method,
@@ -139,7 +142,6 @@ class IdempotencyMiddleware:
 
         if begun.outcome == "new":
             self._outcome("new")
-            state(scope)["idempotency_key"] = key
             await self._execute(scope, send, record, owner, body, receive)
         elif begun.outcome == "completed":
             assert begun.response is not None

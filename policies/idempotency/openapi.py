@@ -1,21 +1,19 @@
-"""What the idempotency policy adds to the OpenAPI document, for the lead to attach.
+"""What the idempotency policy adds to the OpenAPI document.
 
-On a handler: ``idempotency_key: Annotated[str, IDEMPOTENCY_KEY_HEADER]`` (or
-``Annotated[str | None, IDEMPOTENCY_KEY_HEADER_OPTIONAL] = None`` on an
-"optional" route), ``response_headers=[IDEMPOTENT_REPLAYED_HEADER, ...]`` and
-``responses={**IDEMPOTENCY_RESPONSES, ...}``. ``idempotency_key_parameter`` is the
-same header as a plain OpenAPI Parameter, for operation post-processing.
+The route's policy (``governed(idempotency="required" | "optional")``) is the one
+declaration: the composition root documents the header on those operations with
+``idempotency_key_parameter`` (appended last, as a handler parameter would be),
+and the handler declares nothing, since the policy alone reads the header. Add
+``response_headers=[IDEMPOTENT_REPLAYED_HEADER, ...]`` and
+``responses={**IDEMPOTENCY_RESPONSES, ...}`` on the route.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from litestar.datastructures import ResponseHeader
 from litestar.enums import ParamType
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIType, Parameter, Schema
-from litestar.params import HeaderParameter
 
 from contracts.problem import PROBLEM_MEDIA_TYPE, Problem
 from policies.idempotency.key import MAX_KEY_LENGTH
@@ -24,7 +22,7 @@ HEADER_NAME = "Idempotency-Key"
 # The field value is an sf-string: the key (1-255 visible ASCII characters)
 # between double quotes, so the value itself may be two characters longer.
 MAX_VALUE_LENGTH = MAX_KEY_LENGTH + 2
-_DESCRIPTION = (
+HEADER_DESCRIPTION = (
     "Unique key for this operation (draft-ietf-httpapi-idempotency-key-header), a quoted "
     'string such as "8e03978e-40d5-43e8-bc93-6894a57f9324" of 1-255 visible ASCII '
     "characters (an unquoted value is accepted too). A retry with the same key and the same "
@@ -33,31 +31,22 @@ _DESCRIPTION = (
 )
 
 
-def idempotency_key_header(*, required: bool = True) -> Any:
-    """The header as a Litestar handler parameter (documents and validates it)."""
-    return HeaderParameter(
-        name=HEADER_NAME,
-        required=required,
-        min_length=1,
-        max_length=MAX_VALUE_LENGTH,
-        description=_DESCRIPTION,
-    )
-
-
 def idempotency_key_parameter(*, required: bool = True) -> Parameter:
-    """The header as an OpenAPI Parameter object."""
+    """The header as an OpenAPI Parameter, in the form Litestar gives a header
+    parameter of a handler (so documents read the same either way)."""
+    schema = Schema(description=HEADER_DESCRIPTION, max_length=MAX_VALUE_LENGTH, min_length=1)
+    if required:
+        schema.type = OpenAPIType.STRING
+    else:
+        schema.one_of = [Schema(type=OpenAPIType.STRING), Schema(type=OpenAPIType.NULL)]
     return Parameter(
         name=HEADER_NAME,
         param_in=ParamType.HEADER,
         required=required,
-        description=_DESCRIPTION,
-        schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=MAX_VALUE_LENGTH),
-        example='"8e03978e-40d5-43e8-bc93-6894a57f9324"',
+        description=HEADER_DESCRIPTION,
+        schema=schema,
     )
 
-
-IDEMPOTENCY_KEY_HEADER = idempotency_key_header(required=True)
-IDEMPOTENCY_KEY_HEADER_OPTIONAL = idempotency_key_header(required=False)
 
 IDEMPOTENT_REPLAYED_HEADER = ResponseHeader(
     name="Idempotent-Replayed",

@@ -5,7 +5,8 @@ Wiring (composition root), one ``GatewayMetrics`` per process:
 * wrap the Litestar app as tracing is, right inside it:
   ``TracingMiddleware(MetricsMiddleware(litestar, metrics=metrics), ...)`` so even
   unmatched paths are counted (as app middleware only matched routes are);
-* pass the hooks: ``Upstream(observe=metrics.observe_sor_call)``,
+* pass the hooks: ``Upstream(observe=sor_observer(metrics.observe_sor_call))``
+  (``policies.context``: the request's SoR tracker first, then the per-call metrics),
   ``RateLimitMiddleware(on_decision=metrics.rate_limit_decision)``,
   ``IdempotencyMiddleware(on_outcome=metrics.idempotency_outcome)``, and
   ``auth_failure`` / ``deprecated_call`` / ``flow_step`` / ``set_dlq_depth`` /

@@ -12,7 +12,8 @@ Sits right after tracing and before auth. Two ways to mount it:
   uncounted.
 
 The consumer is read after the app returns too, because auth runs later in the
-chain and stores it in the scope state.
+chain. Time waiting on systems of record comes from the request's SoR tracker
+(policies/context.py), which tracing's access line and span read as well.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from __future__ import annotations
 import asyncio
 
 from policies.asgi import ASGIApp, Message, Receive, Scope, Send
-from policies.consumer import get_consumer
-from policies.metrics.context import SorWait, current_wait
+from policies.context import RequestContext, enter, leave
 from policies.metrics.labels import UNMATCHED_LABELS
 from policies.metrics.registry import GatewayMetrics
 
@@ -36,14 +36,20 @@ class MetricsMiddleware:
         self._clock = metrics.clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # Already inside a measured request (mounted twice): count it once.
-        if scope["type"] != "http" or not self.metrics.enabled or current_wait.get() is not None:
+        if scope["type"] != "http" or not self.metrics.enabled:
             await self.app(scope, receive, send)
             return
         clock = self._clock
+        context, token = enter(scope, clock)
+        if context.metered:
+            # Already inside a measured request (mounted twice): count it once.
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                leave(context, token)
+            return
+        context.metered = True
         started = clock()
-        wait = SorWait(started)
-        token = current_wait.set(wait)
         status = 0
 
         async def send_and_watch(message: Message) -> None:
@@ -61,13 +67,12 @@ class MetricsMiddleware:
             status = status or 500
             raise
         finally:
-            current_wait.reset(token)
             ended = clock()
-            wait.open = False
-            self._record(scope, status or 500, ended - started, wait, ended)
+            self._record(scope, context, status or 500, ended - started, ended)
+            leave(context, token)
 
     def _record(
-        self, scope: Scope, status: int, seconds: float, wait: SorWait, ended: float
+        self, scope: Scope, context: RequestContext, status: int, seconds: float, ended: float
     ) -> None:
         metrics = self.metrics
         handler = scope.get("route_handler")
@@ -75,12 +80,11 @@ class MetricsMiddleware:
             labels = UNMATCHED_LABELS
         else:
             labels = metrics.labels_for(handler, str(scope.get("path_template") or ""))
-        consumer = get_consumer(scope)
         metrics.record_request(
             labels,
-            metrics.consumer_label(consumer.client_id if consumer else None),
+            metrics.consumer_label(context.client_id),
             status,
             seconds,
-            wait,
+            context.sor,
             ended,
         )

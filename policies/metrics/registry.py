@@ -29,11 +29,11 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from policies.consumer import ANONYMOUS
+from policies.context import SorTracker
 from policies.metrics.config import MetricsConfig
-from policies.metrics.context import SorWait, current_wait
 from policies.metrics.labels import RouteLabels, route_labels
 
-ANONYMOUS = "anonymous"
 OTHER_CONSUMERS = "other"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -200,15 +200,12 @@ class GatewayMetrics:
     # -- hooks for other policies, adapters and the flow engine -------------------
 
     def observe_sor_call(self, system: str, operation: str, seconds: float, outcome: str) -> None:
-        """The upstream client's observer: one call (attempt) to a system of record."""
+        """One call (attempt) to a system of record; the upstream client reports it
+        through ``policies.context.sor_observer(metrics.observe_sor_call)``."""
         if not self.enabled:
             return
-        seconds = max(0.0, seconds)
-        self._sor_latency(system, operation).observe(seconds)
+        self._sor_latency(system, operation).observe(max(0.0, seconds))
         self._sor_calls(system, operation, outcome).inc()
-        wait = current_wait.get()
-        if wait is not None:
-            wait.add(seconds, outcome, self.clock())
 
     def rate_limit_decision(self, plan: str, outcome: str) -> None:
         if self.enabled:
@@ -270,7 +267,7 @@ class GatewayMetrics:
         consumer: str,
         status: int,
         seconds: float,
-        wait: SorWait,
+        wait: SorTracker,
         ended: float,
     ) -> None:
         api, version, operation = labels

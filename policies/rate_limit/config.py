@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from policies.consumer import ANONYMOUS
+
 # Plan names go into the RateLimit headers as structured-field strings and into
 # Redis keys, so they stay short and free of quotes, backslashes and colons.
 _PLAN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -61,7 +63,7 @@ def _default_plans() -> dict[str, Plan]:
     return {
         "default": Plan(quota=600, window_seconds=60, burst=100),
         "gold": Plan(quota=6000, window_seconds=60, burst=1000),
-        "anonymous": Plan(quota=60, window_seconds=60),
+        ANONYMOUS: Plan(quota=60, window_seconds=60),
     }
 
 
@@ -75,7 +77,7 @@ class RateLimitConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     # Used for consumers whose plan name is not configured.
     default_plan: str = "default"
     # Limits public routes (e.g. the token endpoint) per client IP, before auth.
-    ip_plan: str = "anonymous"
+    ip_plan: str = ANONYMOUS
     # When the store is unreachable: "open" admits without RateLimit values,
     # "closed" answers 503 RATE_LIMITER_UNAVAILABLE.
     failure_mode: Literal["open", "closed"] = "open"

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from policies.asgi import ASGIApp, Receive, Scope, Send, add_headers, header, send_problem
-from policies.consumer import get_consumer
+from policies.context import request_context
 from policies.rate_limit.config import Plan, RateLimitConfig
 from policies.rate_limit.gcra import Decision, Limit
 from policies.rate_limit.store import RateLimiterUnavailable, RateLimitStore
@@ -102,7 +102,7 @@ class RateLimitMiddleware:
         if policy is None:
             await self.app(scope, receive, send)
             return
-        consumer = None if policy.get("public") else get_consumer(scope)
+        consumer = None if policy.get("public") else request_context(scope).consumer
         if consumer is None:
             plan = self._by_ip
             bucket = f"{plan.name}:ip:{self._client_ip(scope)}"

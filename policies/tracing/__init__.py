@@ -7,27 +7,23 @@ Wiring (composition root), one ``Tracer`` per process:
 * wrap the whole app, outermost: ``TracingMiddleware(MetricsMiddleware(app, ...),
   settings.tracing, tracer=tracer)``;
 * every system of record: ``Upstream(headers=outbound_headers,
-  instrument=sor_call_span)``: the SoR sees the request's trace with the
-  attempt's CLIENT span as parent, and the access log gets SoR time;
+  instrument=sor_call_span, observe=sor_observer(...))``: the SoR sees the
+  request's trace with the attempt's CLIENT span as parent, and the request's
+  SoR tracker (policies/context.py) gets the time the access line reports;
 * mount ``tracing_routes(tracer, opt=governed("ops:read"))``;
 * at start-up ``configure_logging(settings.tracing.log_level)`` (and turn off the
   server's own access log);
 * OpenAPI: ``TRACING_OPENAPI_HEADERS`` on every response, ``TRACING_PARAMETERS``
   optionally on every operation.
 
-Problem bodies take ``trace_id`` from ``scope["state"]["trace"]`` (a
-``TraceContext``), which also names the server span, so the ids in a problem,
-the ``X-Trace-Id`` header, the access line and the SoR's ``traceparent`` agree.
+The middleware writes the trace context into the request's ``RequestContext``
+(policies/context.py), which also names the server span; problem bodies, the
+``X-Trace-Id`` header, the access line and the SoR's ``traceparent`` all read it
+there, so their ids agree.
 """
 
 from policies.tracing.config import TracingConfig
-from policies.tracing.context import (
-    TraceContext,
-    current,
-    outbound_headers,
-    parse_parent,
-    parse_traceparent,
-)
+from policies.tracing.context import outbound_headers, parse_parent, parse_traceparent
 from policies.tracing.logging import ACCESS_LOGGER, JsonFormatter, configure_logging
 from policies.tracing.middleware import TracingMiddleware
 from policies.tracing.openapi import (
@@ -49,13 +45,11 @@ __all__ = [
     "TRACING_PARAMETERS",
     "JsonFormatter",
     "SpanView",
-    "TraceContext",
     "TracePage",
     "Tracer",
     "TracingConfig",
     "TracingMiddleware",
     "configure_logging",
-    "current",
     "outbound_headers",
     "parse_parent",
     "parse_traceparent",

@@ -1,16 +1,18 @@
-"""The current request's trace context, readable anywhere below the edge.
+"""W3C Trace Context and Baggage: parsing what callers send, and what the
+systems of record are sent.
 
 Parsing follows W3C Trace Context (level 1) and W3C Baggage: a header that does
-not match the grammar is ignored as if absent, never an error.
+not match the grammar is ignored as if absent, never an error. The request's own
+trace context lives in its ``RequestContext`` (policies/context.py).
 """
 
 from __future__ import annotations
 
 import random
 import re
-from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import NamedTuple
+
+from policies.context import current_request
 
 _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 _ZERO_TRACE = "0" * 32
@@ -31,22 +33,6 @@ _BAGGAGE_MEMBER = re.compile(
 )
 _MAX_BAGGAGE_MEMBERS = 64
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-
-
-@dataclass(frozen=True, slots=True)
-class TraceContext:
-    trace_id: str
-    span_id: str  # this gateway's server span for the request
-    sampled: bool = True
-    tracestate: str = ""
-    request_id: str = ""
-    baggage: str = ""  # passed on verbatim; the gateway never reads or adds entries
-
-    def traceparent(self) -> str:
-        return f"00-{self.trace_id}-{self.span_id}-{'01' if self.sampled else '00'}"
-
-
-current: ContextVar[TraceContext | None] = ContextVar("q2c_trace", default=None)
 
 
 class RemoteParent(NamedTuple):
@@ -127,9 +113,9 @@ def valid_request_id(value: str | None) -> str:
 
 
 def outbound_headers() -> dict[str, str]:
-    """Headers that carry the trace to a system of record."""
-    context = current.get()
-    if context is None:
+    """``Upstream(headers=...)``: headers that carry the trace to a system of record."""
+    context = current_request.get()
+    if context is None or not context.trace_id:
         return {}
     headers = {"traceparent": context.traceparent()}
     if context.tracestate:

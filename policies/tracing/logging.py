@@ -14,7 +14,7 @@ from typing import IO, Any
 
 import msgspec
 
-from policies.tracing.context import current
+from policies.context import current_request
 
 ACCESS_LOGGER = "q2c.access"
 _ACCESS_ATTRIBUTE = "q2c_access"
@@ -51,8 +51,8 @@ class JsonFormatter(logging.Formatter):
             line.update(access)
         else:
             line["message"] = record.getMessage()
-            context = current.get()
-            if context is not None:
+            context = current_request.get()
+            if context is not None and context.trace_id:
                 line["trace_id"] = context.trace_id
                 line["span_id"] = context.span_id
             if record.exc_info:

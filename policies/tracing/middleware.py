@@ -1,9 +1,10 @@
 """Pure-ASGI tracing edge: trace context, the request's server span, ids echoed
 on the response and one access-log line per request.
 
-It wraps the whole application (outside routing, so 404s are traced too); the
-route template and the consumer are written into the same scope by the router
-and auth, so they are read after the inner app returns.
+It wraps the whole application (outside routing, so 404s are traced too) and is
+the outermost policy, so it opens the request's context (policies/context.py)
+and fills in the trace context. The route template and the consumer are written
+by the router and auth further in, so they are read after the inner app returns.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import time
 
+from opentelemetry import trace as otel
+
 from policies.asgi import ASGIApp, Message, Receive, Scope, Send
-from policies.consumer import get_consumer
+from policies.context import RequestContext, enter, leave
 from policies.tracing import logging as access
 from policies.tracing.config import TracingConfig
 from policies.tracing.context import (
-    TraceContext,
-    current,
     new_span_id,
     new_trace_id_int,
     parse_parent,
@@ -25,7 +26,7 @@ from policies.tracing.context import (
     valid_request_id,
     valid_tracestate,
 )
-from policies.tracing.otel import RequestTrace, Tracer, active_request, finish_server_span
+from policies.tracing.otel import ServerSpan, Tracer, finish_server_span
 
 __all__ = ["TracingConfig", "TracingMiddleware"]
 
@@ -93,20 +94,17 @@ class TracingMiddleware:
         span_id = f"{span.get_span_context().span_id:016x}" if span else new_span_id()
         if request_id is None or not (request_id := valid_request_id(request_id)):
             request_id = trace_id
-        context = TraceContext(
-            trace_id=trace_id,
-            span_id=span_id,
-            sampled=sampled,
-            tracestate=tracestate,
-            request_id=request_id,
-            baggage=valid_baggage(baggage, self._max_baggage) if baggage and self._baggage else "",
-        )
-        scope.setdefault("state", {})["trace"] = context
-        trace_token = current.set(context)
+        context, token = enter(scope, started=started)
+        context.trace_id = trace_id
+        context.span_id = span_id
+        context.sampled = sampled
+        context.tracestate = tracestate
+        context.request_id = request_id
+        if baggage and self._baggage:
+            context.baggage = valid_baggage(baggage, self._max_baggage)
+        if span is not None:
+            context.server_span = ServerSpan(tracer, span)
         log = self._log_requests and access.access_enabled()
-        # Only a recorded span or an access line needs the request's SoR time.
-        request = RequestTrace(tracer, span, scope, started) if span is not None or log else None
-        request_token = active_request.set(request) if request is not None else None
         echo = [(b"x-request-id", request_id.encode()), (b"x-trace-id", trace_id.encode())]
         status = 0
 
@@ -128,18 +126,16 @@ class TracingMiddleware:
             status = status or 500
             raise
         finally:
-            current.reset(trace_token)
-            if request is not None:
-                if request_token is not None:
-                    active_request.reset(request_token)
-                request.closed = True
-                self._finish(scope, request, context, method, status, error_type, log)
+            leave(context, token)
+            if span is not None or log:
+                self._finish(scope, context, span, started, method, status, error_type, log)
 
     def _finish(
         self,
         scope: Scope,
-        request: RequestTrace,
-        context: TraceContext,
+        context: RequestContext,
+        span: otel.Span | None,
+        started: float,
         method: str,
         status: int,
         error_type: str | None,
@@ -147,12 +143,12 @@ class TracingMiddleware:
     ) -> None:
         route = scope.get("path_template") if scope.get("route_handler") is not None else None
         route = str(route) if route else None
-        consumer = get_consumer(scope)
-        client_id = consumer.client_id if consumer else "anonymous"
+        consumer = context.consumer
+        client_id = context.client_id
         tenant = consumer.tenant if consumer else None
-        if request.span is not None:
+        if span is not None:
             finish_server_span(
-                request.span,
+                span,
                 name=f"{method} {route or UNMATCHED}",
                 route=route,
                 status=status,
@@ -162,7 +158,7 @@ class TracingMiddleware:
             )
         if log:
             ended = time.perf_counter()
-            sor = request.sor_seconds(ended)
+            sor = context.sor.waited(ended)
             access.log_request(
                 {
                     "trace_id": context.trace_id,
@@ -174,8 +170,8 @@ class TracingMiddleware:
                     "status": status,
                     "consumer": client_id,
                     "tenant": tenant,
-                    "gateway_ms": round(max(0.0, ended - request.started - sor) * 1000, 3),
+                    "gateway_ms": round(max(0.0, ended - started - sor) * 1000, 3),
                     "sor_ms": round(sor * 1000, 3),
-                    "sor_calls": request.sor_calls,
+                    "sor_calls": context.sor.calls,
                 }
             )

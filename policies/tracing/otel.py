@@ -12,11 +12,9 @@ several, and nothing else in the process should start writing into ours.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from contextvars import ContextVar
 from types import TracebackType
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from opentelemetry import trace as otel
@@ -34,14 +32,11 @@ from opentelemetry.sdk.trace.sampling import (
 )
 from opentelemetry.trace import SpanKind, Status, StatusCode, TraceFlags, TraceState
 
-from policies.consumer import get_consumer
+from policies.context import RequestContext, current_request
 from policies.tracing.config import TracingConfig
-from policies.tracing.context import RemoteParent, current
+from policies.tracing.context import RemoteParent
 from policies.tracing.ring import TENANT_ATTRIBUTE, SpanRing
 from policies.tracing.view import TracePage
-
-if TYPE_CHECKING:
-    from policies.asgi import Scope
 
 INSTRUMENTATION_NAME = "q2c.gateway"
 _LOW_64 = (1 << 64) - 1
@@ -65,46 +60,15 @@ def sdk_sampler(config: TracingConfig) -> Sampler:
     return ParentBased(TraceIdRatioBased(config.ratio))
 
 
-class RequestTrace:
-    """Per-request tracing state shared with SoR calls made while serving it."""
+class ServerSpan:
+    """A recorded request's SERVER span and the tracer that records its SoR calls
+    (``RequestContext.server_span``; only sampled, recorded requests have one)."""
 
-    __slots__ = ("closed", "scope", "sor_calls", "sor_intervals", "span", "started", "tracer")
+    __slots__ = ("span", "tracer")
 
-    def __init__(
-        self, tracer: Tracer, span: otel.Span | None, scope: Scope, started: float
-    ) -> None:
+    def __init__(self, tracer: Tracer, span: otel.Span) -> None:
         self.tracer = tracer
         self.span = span
-        self.scope = scope
-        self.started = started
-        self.sor_intervals: list[tuple[float, float]] = []
-        self.sor_calls = 0
-        self.closed = False
-
-    def add_sor_call(self, started: float, ended: float) -> None:
-        # A task the handler left running may finish after the response; its time
-        # belongs to no request.
-        if self.closed:
-            return
-        self.sor_calls += 1
-        self.sor_intervals.append((max(started, self.started), ended))
-
-    def sor_seconds(self, until: float) -> float:
-        """Wall time with at least one SoR call outstanding: the union, not the sum,
-        because calls fanned out concurrently overlap."""
-        total = 0.0
-        run_start = run_end = -1.0
-        for start, end in sorted(self.sor_intervals):
-            end = min(end, until)
-            if start > run_end:
-                total += max(0.0, run_end - run_start)
-                run_start, run_end = start, end
-            elif end > run_end:
-                run_end = end
-        return total + max(0.0, run_end - run_start)
-
-
-active_request: ContextVar[RequestTrace | None] = ContextVar("q2c_request_trace", default=None)
 
 
 class Tracer:
@@ -183,12 +147,15 @@ class Tracer:
         return span if span.is_recording() else None
 
     def start_client_span(
-        self, request: RequestTrace, system: str, operation: str, method: str, url: str
+        self,
+        server: otel.Span,
+        context: RequestContext,
+        system: str,
+        operation: str,
+        method: str,
+        url: str,
     ) -> otel.Span | None:
-        server = request.span
-        if server is None:
-            return None
-        consumer = get_consumer(request.scope)
+        consumer = context.consumer
         attributes: dict[str, str | int] = {
             "q2c.system": system,
             "q2c.operation": operation,
@@ -275,23 +242,22 @@ def _url_attributes(url: str) -> dict[str, str | int]:
 class _SorCall:
     """One attempt of a system-of-record call (see ``sor_call_span``)."""
 
-    __slots__ = ("_args", "_request", "_span", "_started")
+    __slots__ = ("_args", "_span")
 
     def __init__(self, system: str, operation: str, method: str, url: str) -> None:
         self._args = (system, operation, method, url)
-        self._request: RequestTrace | None = None
         self._span: otel.Span | None = None
-        self._started = 0.0
 
     def __enter__(self) -> Mapping[str, str]:
-        self._started = time.perf_counter()
-        context = current.get()
-        if context is None:
+        context = current_request.get()
+        if context is None or not context.trace_id:
             return {}
-        request = self._request = active_request.get()
+        recorded: ServerSpan | None = context.server_span
         span = None
-        if request is not None and context.sampled:
-            span = self._span = request.tracer.start_client_span(request, *self._args)
+        if recorded is not None:
+            span = self._span = recorded.tracer.start_client_span(
+                recorded.span, context, *self._args
+            )
         if span is not None:
             span_id = span.get_span_context().span_id
             headers = {"traceparent": f"00-{context.trace_id}-{span_id:016x}-01"}
@@ -308,8 +274,6 @@ class _SorCall:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._request is not None:
-            self._request.add_sor_call(self._started, time.perf_counter())
         span = self._span
         if span is not None:
             if exc_type is not None:
@@ -322,7 +286,8 @@ def sor_call_span(system: str, operation: str, method: str, url: str) -> _SorCal
     """``Upstream(instrument=...)``: a CLIENT span around one attempt of a SoR call.
 
     Yields the ``traceparent`` (and ``tracestate``) naming this attempt's span as
-    the SoR's parent, and adds the attempt's time to the request's SoR total.
-    Outside a request it yields nothing and records nothing.
+    the SoR's parent. Outside a request it yields nothing and records nothing; the
+    attempt's time reaches the request's SoR tracker through the upstream observer
+    (``policies.context.sor_observer``).
     """
     return _SorCall(system, operation, method, url)

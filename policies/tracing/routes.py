@@ -12,7 +12,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
 
 from policies.asgi import Scope
-from policies.consumer import get_consumer
+from policies.context import request_context
 from policies.tracing.openapi import TRACES_RESPONSES
 from policies.tracing.otel import Tracer
 from policies.tracing.view import TracePage
@@ -81,7 +81,7 @@ def tracing_routes(
         cursor: CursorQuery = None,
         limit: LimitQuery = DEFAULT_LIMIT,
     ) -> TracePage:
-        caller = get_consumer(cast("Scope", request.scope))
+        caller = request_context(cast("Scope", request.scope)).consumer
         tenant = caller.tenant if caller is not None and not all_tenants else None
         return tracer.page(
             trace_id=trace_id,

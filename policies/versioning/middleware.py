@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 from policies.asgi import ASGIApp, Receive, Scope, Send, add_headers, send_problem
-from policies.consumer import get_consumer
+from policies.context import request_context
 from policies.versioning.config import VersioningConfig
 from policies.versioning.lifecycle import Lifecycle
 
@@ -22,7 +22,6 @@ CallObserver = Callable[[str, str], None]
 Clock = Callable[[], float]  # seconds since the epoch
 
 SUNSET_CODE = "API_SUNSET"
-ANONYMOUS = "anonymous"
 
 _LOG = logging.getLogger("q2c.policies.versioning")
 
@@ -130,9 +129,8 @@ class VersioningMiddleware:
     def _observe(self, observer: CallObserver | None, route: _Route, scope: Scope) -> None:
         if observer is None:
             return
-        consumer = get_consumer(scope)
         try:
-            observer(route.operation, consumer.client_id if consumer is not None else ANONYMOUS)
+            observer(route.operation, request_context(scope).client_id)
         except Exception:
             # Counting a call must never fail it; the response may be sent already.
             _LOG.exception("versioning observer failed for %s", route.operation)

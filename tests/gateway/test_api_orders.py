@@ -10,7 +10,11 @@ import httpx
 
 from contracts.v1.orders import OrderCreate
 from domains.ids import derived_id
-from gateway.wiring import Runtime
+from gateway.app import create_app
+from gateway.wiring import Runtime, build_runtime
+from policies.idempotency import IdempotencyConfig
+from tests.conftest import bearer
+from tests.support.settings import gateway_settings
 
 
 async def _quote(api: httpx.AsyncClient, name: str) -> dict[str, Any]:
@@ -201,6 +205,38 @@ async def test_a_retried_submission_with_a_fixed_id_finds_the_first_erp_order(
     assert len([o for o in _sap_orders(runtime) if o["PurchaseOrderByCustomer"] == order_id]) == 1
 
 
+async def test_the_order_id_derives_from_the_key_the_policy_parsed(
+    api: httpx.AsyncClient,
+) -> None:
+    quote = await _quote(api, "Datum lab expansion")
+    body = {"customer_id": quote["customer_id"], "quote_id": quote["id"]}
+    key = f"k-{uuid.uuid4()}"
+    # The sf-string's quotes are not part of the key: the id is the consumer's and
+    # the key's, as the idempotency policy parsed them.
+    response = await api.post("/v2/orders", json=body, headers={"Idempotency-Key": f'"{key}"'})
+    assert response.status_code == 201, response.text
+    assert response.json()["id"] == derived_id("order", "sandbox/sandbox-client", key)
+
+
+async def test_with_the_idempotency_policy_off_nothing_reads_the_key() -> None:
+    settings = gateway_settings(idempotency=IdempotencyConfig(enabled=False))
+    runtime = build_runtime(settings)
+    await runtime.start()
+    try:
+        transport = httpx.ASGITransport(app=create_app(settings, runtime))
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://gateway.test", headers=bearer(runtime)
+        ) as api:
+            quote = await _quote(api, "Datum lab expansion")
+            body = {"customer_id": quote["customer_id"], "quote_id": quote["id"]}
+            first = await api.post("/v1/orders", json=body)
+            second = await api.post("/v1/orders", json=body, headers={"Idempotency-Key": '"k"'})
+    finally:
+        await runtime.close()
+    assert first.status_code == second.status_code == 201
+    assert first.json()["id"] != second.json()["id"]
+
+
 async def test_tenants_do_not_see_each_others_records(runtime: Runtime) -> None:
     from contracts.v1.customers import CustomerCreate
     from domains.customer.ports import CustomerQuery
@@ -215,5 +251,6 @@ async def test_tenants_do_not_see_each_others_records(runtime: Runtime) -> None:
     except NotFound:
         pass
     query = CustomerQuery(name="Tenant Only")
-    assert [c.id for c in (await customers.list_page("acme", query, None, 10)).data] == [created.id]
-    assert (await customers.list_page("globex", query, None, 10)).data == []
+    listed = await customers.list_page("acme", query, None, 10)
+    assert [c.id for c in listed.items] == [created.id]
+    assert (await customers.list_page("globex", query, None, 10)).items == []

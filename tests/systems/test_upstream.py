@@ -175,7 +175,7 @@ async def test_timeouts_become_dependency_timeout_after_bounded_retries(sor: Har
         await sor.upstream(config).request("GET", "/x", operation="read", retry_safe=True)
     assert len(sor.system.seen) == 3
     assert info.value.system == "erp"
-    assert info.value.status == 504
+    assert info.value.code == "DEPENDENCY_TIMEOUT"
     assert sor.observed == [("read", "timeout")] * 3
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import secrets
+from typing import Annotated
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.params import JSONBody
 
 from contracts.v1.billing import (
@@ -16,6 +17,9 @@ from contracts.v1.billing import (
     RefundCreate,
 )
 from contracts.v1.pricing import PriceCalculation, PriceCalculationRequest
+from domains.invoice.service import InvoiceService
+from domains.payment.service import PaymentService
+from domains.pricing.calculate import PriceCalculator
 from gateway.routes.common import (
     DEFAULT_PAGE,
     ETAG_HEADER,
@@ -26,12 +30,10 @@ from gateway.routes.common import (
     created,
     governed_route,
     id_parameter,
-    idempotent_id,
-    services,
     tagged,
-    tenant_of,
 )
-from policies.idempotency.openapi import IDEMPOTENCY_KEY_HEADER
+from gateway.routes.dependencies import Caller, Injected
+from gateway.routes.v1 import representation as v1
 
 InvoiceIdPath = Annotated[str, id_parameter("inv", "invoice", where_path=True)]
 PaymentIdPath = Annotated[str, id_parameter("pay", "payment", where_path=True)]
@@ -57,12 +59,12 @@ class InvoiceController(Controller):
     )
     async def create_invoice(
         self,
-        request: Request[Any, Any, Any],
         data: JSONBody[InvoiceCreate],
-        idempotency_key: Annotated[str, IDEMPOTENCY_KEY_HEADER],
+        invoices: Injected[InvoiceService],
+        caller: Injected[Caller],
     ) -> Response[Invoice]:
-        invoice = await services(request).invoices.create(
-            tenant_of(request), data.order_id, data.days_until_due
+        invoice = v1.invoice(
+            await invoices.create(caller.tenant, data.order_id, data.days_until_due)
         )
         return created(invoice, f"/v1/invoices/{invoice.id}")
 
@@ -73,10 +75,12 @@ class InvoiceController(Controller):
         **governed_route("invoices:read", errors=(*READ, 404), headers=(ETAG_HEADER,)),
     )
     async def get_invoice(
-        self, request: Request[Any, Any, Any], invoice_id: InvoiceIdPath
+        self,
+        invoice_id: InvoiceIdPath,
+        invoices: Injected[InvoiceService],
+        caller: Injected[Caller],
     ) -> Response[Invoice]:
-        invoice = await services(request).invoices.get(tenant_of(request), invoice_id)
-        return tagged(invoice)
+        return tagged(v1.invoice(await invoices.get(caller.tenant, invoice_id)))
 
     @get(
         operation_id="listInvoices",
@@ -85,14 +89,16 @@ class InvoiceController(Controller):
     )
     async def list_invoices(
         self,
-        request: Request[Any, Any, Any],
         customer_id: CustomerIdRequired,
+        invoices: Injected[InvoiceService],
+        caller: Injected[Caller],
         limit: Limit = DEFAULT_PAGE,
         cursor: CursorParam = None,
     ) -> InvoicePage:
-        return await services(request).invoices.list_page(
-            tenant_of(request), customer_id=customer_id, cursor=cursor, limit=limit
+        page = await invoices.list_page(
+            caller.tenant, customer_id=customer_id, cursor=cursor, limit=limit
         )
+        return v1.invoice_page(page)
 
 
 class PaymentController(Controller):
@@ -114,12 +120,12 @@ class PaymentController(Controller):
     )
     async def create_payment(
         self,
-        request: Request[Any, Any, Any],
         data: JSONBody[PaymentCreate],
-        idempotency_key: Annotated[str, IDEMPOTENCY_KEY_HEADER],
+        payments: Injected[PaymentService],
+        caller: Injected[Caller],
     ) -> Response[Payment]:
-        payment = await services(request).payments.create(
-            tenant_of(request), data, idempotent_id(request, "payment")
+        payment = v1.payment(
+            await payments.create(caller.tenant, data, caller.idempotent_id("payment"))
         )
         return created(payment, f"/v1/payments/{payment.id}")
 
@@ -130,10 +136,12 @@ class PaymentController(Controller):
         **governed_route("payments:read", errors=(*READ, 404), headers=(ETAG_HEADER,)),
     )
     async def get_payment(
-        self, request: Request[Any, Any, Any], payment_id: PaymentIdPath
+        self,
+        payment_id: PaymentIdPath,
+        payments: Injected[PaymentService],
+        caller: Injected[Caller],
     ) -> Response[Payment]:
-        payment = await services(request).payments.get(tenant_of(request), payment_id)
-        return tagged(payment)
+        return tagged(v1.payment(await payments.get(caller.tenant, payment_id)))
 
     @post(
         "/{payment_id:str}/refunds",
@@ -144,15 +152,16 @@ class PaymentController(Controller):
     )
     async def refund_payment(
         self,
-        request: Request[Any, Any, Any],
         payment_id: PaymentIdPath,
         data: JSONBody[RefundCreate],
-        idempotency_key: Annotated[str, IDEMPOTENCY_KEY_HEADER],
+        payments: Injected[PaymentService],
+        caller: Injected[Caller],
     ) -> Payment:
-        key = str(request.scope.get("state", {}).get("idempotency_key") or idempotency_key)
-        return await services(request).payments.refund(
-            tenant_of(request), payment_id, data.amount, f"{tenant_of(request)}:{key}"
-        )
+        # The billing system's own idempotency key: the client's key within its
+        # tenant, so its retry refunds once (a fresh one when the policy is off).
+        key = caller.idempotency_key or secrets.token_hex(16)
+        tenant = caller.tenant
+        return v1.payment(await payments.refund(tenant, payment_id, data.amount, f"{tenant}:{key}"))
 
 
 class PricingController(Controller):
@@ -169,6 +178,9 @@ class PricingController(Controller):
         **governed_route("prices:read", errors=(*READ, 422)),
     )
     async def calculate(
-        self, request: Request[Any, Any, Any], data: JSONBody[PriceCalculationRequest]
+        self,
+        data: JSONBody[PriceCalculationRequest],
+        pricing: Injected[PriceCalculator],
+        caller: Injected[Caller],
     ) -> PriceCalculation:
-        return await services(request).pricing.calculate(tenant_of(request), data)
+        return v1.price_calculation(await pricing.calculate(caller.tenant, data))

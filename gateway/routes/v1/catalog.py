@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Response, get
 from litestar.params import FromQuery, QueryParameter
 
 from contracts.v1.products import PricePage, Product, ProductKind, ProductPage
+from domains.pricing.service import PriceService
 from domains.product.ports import ProductQuery
+from domains.product.service import ProductService
 from gateway.routes.common import (
     DEFAULT_PAGE,
     ETAG_HEADER,
@@ -19,10 +21,10 @@ from gateway.routes.common import (
     ProductIdPath,
     ProductIdQuery,
     governed_route,
-    services,
     tagged,
-    tenant_of,
 )
+from gateway.routes.dependencies import Caller, Injected
+from gateway.routes.v1 import representation as v1
 
 
 class ProductController(Controller):
@@ -36,7 +38,8 @@ class ProductController(Controller):
     )
     async def list_products(
         self,
-        request: Request[Any, Any, Any],
+        products: Injected[ProductService],
+        caller: Injected[Caller],
         kind: FromQuery[ProductKind | None] = None,
         active: FromQuery[bool | None] = None,
         product_group: Annotated[str | None, QueryParameter(min_length=1, max_length=20)] = None,
@@ -44,7 +47,7 @@ class ProductController(Controller):
         cursor: CursorParam = None,
     ) -> ProductPage:
         query = ProductQuery(kind=kind, active=active, product_group=product_group)
-        return await services(request).products.list_page(tenant_of(request), query, cursor, limit)
+        return v1.product_page(await products.list_page(caller.tenant, query, cursor, limit))
 
     @get(
         "/{product_id:str}",
@@ -57,10 +60,12 @@ class ProductController(Controller):
         ),
     )
     async def get_product(
-        self, request: Request[Any, Any, Any], product_id: ProductIdPath
+        self,
+        product_id: ProductIdPath,
+        products: Injected[ProductService],
+        caller: Injected[Caller],
     ) -> Response[Product]:
-        product = await services(request).products.get(tenant_of(request), product_id)
-        return tagged(product)
+        return tagged(v1.product(await products.get(caller.tenant, product_id)))
 
 
 class PriceController(Controller):
@@ -77,7 +82,8 @@ class PriceController(Controller):
     )
     async def list_prices(
         self,
-        request: Request[Any, Any, Any],
+        prices: Injected[PriceService],
+        caller: Injected[Caller],
         product_id: ProductIdQuery = None,
         price_list: Annotated[
             str | None, QueryParameter(min_length=1, max_length=80, description="Price list name")
@@ -86,11 +92,12 @@ class PriceController(Controller):
         limit: Limit = DEFAULT_PAGE,
         cursor: CursorParam = None,
     ) -> PricePage:
-        return await services(request).prices.list_page(
-            tenant_of(request),
+        page = await prices.list_page(
+            caller.tenant,
             product_id=product_id,
             price_list=price_list,
             currency=currency,
             cursor=cursor,
             limit=limit,
         )
+        return v1.price_page(page)

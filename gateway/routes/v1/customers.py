@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, Response, get, patch, post
+from litestar import Controller, Response, get, patch, post
 from litestar.params import HeaderParameter, JSONBody, QueryParameter
 
 from contracts.v1.customers import (
@@ -14,7 +14,10 @@ from contracts.v1.customers import (
     CustomerPage,
     CustomerUpdate,
 )
+from domains.customer import records
 from domains.customer.ports import CustomerQuery
+from domains.customer.service import CustomerService, Precondition
+from domains.versioning import check_precondition, version_tag
 from gateway.routes.common import (
     DEFAULT_PAGE,
     ETAG_HEADER,
@@ -27,11 +30,21 @@ from gateway.routes.common import (
     created,
     governed_route,
     parse_if_match,
-    services,
     tagged,
-    tenant_of,
 )
-from policies.idempotency.openapi import IDEMPOTENCY_KEY_HEADER_OPTIONAL
+from gateway.routes.dependencies import Caller, Injected
+from gateway.routes.v1 import representation as v1
+
+
+def if_match_guard(header: str | None) -> Precondition:
+    """The lost-update guard for a PATCH: the ETag the client saw is the v1
+    representation's, so the current record is compared in that form."""
+    expected = parse_if_match(header)
+
+    def check(current: records.Customer) -> None:
+        check_precondition(version_tag(v1.customer(current)), expected)
+
+    return check
 
 
 class CustomerController(Controller):
@@ -45,7 +58,8 @@ class CustomerController(Controller):
     )
     async def list_customers(
         self,
-        request: Request[Any, Any, Any],
+        customers: Injected[CustomerService],
+        caller: Injected[Caller],
         name: Annotated[
             str | None, QueryParameter(min_length=1, max_length=100, description="Part of the name")
         ] = None,
@@ -63,7 +77,7 @@ class CustomerController(Controller):
         cursor: CursorParam = None,
     ) -> CustomerPage:
         query = CustomerQuery(name=name, country=country, tax_id=tax_id)
-        return await services(request).customers.list_page(tenant_of(request), query, cursor, limit)
+        return v1.customer_page(await customers.list_page(caller.tenant, query, cursor, limit))
 
     @get(
         "/{customer_id:str}",
@@ -76,10 +90,12 @@ class CustomerController(Controller):
         ),
     )
     async def get_customer(
-        self, request: Request[Any, Any, Any], customer_id: CustomerIdPath
+        self,
+        customer_id: CustomerIdPath,
+        customers: Injected[CustomerService],
+        caller: Injected[Caller],
     ) -> Response[Customer]:
-        customer = await services(request).customers.get(tenant_of(request), customer_id)
-        return tagged(customer)
+        return tagged(v1.customer(await customers.get(caller.tenant, customer_id)))
 
     @post(
         operation_id="createCustomer",
@@ -95,11 +111,11 @@ class CustomerController(Controller):
     )
     async def create_customer(
         self,
-        request: Request[Any, Any, Any],
         data: JSONBody[CustomerCreate],
-        idempotency_key: Annotated[str | None, IDEMPOTENCY_KEY_HEADER_OPTIONAL] = None,
+        customers: Injected[CustomerService],
+        caller: Injected[Caller],
     ) -> Response[Customer]:
-        customer = await services(request).customers.create(tenant_of(request), data)
+        customer = v1.customer(await customers.create(caller.tenant, data))
         return created(customer, f"/v1/customers/{customer.id}")
 
     @patch(
@@ -117,7 +133,6 @@ class CustomerController(Controller):
     )
     async def update_customer(
         self,
-        request: Request[Any, Any, Any],
         customer_id: CustomerIdPath,
         data: JSONBody[CustomerUpdate],
         if_match: Annotated[
@@ -128,9 +143,9 @@ class CustomerController(Controller):
                 description="ETag from a GET of this customer",
             ),
         ] = None,
-        idempotency_key: Annotated[str | None, IDEMPOTENCY_KEY_HEADER_OPTIONAL] = None,
+        *,
+        customers: Injected[CustomerService],
+        caller: Injected[Caller],
     ) -> Response[Customer]:
-        customer = await services(request).customers.update(
-            tenant_of(request), customer_id, data, parse_if_match(if_match)
-        )
-        return tagged(customer)
+        updated = await customers.update(caller.tenant, customer_id, data, if_match_guard(if_match))
+        return tagged(v1.customer(updated))

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.params import FromQuery, JSONBody
 
 from contracts.v1.orders import Order, OrderCreate, OrderPage
 from contracts.v1.quotes import Quote, QuotePage, QuoteStatus
-from contracts.v2.orders import page_to_v1, to_v1
+from domains.order.service import OrderService
+from domains.quote.service import QuoteService
 from gateway.routes.common import (
     DEFAULT_PAGE,
     ETAG_HEADER,
@@ -23,12 +22,10 @@ from gateway.routes.common import (
     QuoteIdPath,
     created,
     governed_route,
-    idempotent_id,
-    services,
     tagged,
-    tenant_of,
 )
-from policies.idempotency.openapi import IDEMPOTENCY_KEY_HEADER
+from gateway.routes.dependencies import Caller, Injected
+from gateway.routes.v1 import representation as v1
 
 
 class QuoteController(Controller):
@@ -45,15 +42,17 @@ class QuoteController(Controller):
     )
     async def list_quotes(
         self,
-        request: Request[Any, Any, Any],
+        quotes: Injected[QuoteService],
+        caller: Injected[Caller],
         customer_id: CustomerIdQuery = None,
         status: FromQuery[QuoteStatus | None] = None,
         limit: Limit = DEFAULT_PAGE,
         cursor: CursorParam = None,
     ) -> QuotePage:
-        return await services(request).quotes.list_page(
-            tenant_of(request), customer_id=customer_id, status=status, cursor=cursor, limit=limit
+        page = await quotes.list_page(
+            caller.tenant, customer_id=customer_id, status=status, cursor=cursor, limit=limit
         )
+        return v1.quote_page(page)
 
     @get(
         "/{quote_id:str}",
@@ -66,10 +65,9 @@ class QuoteController(Controller):
         ),
     )
     async def get_quote(
-        self, request: Request[Any, Any, Any], quote_id: QuoteIdPath
+        self, quote_id: QuoteIdPath, quotes: Injected[QuoteService], caller: Injected[Caller]
     ) -> Response[Quote]:
-        quote = await services(request).quotes.get(tenant_of(request), quote_id)
-        return tagged(quote)
+        return tagged(v1.quote(await quotes.get(caller.tenant, quote_id)))
 
 
 class OrderController(Controller):
@@ -91,18 +89,11 @@ class OrderController(Controller):
         ),
     )
     async def create_order(
-        self,
-        request: Request[Any, Any, Any],
-        data: JSONBody[OrderCreate],
-        idempotency_key: Annotated[str, IDEMPOTENCY_KEY_HEADER],
+        self, data: JSONBody[OrderCreate], orders: Injected[OrderService], caller: Injected[Caller]
     ) -> Response[Order]:
         # The key itself is handled by the idempotency policy; the order id is
-        # derived from it (see idempotent_id) so a retry finds the first ERP order.
-        order = to_v1(
-            await services(request).orders.create(
-                tenant_of(request), data, idempotent_id(request, "order")
-            )
-        )
+        # derived from it so a retry finds the first ERP order.
+        order = v1.order(await orders.create(caller.tenant, data, caller.idempotent_id("order")))
         return created(order, f"/v1/orders/{order.id}")
 
     @get(
@@ -116,10 +107,9 @@ class OrderController(Controller):
         ),
     )
     async def get_order(
-        self, request: Request[Any, Any, Any], order_id: OrderIdPath
+        self, order_id: OrderIdPath, orders: Injected[OrderService], caller: Injected[Caller]
     ) -> Response[Order]:
-        order = to_v1(await services(request).orders.get(tenant_of(request), order_id))
-        return tagged(order)
+        return tagged(v1.order(await orders.get(caller.tenant, order_id)))
 
     @get(
         operation_id="listOrders",
@@ -131,18 +121,18 @@ class OrderController(Controller):
     )
     async def list_orders(
         self,
-        request: Request[Any, Any, Any],
+        orders: Injected[OrderService],
+        caller: Injected[Caller],
         customer_id: CustomerIdQuery = None,
         legal_entity: LegalEntityQuery = None,
         limit: Limit = DEFAULT_PAGE,
         cursor: CursorParam = None,
     ) -> OrderPage:
-        return page_to_v1(
-            await services(request).orders.list_page(
-                tenant_of(request),
-                customer_id=customer_id,
-                legal_entity=legal_entity,
-                cursor=cursor,
-                limit=limit,
-            )
+        page = await orders.list_page(
+            caller.tenant,
+            customer_id=customer_id,
+            legal_entity=legal_entity,
+            cursor=cursor,
+            limit=limit,
         )
+        return v1.order_page(page)

@@ -5,13 +5,12 @@ Same domain service as v1 (one codebase); only the representation differs.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.params import JSONBody
 
 from contracts.v1.orders import OrderCreate
 from contracts.v2.orders import OrderPageV2, OrderV2
+from domains.order.service import OrderService
 from gateway.routes.common import (
     DEFAULT_PAGE,
     ETAG_HEADER,
@@ -24,12 +23,10 @@ from gateway.routes.common import (
     OrderIdPath,
     created,
     governed_route,
-    idempotent_id,
-    services,
     tagged,
-    tenant_of,
 )
-from policies.idempotency.openapi import IDEMPOTENCY_KEY_HEADER
+from gateway.routes.dependencies import Caller, Injected
+from gateway.routes.v2 import representation as v2
 
 
 class OrderControllerV2(Controller):
@@ -48,14 +45,9 @@ class OrderControllerV2(Controller):
         ),
     )
     async def create_order(
-        self,
-        request: Request[Any, Any, Any],
-        data: JSONBody[OrderCreate],
-        idempotency_key: Annotated[str, IDEMPOTENCY_KEY_HEADER],
+        self, data: JSONBody[OrderCreate], orders: Injected[OrderService], caller: Injected[Caller]
     ) -> Response[OrderV2]:
-        order = await services(request).orders.create(
-            tenant_of(request), data, idempotent_id(request, "order")
-        )
+        order = v2.order(await orders.create(caller.tenant, data, caller.idempotent_id("order")))
         return created(order, f"/v2/orders/{order.id}")
 
     @get(
@@ -65,10 +57,9 @@ class OrderControllerV2(Controller):
         **governed_route("orders:read", errors=(*READ, 404), headers=(ETAG_HEADER,)),
     )
     async def get_order(
-        self, request: Request[Any, Any, Any], order_id: OrderIdPath
+        self, order_id: OrderIdPath, orders: Injected[OrderService], caller: Injected[Caller]
     ) -> Response[OrderV2]:
-        order = await services(request).orders.get(tenant_of(request), order_id)
-        return tagged(order)
+        return tagged(v2.order(await orders.get(caller.tenant, order_id)))
 
     @get(
         operation_id="listOrdersV2",
@@ -77,16 +68,18 @@ class OrderControllerV2(Controller):
     )
     async def list_orders(
         self,
-        request: Request[Any, Any, Any],
+        orders: Injected[OrderService],
+        caller: Injected[Caller],
         customer_id: CustomerIdQuery = None,
         legal_entity: LegalEntityQuery = None,
         limit: Limit = DEFAULT_PAGE,
         cursor: CursorParam = None,
     ) -> OrderPageV2:
-        return await services(request).orders.list_page(
-            tenant_of(request),
+        page = await orders.list_page(
+            caller.tenant,
             customer_id=customer_id,
             legal_entity=legal_entity,
             cursor=cursor,
             limit=limit,
         )
+        return v2.order_page(page)

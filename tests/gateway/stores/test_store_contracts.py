@@ -8,7 +8,6 @@ import pytest
 import redis.asyncio as aioredis
 
 from domains.crosswalk import CrosswalkConflict
-from domains.ownership import OwnershipMap, OwnershipRule, OwnershipStore
 from domains.tenancy import CrosswalkFactory, RecordOwners
 from gateway.stores.crosswalk import (
     MemoryCrosswalks,
@@ -16,7 +15,6 @@ from gateway.stores.crosswalk import (
     RedisCrosswalks,
     RedisRecordOwners,
 )
-from gateway.stores.ownership import MemoryOwnershipStore, RedisOwnershipStore
 
 BACKENDS = ["memory", "redis"]
 
@@ -111,37 +109,3 @@ async def test_owners_first_claim_wins(owners: RecordOwners) -> None:
     assert await owners.owners("order", "salesforce", ["001A"]) == {}
     assert await owners.owners("customer", "salesforce", []) == {}
 
-
-INITIAL = OwnershipMap(rules={"orders": OwnershipRule(system="sap_s4hana")})
-
-
-@pytest.fixture(params=BACKENDS)
-def ownership_pair(
-    request: pytest.FixtureRequest,
-) -> tuple[OwnershipStore, OwnershipStore]:
-    """Two handles on one store, as two gateway processes would hold."""
-    if request.param == "memory":
-        store = MemoryOwnershipStore(INITIAL)
-        return store, store
-    client: aioredis.Redis = request.getfixturevalue("redis_client")
-    prefix = request.getfixturevalue("redis_prefix")
-    return (
-        RedisOwnershipStore(client, prefix, cache_seconds=0),
-        RedisOwnershipStore(client, prefix, cache_seconds=0),
-    )
-
-
-async def test_ownership_store_round_trip(
-    ownership_pair: tuple[OwnershipStore, OwnershipStore],
-) -> None:
-    store, other = ownership_pair
-    changed = OwnershipMap(
-        rules={
-            "orders": OwnershipRule(system="sap_s4hana", by_legal_entity={"ACME-UK": "netsuite"})
-        }
-    )
-    await store.save(INITIAL)
-    assert (await other.load()).owner("orders", "ACME-UK") == "sap_s4hana"
-    await store.save(changed)
-    assert (await other.load()).owner("orders", "ACME-UK") == "netsuite"
-    assert (await other.load()).owner("orders", "ACME-US") == "sap_s4hana"

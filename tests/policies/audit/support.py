@@ -9,7 +9,8 @@ from contracts.v1.audit import AuditEntry
 from policies.asgi import ASGIApp, Receive, Scope, Send, header
 from policies.audit.memory import MemoryAuditStore
 from policies.audit.store import AuditStoreError
-from policies.consumer import Consumer, set_consumer
+from policies.consumer import Consumer
+from policies.context import request_context
 
 
 class FakeAuth:
@@ -21,7 +22,7 @@ class FakeAuth:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and (name := header(scope, b"x-consumer")):
             tenant, _, client = name.partition("/")
-            set_consumer(scope, Consumer(client_id=client, tenant=tenant))
+            request_context(scope).consumer = Consumer(client_id=client, tenant=tenant)
         await self.app(scope, receive, send)
 
 

@@ -12,7 +12,7 @@ from litestar import Request, get, post
 
 from policies.asgi import Scope
 from policies.auth import AuthConfig, TokenVerifier, build_verifier
-from policies.consumer import get_consumer
+from policies.context import request_context
 from policies.route import governed, public
 from tests.policies.auth.conftest import (
     AUDIENCE,
@@ -26,7 +26,7 @@ from tests.policies.auth.conftest import (
 
 
 def who(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    consumer = get_consumer(cast("Scope", request.scope))
+    consumer = request_context(cast("Scope", request.scope)).consumer
     if consumer is None:
         return {"consumer": None}
     return {

@@ -25,7 +25,7 @@ from policies.auth import (
 )
 from policies.auth.openapi import JsonWebKeySet, TokenError, TokenResponse
 from policies.auth.routes import issuer_routes
-from policies.consumer import get_consumer
+from policies.context import request_context
 from policies.route import governed
 from tests.policies.auth.conftest import auth_app
 
@@ -34,7 +34,7 @@ TRICKY_SECRET = "p@ss:w rd+%"
 
 @get("/v1/orders", opt=governed("orders:read"))
 async def list_orders(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    consumer = get_consumer(cast("Scope", request.scope))
+    consumer = request_context(cast("Scope", request.scope)).consumer
     assert consumer is not None
     return {"client_id": consumer.client_id, "tenant": consumer.tenant, "plan": consumer.plan}
 

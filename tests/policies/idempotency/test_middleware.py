@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -14,7 +14,8 @@ from litestar.middleware import DefineMiddleware
 from litestar.params import JSONBody
 
 from policies.asgi import ASGIApp, Receive, Scope, Send, header
-from policies.consumer import Consumer, set_consumer
+from policies.consumer import Consumer
+from policies.context import request_context
 from policies.idempotency import (
     BeginResult,
     IdempotencyConfig,
@@ -36,7 +37,7 @@ class FakeAuth:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and (name := header(scope, b"x-consumer")):
-            set_consumer(scope, Consumer(client_id=name, tenant="acme"))
+            request_context(scope).consumer = Consumer(client_id=name, tenant="acme")
         await self.app(scope, receive, send)
 
 
@@ -78,7 +79,7 @@ def build_app(world: World) -> Litestar:
         number = len(world.side_effects)
         return {
             "id": f"ord_{number}",
-            "idempotency_key": request.scope["state"].get("idempotency_key"),
+            "idempotency_key": request_context(cast("Scope", request.scope)).idempotency_key,
             "received": data,
         }
 

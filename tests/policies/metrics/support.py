@@ -13,7 +13,8 @@ from litestar.params import FromPath
 from prometheus_client.parser import text_string_to_metric_families
 
 from policies.asgi import ASGIApp, Receive, Scope, Send, header, send_problem
-from policies.consumer import Consumer, get_consumer, set_consumer
+from policies.consumer import Consumer
+from policies.context import request_context, sor_observer
 from policies.metrics import GatewayMetrics, MetricsMiddleware, governance_route, metrics_route
 from policies.route import governed, public, route_policy
 
@@ -50,7 +51,7 @@ class FakeAuth:
             return
         client, _, scopes = raw[7:].partition(":")
         granted = frozenset(s for s in scopes.split(",") if s)
-        set_consumer(scope, Consumer(client_id=client, tenant="acme", scopes=granted))
+        request_context(scope).consumer = Consumer(client_id=client, tenant="acme", scopes=granted)
         if not set(policy.get("scopes", ())) <= granted:
             self.metrics.auth_failure("insufficient_scope")
             await send_problem(scope, send, status=403, code="FORBIDDEN", title="Scope missing")
@@ -66,7 +67,7 @@ class FakeRateLimit:
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        consumer = get_consumer(scope)
+        consumer = request_context(scope).consumer
         if scope["type"] != "http" or consumer is None:
             await self.app(scope, receive, send)
             return
@@ -105,6 +106,10 @@ def build_litestar(
 ) -> Litestar:
     """The governed test app; ``app_level`` mounts metrics as Litestar app middleware."""
 
+    # How the gateway wires the upstream client's observer: the request's SoR
+    # tracker first, then the per-call metrics.
+    observe = sor_observer(metrics.observe_sor_call)
+
     def advance(seconds: float) -> None:
         if clock is not None:
             clock.now += seconds
@@ -119,9 +124,9 @@ def build_litestar(
         # One CRM call of 100 ms, then 50 ms of the gateway's own work.
         advance(0.1)
         if quote_id == "q-timeout":
-            metrics.observe_sor_call("salesforce", "getQuote", 0.1, "timeout")
+            observe("salesforce", "getQuote", 0.1, "timeout")
             raise HTTPException(status_code=504, detail="CRM timed out")
-        metrics.observe_sor_call("salesforce", "getQuote", 0.1, "ok")
+        observe("salesforce", "getQuote", 0.1, "ok")
         advance(0.05)
         return {"id": quote_id}
 
@@ -129,9 +134,9 @@ def build_litestar(
     async def fan_out(quote_id: FromPath[str]) -> dict[str, Any]:
         # Two overlapping calls: [0, 0.1] and [0.05, 0.15]; 0.15 s of waiting, not 0.2.
         advance(0.1)
-        metrics.observe_sor_call("salesforce", "getQuote", 0.1, "ok")
+        observe("salesforce", "getQuote", 0.1, "ok")
         advance(0.05)
-        metrics.observe_sor_call("sap_s4hana", "getSalesOrder", 0.1, "ok")
+        observe("sap_s4hana", "getSalesOrder", 0.1, "ok")
         advance(0.02)
         return {"id": quote_id}
 
@@ -151,7 +156,7 @@ def build_litestar(
 
     @get("/v1/prices", opt=governed("prices:read"), operation_id="listPrices", tags=["prices"])
     async def list_prices(request: Request[Any, Any, Any]) -> dict[str, Any]:
-        consumer = get_consumer(request.scope)
+        consumer = request_context(request.scope).consumer
         metrics.deprecated_call("listPrices", consumer.client_id if consumer else "anonymous")
         return {"data": []}
 

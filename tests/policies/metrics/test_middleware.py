@@ -9,6 +9,7 @@ from typing import Any, cast
 import pytest
 
 from policies.asgi import Receive, Scope, Send
+from policies.context import sor_observer
 from policies.metrics import GatewayMetrics, MetricsConfig, MetricsMiddleware
 from tests.policies.metrics.support import (
     FakeClock,
@@ -169,11 +170,12 @@ async def test_overlapping_sor_calls_count_once() -> None:
 
 async def test_real_clock_split_keeps_gateway_below_total() -> None:
     metrics = GatewayMetrics()
+    observe = sor_observer(metrics.observe_sor_call)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         await asyncio.sleep(0.05)  # stands in for the SoR call
-        metrics.observe_sor_call("sap_s4hana", "getSalesOrder", time.perf_counter() - started, "ok")
+        observe("sap_s4hana", "getSalesOrder", time.perf_counter() - started, "ok")
         await asyncio.sleep(0.02)  # the gateway's own work
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})

@@ -10,7 +10,8 @@ from litestar.exceptions import NotFoundException
 from litestar.middleware import DefineMiddleware
 
 from policies.asgi import ASGIApp, Receive, Scope, Send, header
-from policies.consumer import Consumer, set_consumer
+from policies.consumer import Consumer
+from policies.context import request_context
 from policies.route import governed, public
 
 CONSUMER_HEADER = b"x-test-consumer"  # "tenant/client_id/plan"
@@ -31,7 +32,7 @@ class FakeAuthMiddleware:
                 tenant, client_id, plan = raw.split("/")
                 consumer = Consumer(client_id=client_id, tenant=tenant, plan=plan)
             if consumer is not None:
-                set_consumer(scope, consumer)
+                request_context(scope).consumer = consumer
         await self.app(scope, receive, send)
 
 

@@ -13,7 +13,8 @@ from litestar.params import PathParameter
 from domains.errors import DependencyUnavailable, GatewayError, NotFound
 from gateway.problems import EXCEPTION_HANDLERS
 from policies.asgi import ASGIApp, Receive, Scope, Send, header
-from policies.consumer import Consumer, set_consumer
+from policies.consumer import Consumer
+from policies.context import request_context, sor_observer
 from policies.route import governed
 from policies.tracing import (
     Tracer,
@@ -41,7 +42,7 @@ class FakeAuth:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and (name := header(scope, b"x-consumer")):
             tenant, _, client = name.partition("/")
-            set_consumer(scope, Consumer(client_id=client, tenant=tenant))
+            request_context(scope).consumer = Consumer(client_id=client, tenant=tenant)
         await self.app(scope, receive, send)
 
 
@@ -67,6 +68,7 @@ class FakeSor:
             translate=_translate,
             headers=outbound_headers,
             instrument=sor_call_span,
+            observe=sor_observer(),
         )
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from policies.tracing import TraceContext, current, outbound_headers, parse_traceparent
+from policies.context import RequestContext, current_request
+from policies.tracing import outbound_headers, parse_traceparent
 from policies.tracing.context import (
     parse_parent,
     valid_baggage,
@@ -95,15 +96,10 @@ def test_request_ids_are_kept_only_when_short_and_safe(value: str | None, kept: 
 
 def test_outbound_headers_carry_the_current_request() -> None:
     assert outbound_headers() == {}
-    context = TraceContext(
-        trace_id=TRACE,
-        span_id=SPAN,
-        sampled=False,
-        tracestate="congo=t61",
-        request_id="req-1",
-        baggage="userId=alice",
-    )
-    token = current.set(context)
+    context = RequestContext()
+    context.trace_id, context.span_id, context.sampled = TRACE, SPAN, False
+    context.tracestate, context.request_id, context.baggage = "congo=t61", "req-1", "userId=alice"
+    token = current_request.set(context)
     try:
         assert outbound_headers() == {
             "traceparent": f"00-{TRACE}-{SPAN}-00",
@@ -112,4 +108,4 @@ def test_outbound_headers_carry_the_current_request() -> None:
             "X-Request-Id": "req-1",
         }
     finally:
-        current.reset(token)
+        current_request.reset(token)

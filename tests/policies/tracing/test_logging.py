@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from policies.tracing import ACCESS_LOGGER, TraceContext, configure_logging, current
+from policies.context import RequestContext, current_request
+from policies.tracing import ACCESS_LOGGER, configure_logging
 from tests.policies.tracing.support import (
     PARENT,
     TOKEN,
@@ -131,11 +132,13 @@ async def test_no_access_line_when_request_logging_is_off(log_stream: io.StringI
 
 
 def test_other_records_are_json_with_the_current_trace(log_stream: io.StringIO) -> None:
-    token = current.set(TraceContext(trace_id=TRACE, span_id=PARENT))
+    context = RequestContext()
+    context.trace_id, context.span_id = TRACE, PARENT
+    token = current_request.set(context)
     try:
         logging.getLogger("q2c.errors").warning("dependency failure %s", "SAP_DOWN")
     finally:
-        current.reset(token)
+        current_request.reset(token)
     [line] = _lines(log_stream, "q2c.errors")
     assert line["message"] == "dependency failure SAP_DOWN"
     assert line["level"] == "WARNING"

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from policies.tracing import Tracer, TracingConfig, TracingMiddleware, current
+from policies.context import current_request, request_context
+from policies.tracing import Tracer, TracingConfig, TracingMiddleware
 from policies.tracing.context import parse_parent
 from tests.policies.tracing.support import (
     PARENT,
@@ -235,7 +236,7 @@ async def test_baggage_and_incoming_trace_are_dropped_when_the_caller_is_not_tru
 
 async def test_an_exception_from_the_app_ends_the_span_as_an_error_and_propagates() -> None:
     async def crashing_app(scope: Any, receive: Any, send: Any) -> None:
-        assert current.get() is not None
+        assert current_request.get() is request_context(scope)
         raise RuntimeError("boom")
 
     with tracer_for(sampler="always_on") as tracer:
@@ -249,11 +250,11 @@ async def test_an_exception_from_the_app_ends_the_span_as_an_error_and_propagate
         with pytest.raises(RuntimeError):
             await middleware(scope, _no_receive, _no_send)
         [server] = spans(tracer)
-    assert current.get() is None
+    assert current_request.get() is None
     assert server.name == "POST unmatched"
     assert server.status == "error"
     assert server.attributes["error.type"] == "RuntimeError"
-    assert scope["state"]["trace"].trace_id == server.trace_id
+    assert request_context(scope).trace_id == server.trace_id
 
 
 async def test_other_scopes_pass_through_untouched() -> None:
@@ -261,7 +262,7 @@ async def test_other_scopes_pass_through_untouched() -> None:
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         seen.append(scope["type"])
-        assert current.get() is None
+        assert current_request.get() is None
 
     with tracer_for(sampler="always_on") as tracer:
         await TracingMiddleware(app, tracer=tracer)({"type": "lifespan"}, _no_receive, _no_send)

@@ -1,9 +1,8 @@
-"""The Tracer's own sampling decision, the SoR client span hook, and SoR time."""
+"""The Tracer's own sampling decision and the SoR client span hook."""
 
 from __future__ import annotations
 
 import random
-from typing import Any
 
 import httpx
 import pytest
@@ -12,9 +11,10 @@ from opentelemetry.sdk.trace.sampling import Decision
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
 
 from domains.errors import DependencyUnavailable
-from policies.tracing import TraceContext, TracingConfig, current, sor_call_span
+from policies.context import RequestContext, current_request, enter, leave, sor_observer
+from policies.tracing import TracingConfig, sor_call_span
 from policies.tracing.context import RemoteParent
-from policies.tracing.otel import RequestTrace, Tracer, active_request, sdk_sampler
+from policies.tracing.otel import ServerSpan, Tracer, sdk_sampler
 from systems.transport import HttpxTransport
 from systems.upstream import Upstream, UpstreamConfig
 from tests.policies.tracing.support import PARENT, TRACE, spans, tracer_for
@@ -61,13 +61,14 @@ def test_outside_a_request_the_hook_yields_nothing() -> None:
 
 
 def test_with_a_trace_but_no_recording_the_sor_parent_is_the_server_span() -> None:
-    context = TraceContext(trace_id=TRACE, span_id=PARENT, sampled=False, tracestate="a=1")
-    token = current.set(context)
+    context = RequestContext()
+    context.trace_id, context.span_id, context.tracestate = TRACE, PARENT, "a=1"
+    token = current_request.set(context)
     try:
         with sor_call_span("stripe", "createPaymentIntent", "POST", "https://x.test/") as h:
             assert h == {"traceparent": f"00-{TRACE}-{PARENT}-00", "tracestate": "a=1"}
     finally:
-        current.reset(token)
+        current_request.reset(token)
 
 
 async def test_a_failed_attempt_is_an_error_span_and_the_sor_time_is_counted() -> None:
@@ -82,23 +83,21 @@ async def test_a_failed_attempt_is_an_error_span_and_the_sor_time_is_counted() -
             config=UpstreamConfig(max_retries=1, backoff_seconds=0.001),
             translate=lambda response: DependencyUnavailable("down", system="stripe"),
             instrument=sor_call_span,
+            observe=sor_observer(),
         )
         server = tracer.start_server_span("POST", "/v1/payments", None, int(TRACE, 16), "")
         assert server is not None
-        request = RequestTrace(tracer, server, {"type": "http", "state": {}}, 0.0)
         span_id = f"{server.get_span_context().span_id:016x}"
-        tokens: list[Any] = [
-            current.set(TraceContext(trace_id=TRACE, span_id=span_id)),
-            active_request.set(request),
-        ]
+        request, token = enter({"type": "http", "headers": []})
+        request.trace_id, request.span_id, request.sampled = TRACE, span_id, True
+        request.server_span = ServerSpan(tracer, server)
         try:
             with pytest.raises(DependencyUnavailable):
                 await upstream.request(
                     "POST", "/v1/payment_intents", operation="createPaymentIntent", retry_safe=False
                 )
         finally:
-            active_request.reset(tokens[1])
-            current.reset(tokens[0])
+            leave(request, token)
         server.end()
         recorded = [span for span in spans(tracer, TRACE) if span.kind == "client"]
     # A refused connection never reached Stripe, so Upstream tries once more.
@@ -108,18 +107,5 @@ async def test_a_failed_attempt_is_an_error_span_and_the_sor_time_is_counted() -
         assert span.attributes["error.type"] == "ConnectError"
         assert span.attributes["url.full"] == "https://api.stripe.test/v1/payment_intents"
         assert span.parent_span_id == span_id
-    assert request.sor_calls == 2
+    assert (request.sor.calls, request.sor.failure) == (2, "unavailable")
 
-
-def test_sor_time_is_the_union_of_overlapping_calls() -> None:
-    with tracer_for() as tracer:
-        request = RequestTrace(tracer, None, {"type": "http"}, started=10.0)
-        request.add_sor_call(10.1, 10.4)
-        request.add_sor_call(10.2, 10.5)  # fanned out, overlaps the first
-        request.add_sor_call(10.7, 10.8)
-        request.add_sor_call(9.0, 10.05)  # nothing before the request counts
-        assert request.sor_seconds(until=11.0) == pytest.approx(0.05 + 0.4 + 0.1)
-        assert request.sor_calls == 4
-        request.closed = True
-        request.add_sor_call(10.9, 12.0)  # a straggler after the response
-        assert request.sor_calls == 4

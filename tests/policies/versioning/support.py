@@ -14,7 +14,8 @@ from litestar.params import FromPath
 
 from contracts.problem import PROBLEM_MEDIA_TYPE, Problem
 from policies.asgi import ASGIApp, Receive, Scope, Send, header
-from policies.consumer import Consumer, set_consumer
+from policies.consumer import Consumer
+from policies.context import request_context
 from policies.route import governed
 
 CONSUMER_HEADER = b"x-test-consumer"  # "tenant/client_id"
@@ -49,7 +50,7 @@ class FakeAuthMiddleware:
             raw = header(scope, CONSUMER_HEADER)
             if raw:
                 tenant, client_id = raw.split("/")
-                set_consumer(scope, Consumer(client_id=client_id, tenant=tenant))
+                request_context(scope).consumer = Consumer(client_id=client_id, tenant=tenant)
         await self.app(scope, receive, send)
 
 
