@@ -28,11 +28,18 @@ class Crosswalk(Protocol):
 
     async def canonical_id(self, kind: Kind, system: str, system_id: str) -> str | None: ...
 
-    async def link(self, canonical_id: str, system: str, system_id: str) -> None:
-        """Record that ``canonical_id`` lives in ``system`` as ``system_id``.
+    async def link(
+        self,
+        canonical_id: str,
+        system: str,
+        system_id: str,
+        facts: dict[str, str] | None = None,
+    ) -> None:
+        """Record that ``canonical_id`` lives in ``system`` as ``system_id``, and attach
+        ``facts`` (as ``annotate`` would) in the same write.
 
         Raises CrosswalkConflict when ``system_id`` already belongs to another
-        canonical id; linking the same pair twice is a no-op.
+        canonical id (and attaches nothing); linking the same pair twice is a no-op.
         """
         ...
 

@@ -79,6 +79,7 @@ def _routed(runtime: Runtime) -> dict[str, DefineMiddleware]:
             config=settings.idempotency,
             store=runtime.idempotency_store,
             on_outcome=metrics.idempotency_outcome,
+            leases=runtime.leases,
         )
     return chain
 

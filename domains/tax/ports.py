@@ -49,6 +49,9 @@ class TaxResult(msgspec.Struct, frozen=True, kw_only=True):
     total_tax: str
     lines: list[TaxLineResult]
     committed: bool = False
+    # The engine's company (its own partition of documents) that recorded it; what
+    # ``void_transaction`` needs to find the document again.
+    company_code: str = ""
 
 
 class TaxEngine(Protocol):
@@ -58,4 +61,9 @@ class TaxEngine(Protocol):
         """Price tax for the request. For ``kind="invoice"`` the document is committed;
         repeating the same document_code returns the committed result instead of
         posting it again."""
+        ...
+
+    async def void_transaction(self, company_code: str, document_code: str, reason: str) -> None:
+        """Void a committed document (the invoice it belonged to failed for good).
+        Idempotent: voiding a voided or unknown document is a no-op."""
         ...

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import msgspec
+
 from domains.errors import Conflict, DependencyRejected
 from domains.tax.ports import TaxCategory, TaxRequest, TaxResult
 from systems.avalara.client import AvalaraClient
@@ -44,7 +46,17 @@ class AvalaraAdapter:
     def company_for(self, legal_entity: str | None) -> str:
         return self._companies.get(legal_entity or "", self._default_company)
 
+    async def void_transaction(self, company_code: str, document_code: str, reason: str) -> None:
+        """Void the committed SalesInvoice ``document_code`` (AvaTax reason DocVoided);
+        voiding one that is voided already, or was never recorded, is a no-op."""
+        del reason  # AvaTax takes a reason code, not text; the gateway logs the reason
+        await self._ava.void_transaction(company_code, document_code, "DocVoided")
+
     async def calculate(self, request: TaxRequest) -> TaxResult:
+        result = await self._calculate(request)
+        return msgspec.structs.replace(result, company_code=self.company_for(request.legal_entity))
+
+    async def _calculate(self, request: TaxRequest) -> TaxResult:
         company = self.company_for(request.legal_entity)
         model = create_transaction_model(
             request,

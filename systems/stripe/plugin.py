@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import msgspec
+
 from systems.plugin import HealthProbe, SecretReader, SystemPlugin, SystemSettings
 from systems.ports import BILLING
 from systems.stripe.adapter import StripeAdapter
@@ -15,6 +19,9 @@ class StripeSettings(SystemSettings, frozen=True, tag="stripe"):
 
     base_url: str = "http://stripe.sandbox"
     api_key_env: str | None = None
+    # Every create carries an Idempotency-Key derived from the canonical id, so sending
+    # it again after an unknown outcome returns the first result: no need to wait.
+    commit_window_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 0.0
 
     def missing_credentials(self) -> str | None:
         return self._require("api_key_env")
