@@ -8,6 +8,7 @@ failure carries.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any, cast
 
 import msgspec
@@ -102,6 +103,20 @@ def _field_errors(issues: tuple[FieldIssue, ...] | list[FieldIssue]) -> list[Fie
     ]
 
 
+# When to retry a dependency failure that does not say: soon, but not at once.
+DEFAULT_RETRY_AFTER_SECONDS = 2
+
+
+def retry_after_header(exc: GatewayError, status: int) -> dict[str, str] | None:
+    """``Retry-After`` for an error a retry can cure: its own estimate, or the default
+    for an unavailable or slow dependency (503, 504)."""
+    if exc.retry_after is not None:
+        return {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
+    if status in (503, 504):
+        return {"Retry-After": str(DEFAULT_RETRY_AFTER_SECONDS)}
+    return None
+
+
 def handle_gateway_error(request: Request[Any, Any, Any], exc: GatewayError) -> Response[bytes]:
     detail = exc.detail
     if isinstance(exc, DependencyRejected) and exc.vendor_code:
@@ -112,6 +127,7 @@ def handle_gateway_error(request: Request[Any, Any, Any], exc: GatewayError) -> 
     return _problem(
         request,
         status,
+        headers=retry_after_header(exc, status),
         code=exc.code,
         title=exc.title,
         kind=exc.kind,

@@ -36,7 +36,7 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(autouse=True)
 def gateway_home(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, migrated_template: Path
-) -> Iterator[Path]:
+) -> Path:
     """Every test gets its own ``$Q2C_HOME``: the embedded default's database file starts
     empty (at the current schema) and nothing is written to the working directory."""
     from gateway.stores.sql.config import EMBEDDED_FILE, HOME_ENV
@@ -45,7 +45,7 @@ def gateway_home(
     home.mkdir()
     shutil.copyfile(migrated_template, home / EMBEDDED_FILE)
     monkeypatch.setenv(HOME_ENV, str(home))
-    yield home
+    return home
 
 
 @pytest.fixture(scope="session")

@@ -156,8 +156,9 @@ class SqlCrosswalk:
             await connection.execute(self._annotate(canonical_id, values))
 
     async def annotations(self, canonical_id: str) -> dict[str, str]:
-        query = select(record_annotations.c.name, record_annotations.c.value).where(
-            record_annotations.c.tenant == self._tenant, record_annotations.c.canonical_id == canonical_id
+        notes = record_annotations.c
+        query = select(notes.name, notes.value).where(
+            notes.tenant == self._tenant, notes.canonical_id == canonical_id
         )
         async with self._db.reading() as connection:
             rows = (await connection.execute(query)).all()

@@ -83,7 +83,8 @@ class SqlIdempotencyStore:
         if row.fingerprint != fingerprint:
             return MISMATCH
         if row.response is None:
-            return in_flight((row.expires_at - now) / 1000)
+            # Capped: the holder may have claimed a moment after this call read the clock.
+            return in_flight(min(lease_seconds, (row.expires_at - now) / 1000))
         try:
             return BeginResult("completed", _decoder.decode(row.response))
         except msgspec.DecodeError as exc:
