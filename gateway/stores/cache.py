@@ -14,8 +14,9 @@ What each layer may hold, and why that is safe:
   invalidates them. A write leaves a short-lived marker next to the entry, and a
   fill is refused while the marker exists, so a reader that read the database just
   before the write cannot put the old value back.
-- "this record has no owner" is cached in Redis only (never in memory, which no
-  other process could correct), briefly, and a claim overwrites it.
+- "this record has no owner" is cached in Redis, briefly, and a claim overwrites
+  it. Without Redis (the embedded default: one process, the only writer) it is
+  cached in memory as briefly, where this process's own claims correct it.
 
 Redis is a cache here: an error is a miss, and after one Redis is left alone for a
 few seconds, so a paused or restarting server costs one timeout rather than one per
@@ -43,7 +44,7 @@ MEMORY_ENTRIES = 50_000
 MEMORY_GROWING_SECONDS = 5.0  # system ids and annotations, in this process
 REDIS_FIXED_SECONDS = 86_400  # mappings and owners that never change
 REDIS_GROWING_SECONDS = 3_600  # system ids and annotations
-REDIS_NO_OWNER_SECONDS = 30
+NO_OWNER_SECONDS = 30
 STALE_MARKER_SECONDS = 15  # longer than the slowest database read that could race
 REDIS_PAUSE_SECONDS = 5.0
 
@@ -310,10 +311,18 @@ class CachedCrosswalks:
 
 
 class CachedRecordOwners:
-    def __init__(self, durable: RecordOwners, redis: RedisCache | None = None) -> None:
+    def __init__(
+        self,
+        durable: RecordOwners,
+        redis: RedisCache | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._durable = durable
         self._redis = redis
+        self._clock = clock
         self._known = _Bounded()  # (kind, system, system id) -> owning tenant
+        self._unowned = _Bounded()  # (kind, system, system id) -> "no owner" until
 
     def _key(self, kind: str, system: str, system_id: str) -> str:
         assert self._redis is not None
@@ -322,6 +331,7 @@ class CachedRecordOwners:
     async def claim(self, kind: Kind, system: str, system_id: str, tenant: str) -> str:
         owner = await self._durable.claim(kind, system, system_id, tenant)
         self._known.put((kind, system, system_id), owner)
+        self._unowned.pop((kind, system, system_id), None)
         if self._redis is not None:  # overwrites a cached "no owner"
             await self._redis.set(self._key(kind, system, system_id), owner, REDIS_FIXED_SECONDS)
         return owner
@@ -329,12 +339,14 @@ class CachedRecordOwners:
     async def owners(self, kind: Kind, system: str, system_ids: list[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         unknown: list[str] = []
+        now = self._clock()
         for system_id in system_ids:
-            owner = self._known.get((kind, system, system_id))
-            if owner is None:
-                unknown.append(system_id)
-            else:
+            key = (kind, system, system_id)
+            owner = self._known.get(key)
+            if owner is not None:
                 found[system_id] = owner
+            elif self._unowned.get(key, 0.0) <= now:
+                unknown.append(system_id)
         if not unknown:
             return found
         if self._redis is not None:
@@ -357,11 +369,13 @@ class CachedRecordOwners:
             if owner is not None:
                 found[system_id] = owner
                 self._known.put((kind, system, system_id), owner)
+            elif self._redis is None:
+                self._unowned.put((kind, system, system_id), now + NO_OWNER_SECONDS)
             if self._redis is not None:
                 key = self._key(kind, system, system_id)
                 if owner is None:
                     # Only where nothing is cached: a claim made meanwhile wins.
-                    fills.append((key, "", REDIS_NO_OWNER_SECONDS, True))
+                    fills.append((key, "", NO_OWNER_SECONDS, True))
                 else:
                     fills.append((key, owner, REDIS_FIXED_SECONDS, False))
         if self._redis is not None:

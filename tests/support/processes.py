@@ -123,9 +123,12 @@ def config_for(
     redis_prefix: str | None,
     extra: str = "",
     plan: str = "gold",
+    database_url: str | None = None,
+    redis_url: str | None = None,
 ) -> Path:
     """A gateway configuration for real sandbox servers, with its own issuer key and a
-    client-credentials client holding every scope."""
+    client-credentials client holding every scope. Without ``database_url`` the gateway
+    keeps its records in the SQLite file under ``$Q2C_HOME``."""
     from policies.auth import hash_secret
     from policies.auth.scopes import ALL_SCOPES
 
@@ -141,14 +144,12 @@ tenant = "e2e"
 plan = "{plan}"
 scopes = [{scopes}]
 """
-    redis = (
-        f'[redis]\nurl = "{os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")}"\n'
-        f'prefix = "{redis_prefix}"\n'
-        if redis_prefix
-        else ""
-    )
+    redis_url = redis_url or os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    redis = f'[redis]\nurl = "{redis_url}"\nprefix = "{redis_prefix}"\n' if redis_prefix else ""
+    database = f'[database]\nurl = "{database_url}"\n' if database_url else ""
     path.write_text(
         f"""{redis}
+{database}
 {extra}
 [systems.salesforce]
 kind = "salesforce"
