@@ -341,11 +341,10 @@ class CachedRecordOwners:
         unknown: list[str] = []
         now = self._clock()
         for system_id in system_ids:
-            key = (kind, system, system_id)
-            owner = self._known.get(key)
+            owner = self._known.get((kind, system, system_id))
             if owner is not None:
                 found[system_id] = owner
-            elif self._unowned.get(key, 0.0) <= now:
+            elif self._unowned.get((kind, system, system_id), 0.0) <= now:
                 unknown.append(system_id)
         if not unknown:
             return found
@@ -372,12 +371,12 @@ class CachedRecordOwners:
             elif self._redis is None:
                 self._unowned.put((kind, system, system_id), now + NO_OWNER_SECONDS)
             if self._redis is not None:
-                key = self._key(kind, system, system_id)
+                cache_key = self._key(kind, system, system_id)
                 if owner is None:
                     # Only where nothing is cached: a claim made meanwhile wins.
-                    fills.append((key, "", NO_OWNER_SECONDS, True))
+                    fills.append((cache_key, "", NO_OWNER_SECONDS, True))
                 else:
-                    fills.append((key, owner, REDIS_FIXED_SECONDS, False))
+                    fills.append((cache_key, owner, REDIS_FIXED_SECONDS, False))
         if self._redis is not None:
             await self._redis.set_many(fills)
         return found

@@ -105,7 +105,7 @@ def test_health_and_products(landscape: Landscape) -> None:
     assert landscape.api.get("/health/live").json() == {"status": "ok"}
     ready = landscape.api.get("/health/ready")
     assert ready.status_code == 200, ready.text
-    assert set(ready.json()["checks"]) == {"salesforce", "sap_s4hana", "redis"}
+    assert set(ready.json()["checks"]) == {"salesforce", "sap_s4hana", "redis", "database"}
     products = landscape.api.get("/v1/products").json()["data"]
     assert products
     assert products[0]["sku"] == "Q2C-1001"

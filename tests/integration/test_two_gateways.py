@@ -31,6 +31,7 @@ import redis
 
 from gateway.stores.sql import migrate
 from sandboxes.sap_s4hana.app import SapSandbox, create_app
+from tests.support.databases import scratch_database
 from tests.support.processes import (
     E2E_CLIENT,
     E2E_SECRET,
@@ -42,7 +43,6 @@ from tests.support.processes import (
     running_together,
     sandbox,
 )
-from tests.support.databases import scratch_database
 from tests.support.servers import serve_in_thread
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis, pytest.mark.postgres]
