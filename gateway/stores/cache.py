@@ -56,9 +56,12 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 return 1
 """
+# KEYS: entry, marker, entry, marker... (all in one slot)
 _INVALIDATE = """
-redis.call('SET', KEYS[2], '1', 'EX', ARGV[1])
-redis.call('DEL', KEYS[1])
+for i = 1, #KEYS, 2 do
+  redis.call('SET', KEYS[i + 1], '1', 'EX', ARGV[1])
+  redis.call('DEL', KEYS[i])
+end
 return 1
 """
 
@@ -115,8 +118,10 @@ class RedisCache:
             flat += [name, value]
         await self.run(lambda: self._fill(keys=[key, marker], args=flat))
 
-    async def invalidate(self, key: str, marker: str) -> None:
-        await self.run(lambda: self._invalidate(keys=[key, marker], args=[STALE_MARKER_SECONDS]))
+    async def invalidate(self, *entries: tuple[str, str]) -> None:
+        """Drop entries (each ``(key, marker)``, all of one slot) and mark them stale."""
+        keys = [name for entry in entries for name in entry]
+        await self.run(lambda: self._invalidate(keys=keys, args=[STALE_MARKER_SECONDS]))
 
     async def get_many(self, keys: list[str]) -> list[str | None] | None:
         async def pipeline() -> list[Any]:
@@ -227,9 +232,10 @@ class CachedCrosswalk:
         self._memory.reverse.put(self._rev(_KIND_OF_PREFIX.get(kind, kind), system, system_id),
                                  canonical_id)
         if self._redis is not None:
-            await self._redis.invalidate(*self._slot(canonical_id, "ids"))
+            stale = [self._slot(canonical_id, "ids")]
             if facts:
-                await self._redis.invalidate(*self._slot(canonical_id, "notes"))
+                stale.append(self._slot(canonical_id, "notes"))
+            await self._redis.invalidate(*stale)
 
     async def _growing(
         self,
@@ -265,7 +271,7 @@ class CachedCrosswalk:
         await self._durable.annotate(canonical_id, values)
         self._memory.notes.pop((self._t, canonical_id), None)
         if self._redis is not None and values:
-            await self._redis.invalidate(*self._slot(canonical_id, "notes"))
+            await self._redis.invalidate(self._slot(canonical_id, "notes"))
 
     async def annotations(self, canonical_id: str) -> dict[str, str]:
         return await self._growing(

@@ -1,15 +1,17 @@
 """The crosswalk, record owners and identity claims in the gateway's database.
 
 Each method is one statement in autocommit where one suffices (an insert that
-loses a race reads the winner with a second one); ``link`` with annotations and
-``claim_identity`` are one transaction each.
+loses a race reads the winner with a second one). ``link`` with annotations is one
+statement on PostgreSQL (a data-modifying CTE) and one transaction on SQLite;
+``claim_identity`` is one transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import Text, and_, column, delete, literal, or_, select, true, values
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable
 
@@ -86,26 +88,55 @@ class SqlCrosswalk:
         facts: dict[str, str] | None = None,
     ) -> None:
         kind = _kind(canonical_id)
-        statement: Executable = (
+        row = {
+            "tenant": self._tenant,
+            "kind": kind,
+            "system": system,
+            "system_id": system_id,
+            "canonical_id": canonical_id,
+            "linked_at": now_ms(),
+        }
+        claim = (
             insert(self._db, crosswalk_links)
-            .values(
-                tenant=self._tenant,
-                kind=kind,
-                system=system,
-                system_id=system_id,
-                canonical_id=canonical_id,
-                linked_at=now_ms(),
-            )
+            .values(**row)
             .on_conflict_do_nothing()
             .returning(crosswalk_links.c.canonical_id)
         )
+        if facts and self._db.dialect == "postgresql":
+            # One round trip: the link, and the facts only if the link was made here.
+            async with self._db.reading() as connection:
+                made = (await connection.execute(self._link_with_facts(claim, facts))).all()
+                if made:
+                    return
+                await self._check_link(connection, claim, kind, system, system_id, canonical_id)
+                await connection.execute(self._annotate(canonical_id, facts))
+            return
         if facts:
             async with self._db.writing() as connection:
-                await self._check_link(connection, statement, kind, system, system_id, canonical_id)
+                await self._check_link(connection, claim, kind, system, system_id, canonical_id)
                 await connection.execute(self._annotate(canonical_id, facts))
             return
         async with self._db.reading() as connection:
-            await self._check_link(connection, statement, kind, system, system_id, canonical_id)
+            await self._check_link(connection, claim, kind, system, system_id, canonical_id)
+
+    def _link_with_facts(self, claim: Any, facts: dict[str, str]) -> Executable:
+        """``WITH link AS (INSERT .. RETURNING) INSERT INTO annotations SELECT .. FROM
+        link``: PostgreSQL runs both or, when the link exists already, neither."""
+        link = claim.cte("link")
+        given = values(
+            column("name", Text), column("value", Text), name="given"
+        ).data(list(facts.items()))
+        notes = record_annotations.c
+        statement = insert(self._db, record_annotations).from_select(
+            ["tenant", "canonical_id", "name", "value"],
+            select(
+                literal(self._tenant), link.c.canonical_id, given.c.name, given.c.value
+            ).select_from(link.join(given, true())),  # each fact, once per link made
+        )
+        return statement.on_conflict_do_update(
+            index_elements=["tenant", "canonical_id", "name"],
+            set_={"value": statement.excluded.value},
+        ).returning(notes.name)
 
     async def _check_link(
         self,

@@ -74,11 +74,16 @@ class Database:
         def count(*_: Any) -> None:
             self.round_trips += 1
 
+        def count_transaction(connection: Any) -> None:
+            # An autocommit connection's begin/commit/rollback send nothing.
+            if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+                self.round_trips += 1
+
         event.listen(sync, "before_cursor_execute", count)
-        event.listen(sync, "commit", count)
-        event.listen(sync, "rollback", count)
+        event.listen(sync, "commit", count_transaction)
+        event.listen(sync, "rollback", count_transaction)
         if self.dialect == "postgresql":
-            event.listen(sync, "begin", count)
+            event.listen(sync, "begin", count_transaction)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
