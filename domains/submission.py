@@ -35,6 +35,7 @@ SubmissionState = Literal["in_flight", "unknown", "done", "failed"]
 ClaimOutcome = Literal["claimed", "held", "done", "taken"]
 
 DEFAULT_COMMIT_WINDOW_SECONDS = 30.0
+_POLL_SECONDS = 0.1
 
 
 class Submission(msgspec.Struct, frozen=True, kw_only=True):
@@ -164,20 +165,35 @@ class Submissions:
         steps: SubmissionSteps[R],
         subject: str | None = None,
         subject_taken: Callable[[str], GatewayError] | None = None,
+        wait_seconds: float = 0.0,
     ) -> R:
-        """The record for ``canonical_id``, created at most once in ``system``."""
+        """The record for ``canonical_id``, created at most once in ``system``.
+
+        ``wait_seconds``: when another attempt holds the id, wait up to this long for it
+        to finish (for quick creates many requests share, such as a customer's ERP
+        account) instead of answering 409 at once.
+        """
         owner = secrets.token_hex(12)
         window = self._policy.window(system)
-        claim = await self._ledger.claim(
-            tenant,
-            canonical_id,
-            kind=kind,
-            system=system,
-            subject=subject,
-            owner=owner,
-            lease_seconds=self._policy.lease_seconds,
-            commit_window_seconds=window,
-        )
+
+        async def claim_it() -> Claim:
+            return await self._ledger.claim(
+                tenant,
+                canonical_id,
+                kind=kind,
+                system=system,
+                subject=subject,
+                owner=owner,
+                lease_seconds=self._policy.lease_seconds,
+                commit_window_seconds=window,
+            )
+
+        claim = await claim_it()
+        waited = 0.0
+        while claim.outcome == "held" and waited < wait_seconds:
+            await asyncio.sleep(_POLL_SECONDS)
+            waited += _POLL_SECONDS
+            claim = await claim_it()
         entry = claim.submission
         if claim.outcome == "done":
             return await self._done(entry, steps)

@@ -41,6 +41,11 @@ from domains.quote.service import QuoteService
 from domains.submission import Submissions, SubmissionSteps
 from domains.tenancy import CrosswalkFactory, RecordOwners, visible
 
+# ERP customers are created once per CRM record, whichever tenant orders first.
+ERP_ACCOUNTS_TENANT = ""
+# How long a first order waits for a concurrent one creating the same ERP customer.
+ACCOUNT_WAIT_SECONDS = 5.0
+
 
 class OrderService:
     def __init__(
@@ -367,7 +372,12 @@ class OrderService:
         currency: str,
         legal_entity: str | None,
     ) -> str:
-        """The ERP customer for this buyer: crosswalk, then identity search, then create."""
+        """The ERP customer for this buyer: crosswalk, then identity search, then create.
+
+        Creating one is master data, so it goes through the ledger under the CRM
+        record's identity (shared by every tenant): concurrent first orders of one
+        customer make one ERP customer, the others wait for it.
+        """
         account = (await xw.system_ids(customer_id)).get(erp.system)
         if account:
             return account
@@ -383,7 +393,30 @@ class OrderService:
             currency=currency,
             legal_entity=legal_entity,
         )
-        account = await erp.find_account(party) or await erp.create_account(party)
+
+        async def found(system_id: str) -> str:
+            return system_id
+
+        async def find_or_create() -> str:
+            return await erp.find_account(party) or await erp.create_account(party)
+
+        async def nothing_to_register(account: str) -> None:
+            del account  # linked below, on every path, in this tenant's crosswalk
+
+        account = await self._submissions.submit(
+            ERP_ACCOUNTS_TENANT,
+            f"account:{erp.system}:{customer.system_id}",
+            kind="customer",
+            system=erp.system,
+            steps=SubmissionSteps(
+                find=lambda: erp.find_account(party),
+                create=find_or_create,
+                fetch=found,
+                register=nothing_to_register,
+                system_id=lambda a: a,
+            ),
+            wait_seconds=ACCOUNT_WAIT_SECONDS,
+        )
         await xw.link(customer_id, erp.system, account)
         return account
 

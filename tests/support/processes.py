@@ -125,6 +125,8 @@ def config_for(
     plan: str = "gold",
     database_url: str | None = None,
     redis_url: str | None = None,
+    sap_options: str = "",
+    sap_timeout_seconds: float = 5,
 ) -> Path:
     """A gateway configuration for real sandbox servers, with its own issuer key and a
     client-credentials client holding every scope. Without ``database_url`` the gateway
@@ -166,9 +168,10 @@ kind = "sap_s4hana"
 base_url = "{sap}"
 user_env = "E2E_SAP_USER"
 password_env = "E2E_SAP_PASSWORD"
+{sap_options}
 
 [systems.sap_s4hana.upstream]
-timeout_seconds = 5
+timeout_seconds = {sap_timeout_seconds}
 max_retries = 1
 backoff_seconds = 0.05
 {auth}
