@@ -271,7 +271,9 @@ class AvalaraControl:
 
     def invoices(self, code: str) -> list[dict[str, Any]]:
         return [
-            t for t in self.sandbox.transactions() if t["code"] == code and t["type"] == "SalesInvoice"
+            t
+            for t in self.sandbox.transactions()
+            if t["code"] == code and t["type"] == "SalesInvoice"
         ]
 
 
