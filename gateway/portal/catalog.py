@@ -3,7 +3,7 @@ scopes and rate-limit plans, assembled from the documents and the configuration.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from gateway.portal.documents import ApiDocument, Operation, unversioned, versioned
@@ -54,6 +54,11 @@ class CatalogEntry:
     team: str
     systems: tuple[SystemOfRecord, ...]
     operations: tuple[Operation, ...]
+    # operationId -> its own lifecycle where it differs from the API's (deprecations).
+    exceptions: dict[str, Lifecycle] = field(default_factory=dict)
+
+    def lifecycle_of(self, operation: Operation) -> Lifecycle:
+        return self.exceptions.get(operation.operation_id, self.lifecycle)
 
     @property
     def scopes(self) -> tuple[str, ...]:
@@ -121,15 +126,24 @@ def build_catalog(documents: dict[str, ApiDocument], settings: Settings) -> list
             mine = tuple(op for op in operations if op.api == api)
             if not mine:
                 continue
+            overall = lifecycle_of(version, None, settings)
+            exceptions = {}
+            for op in mine:
+                own = lifecycle_of(version, op.operation_id, settings)
+                if op.deprecated and own.state in ("ga", "beta"):
+                    own = Lifecycle("deprecated")
+                if own != overall:
+                    exceptions[op.operation_id] = own
             entries.append(
                 CatalogEntry(
                     api=api,
                     version=version,
                     description=document.tag_description(api),
-                    lifecycle=lifecycle_of(version, None, settings),
+                    lifecycle=overall,
                     team=portal.owning_teams.get(api, portal.default_team),
                     systems=systems_of_record(api, settings),
                     operations=mine,
+                    exceptions=exceptions,
                 )
             )
     platform = unversioned(documents)

@@ -28,8 +28,12 @@ def esc(value: object) -> str:
 
 
 def layout(title: str, main: str, *, current: str, head: str = "", scripts: tuple[str, ...] = (),
-           wide: bool = False) -> str:
-    """A complete page: skip link, banner with navigation, main landmark, footer."""
+           wide: bool = False, own_main: bool = True) -> str:
+    """A complete page: skip link, banner with navigation, main landmark, footer.
+
+    ``own_main=False`` is for pages whose content brings its own main landmark (Swagger
+    UI's operations): the skip link then targets a plain container.
+    """
     links = []
     for key, href, label in NAV:
         attrs = ' aria-current="page"' if key == current else ""
@@ -47,8 +51,9 @@ def layout(title: str, main: str, *, current: str, head: str = "", scripts: tupl
         '<header class="site-header"><div class="bar">'
         '<a class="brand" href="/portal">Q2C <span>developer portal</span></a>'
         '<nav aria-label="Portal"><ul>' + "".join(links) + "</ul></nav></div></header>"
-        f'<main id="main" tabindex="-1" class="{main_class}">{main}</main>'
-        '<footer class="site-footer"><p>Q2C Gateway · served by the gateway itself, '
+        + (f'<main id="main" tabindex="-1" class="{main_class}">{main}</main>' if own_main
+           else f'<div id="main" tabindex="-1" class="content {main_class}">{main}</div>')
+        + '<footer class="site-footer"><p>Q2C Gateway · served by the gateway itself, '
         'no external assets · <a href="/schema/openapi.json">OpenAPI (running)</a></p>'
         "</footer></body></html>"
     )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from gateway.portal.catalog import (
     PLATFORM,
     CatalogEntry,
+    Lifecycle,
     PlanRow,
     SystemOfRecord,
-    lifecycle_of,
 )
 from gateway.portal.documents import ApiDocument, Operation
 from gateway.portal.examples import build_example
@@ -26,14 +26,22 @@ from gateway.settings import Settings
 _TONES = {"ga": "ok", "beta": "warn", "deprecated": "bad", "retired": "bad"}
 
 
-def lifecycle_badge(entry: CatalogEntry) -> str:
-    life = entry.lifecycle
+def life_badge(life: Lifecycle) -> str:
     text = life.label
-    if life.deprecation is not None and life.deprecation.sunset is not None and life.state in (
-        "deprecated", "retired"
-    ):
-        text += f", sunset {life.deprecation.sunset.date().isoformat()}"
+    dep = life.deprecation
+    if dep is not None and dep.sunset is not None and life.state in ("deprecated", "retired"):
+        text += f", sunset {dep.sunset.date().isoformat()}"
     return badge(text, _TONES[life.state])
+
+
+def lifecycle_badge(entry: CatalogEntry) -> str:
+    """The API's lifecycle, and how many of its operations are deprecated or retired."""
+    shown = life_badge(entry.lifecycle)
+    leaving = [life for life in entry.exceptions.values()
+               if life.state in ("deprecated", "retired")]
+    if leaving:
+        shown += f' <span class="muted">{len(leaving)} operation(s) deprecated</span>'
+    return shown
 
 
 def _version_label(version: str) -> str:
@@ -41,17 +49,21 @@ def _version_label(version: str) -> str:
 
 
 def _systems(systems: tuple[SystemOfRecord, ...]) -> str:
+    """One line per domain: its default system, then the per-legal-entity exceptions."""
     if not systems:
         return "the gateway itself"
-    items = []
+    lines: dict[str, list[str]] = {}
     for sor in systems:
-        where = f"{sor.legal_entity}: " if sor.legal_entity else ""
-        sandbox = " (sandbox)" if sor.sandbox else ""
-        items.append(
-            f"<li>{esc(sor.domain)} — {esc(where)}<strong>{esc(sor.system)}</strong>"
-            f" <span class=\"muted\">kind {esc(sor.kind)}{esc(sandbox)}</span></li>"
-        )
-    return '<ul class="plain">' + "".join(items) + "</ul>"
+        name = f"<strong>{esc(sor.system)}</strong>"
+        if sor.kind != sor.system:
+            name += f' <span class="muted">({esc(sor.kind)})</span>'
+        where = f"{esc(sor.legal_entity)}: " if sor.legal_entity else ""
+        lines.setdefault(sor.domain, []).append(where + name)
+    items = "".join(f"<li>{esc(domain)}: {'; '.join(parts)}</li>"
+                    for domain, parts in lines.items())
+    sandbox = ('<span class="muted">sandbox simulators</span>'
+               if all(sor.sandbox for sor in systems) else "")
+    return f'<ul class="plain">{items}</ul>{sandbox}'
 
 
 def _scopes(scopes: tuple[str, ...]) -> str:
@@ -179,10 +191,7 @@ def catalog_page(entries: list[CatalogEntry], plans: list[PlanRow]) -> str:
 
 
 def _operation_lifecycle(op: Operation, entry: CatalogEntry) -> str:
-    dep = entry.lifecycle.deprecation
-    if op.deprecated or (dep is not None and dep.operation == op.operation_id):
-        return badge("Deprecated", "bad")
-    return lifecycle_badge(entry)
+    return life_badge(entry.lifecycle_of(op))
 
 
 def api_page(entry: CatalogEntry, document: ApiDocument, settings: Settings,
@@ -234,10 +243,10 @@ def _operation_section(op: Operation, entry: CatalogEntry, document: ApiDocument
     )
     if op.auth == "bearer":
         headers = ("<li><code>Authorization: Bearer &lt;token&gt;</code></li>") + headers
-    life = lifecycle_of(entry.version, op.operation_id, settings)
+    life = entry.lifecycle_of(op)
     deprecation = ""
     dep = life.deprecation
-    if dep is not None and dep.operation == op.operation_id:
+    if dep is not None and life.state in ("deprecated", "retired"):
         sunset = dep.sunset.date().isoformat() if dep.sunset else "not set"
         deprecation = notice(
             f"Deprecated from {esc(dep.deprecated_at.date().isoformat())}; sunset {esc(sunset)}."
@@ -291,17 +300,21 @@ def reference_page(title: str, spec_url: str, *, heading: str) -> str:
         f'<link rel="stylesheet" href="{vendor}/swagger-ui.css">'
         f'<link rel="stylesheet" href="{STATIC}/reference.css">'
     )
+    # Swagger UI renders the operations in a <main> of its own; the introduction is a
+    # labelled region so that all content still sits in a landmark.
     main = (
-        f"<h1>{esc(heading)}</h1>"
+        '<section aria-labelledby="reference-title">'
+        f'<h1 id="reference-title">{esc(heading)}</h1>'
         '<p class="lead">Use <strong>Authorize</strong> to paste a bearer token, or use the '
         "oauth2 client-credentials flow with a client id and secret; then expand an "
         "operation and choose <strong>Try it out</strong>.</p>"
-        f'<div id="swagger-ui" data-spec-url="{esc(spec_url)}" aria-live="polite">'
-        '<p class="muted">Loading the reference…</p></div>'
         '<noscript><p>The interactive reference needs JavaScript. The '
         '<a href="/portal/catalog">catalog</a> lists every operation without it.</p></noscript>'
+        "</section>"
+        f'<div id="swagger-ui" data-spec-url="{esc(spec_url)}">'
+        '<p class="muted">Loading the reference…</p></div>'
     )
-    return layout(title, main, current="reference", head=head, wide=True,
+    return layout(title, main, current="reference", head=head, wide=True, own_main=False,
                   scripts=(f"{vendor}/swagger-ui-bundle.js", f"{STATIC}/reference.js"))
 
 

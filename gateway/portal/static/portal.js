@@ -15,7 +15,11 @@
     var line = el("p");
     line.append(el("strong", "HTTP " + status), " " + summary);
     target.append(line);
-    if (body) target.append(el("pre", body));
+    if (body) {
+      var pre = el("pre", body);
+      pre.tabIndex = 0;  // it scrolls: keyboard users must reach it
+      target.append(pre);
+    }
   }
 
   function pretty(text) {
