@@ -87,7 +87,7 @@ def lifecycle_of(version: str, operation_id: str | None, settings: Settings,
     if entry is not None and now >= entry.deprecated_at:
         retired = entry.sunset is not None and now >= entry.sunset
         return Lifecycle("retired" if retired else "deprecated", entry)
-    return Lifecycle(settings.portal.lifecycle.get(version, "ga"), entry)
+    return Lifecycle(settings.portal.lifecycle_for(version), entry)
 
 
 def deprecation_for(version: str, operation_id: str | None, settings: Settings
@@ -140,7 +140,7 @@ def build_catalog(documents: dict[str, ApiDocument], settings: Settings) -> list
                     version=version,
                     description=document.tag_description(api),
                     lifecycle=overall,
-                    team=portal.owning_teams.get(api, portal.default_team),
+                    team=portal.team_for(api),
                     systems=systems_of_record(api, settings),
                     operations=mine,
                     exceptions=exceptions,
@@ -155,7 +155,7 @@ def build_catalog(documents: dict[str, ApiDocument], settings: Settings) -> list
                 version=PLATFORM,
                 description=first.tag_description(api) if first else "",
                 lifecycle=Lifecycle("ga"),
-                team=portal.owning_teams.get(api, portal.default_team),
+                team=portal.team_for(api),
                 systems=(),
                 operations=tuple(op for op in platform if op.api == api),
             )

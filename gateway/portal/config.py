@@ -15,24 +15,20 @@ ApiName = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
 VersionName = Annotated[str, msgspec.Meta(pattern=r"^v[0-9]{1,3}$")]
 
 
-def _default_teams() -> dict[str, str]:
-    # Teams follow the systems of record they integrate, as the exception queue does.
-    return {
-        "customers": "CRM & CPQ integration",
-        "prices": "CRM & CPQ integration",
-        "quotes": "CRM & CPQ integration",
-        "products": "ERP integration",
-        "orders": "ERP integration",
-        "invoices": "Billing integration",
-        "payments": "Billing integration",
-        "operations": "API platform",
-        "auth": "API platform",
-    }
-
-
-def _default_lifecycle() -> dict[str, Lifecycle]:
-    # v2 carries only orders so far: consumers should treat it as a preview.
-    return {"v1": "ga", "v2": "beta"}
+# Teams follow the systems of record they integrate. Configured entries override these.
+DEFAULT_TEAMS: dict[str, str] = {
+    "customers": "CRM & CPQ integration",
+    "prices": "CRM & CPQ integration",
+    "quotes": "CRM & CPQ integration",
+    "products": "ERP integration",
+    "orders": "ERP integration",
+    "invoices": "Billing integration",
+    "payments": "Billing integration",
+    "operations": "API platform",
+    "auth": "API platform",
+}
+# v2 carries only orders so far: consumers should treat it as a preview.
+DEFAULT_LIFECYCLE: dict[str, Lifecycle] = {"v1": "ga", "v2": "beta"}
 
 
 class PortalConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -61,11 +57,19 @@ class PortalConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         "your integration."
     )
     credentials_url: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
-    # API (OpenAPI tag) -> the team that owns it; APIs not listed belong to default_team.
-    owning_teams: dict[ApiName, TeamName] = msgspec.field(default_factory=_default_teams)
+    # API (OpenAPI tag) -> the team that owns it, over DEFAULT_TEAMS; APIs in neither
+    # belong to default_team.
+    owning_teams: dict[ApiName, TeamName] = {}
     default_team: TeamName = "API platform"
-    # Lifecycle per API version; deprecation and sunset come from [versioning].
-    lifecycle: dict[VersionName, Lifecycle] = msgspec.field(default_factory=_default_lifecycle)
+    # Lifecycle per API version, over DEFAULT_LIFECYCLE (others are GA); deprecation and
+    # sunset come from [versioning].
+    lifecycle: dict[VersionName, Lifecycle] = {}
+
+    def team_for(self, api: str) -> str:
+        return self.owning_teams.get(api) or DEFAULT_TEAMS.get(api) or self.default_team
+
+    def lifecycle_for(self, version: str) -> Lifecycle:
+        return self.lifecycle.get(version) or DEFAULT_LIFECYCLE.get(version, "ga")
 
     def self_service_enabled(self, auth: AuthConfig) -> bool:
         if not (self.enabled and auth.enabled and auth.builtin_issuer.enabled):

@@ -21,6 +21,7 @@ from litestar.datastructures import CacheControlHeader, Cookie
 from litestar.enums import MediaType
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.plugins import OpenAPIRenderPlugin
+from litestar.params import FromPath
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
@@ -106,8 +107,8 @@ class Portal:
         return (configured or str(request.base_url)).rstrip("/")
 
     def newest_ga(self) -> ApiDocument | None:
-        lifecycle = self.settings.portal.lifecycle
-        ga = [d for v, d in self.documents.items() if lifecycle.get(v, "ga") == "ga"]
+        portal = self.settings.portal
+        ga = [d for v, d in self.documents.items() if portal.lifecycle_for(v) == "ga"]
         candidates = ga or list(self.documents.values())
         return candidates[0] if candidates else None
 
@@ -145,8 +146,8 @@ def _page_routes(portal: Portal) -> list[HTTPRouteHandler]:
         return html(catalog_page(portal.catalog, plan_rows(portal.settings)))
 
     @get("/portal/apis/{version:str}/{api:str}", include_in_schema=False)
-    async def api_detail(request: Request[Any, Any, Any], version: str, api: str
-                         ) -> Response[str]:
+    async def api_detail(request: Request[Any, Any, Any], version: FromPath[str],
+                         api: FromPath[str]) -> Response[str]:
         entry = next((e for e in portal.catalog if e.version == version and e.api == api), None)
         document = portal.documents.get(version) or portal.newest_ga()
         if entry is None or document is None:
@@ -158,14 +159,15 @@ def _page_routes(portal: Portal) -> list[HTTPRouteHandler]:
         return html(reference_index(portal.catalog, portal.documents))
 
     @get("/portal/reference/{version:str}", include_in_schema=False)
-    async def reference(version: str) -> Response[str]:
+    async def reference(version: FromPath[str]) -> Response[str]:
         if version not in portal.documents:
             return html(not_found_page(f"There is no API version {version}."), 404)
         return html(reference_page(f"{version} reference", f"/portal/openapi/{version}.json",
                                    heading=f"API reference {version}"))
 
     @get("/portal/openapi/{name:str}", include_in_schema=False)
-    async def document(request: Request[Any, Any, Any], name: str) -> Response[bytes]:
+    async def document(request: Request[Any, Any, Any], name: FromPath[str]
+                       ) -> Response[bytes]:
         found = portal.documents.get(name.removesuffix(".json"))
         if found is None or not name.endswith(".json"):
             return Response(content=b'{"error": "no such document"}', status_code=404,
@@ -181,14 +183,14 @@ def _page_routes(portal: Portal) -> list[HTTPRouteHandler]:
         return html(problems_index())
 
     @get("/portal/problems/{kind:str}", include_in_schema=False)
-    async def problem(kind: str) -> Response[str]:
+    async def problem(kind: FromPath[str]) -> Response[str]:
         found = BY_KIND.get(kind)
         if found is None:
             return html(not_found_page(f"There is no problem type {kind}."), 404)
         return html(problem_page(found))
 
     @get("/problems/{kind:str}", include_in_schema=False)
-    async def problem_alias(kind: str) -> Redirect:
+    async def problem_alias(kind: FromPath[str]) -> Redirect:
         # Routing the type URIs' host to the gateway makes them resolve to the pages.
         return Redirect(f"/portal/problems/{quote(kind, safe='')}", status_code=301)
 
@@ -315,7 +317,8 @@ def _registration_routes(portal: Portal) -> list[HTTPRouteHandler]:
 
     @post("/portal/apps/{client_id:str}/revoke", include_in_schema=False, opt=_form_policy(1),
           request_max_body_size=gs.MAX_FORM_BYTES, status_code=303)
-    async def revoke(request: Request[Any, Any, Any], client_id: str) -> Response[Any]:
+    async def revoke(request: Request[Any, Any, Any], client_id: FromPath[str]
+                     ) -> Response[Any]:
         checked = await verified_form(request)
         if isinstance(checked, Response):
             return checked

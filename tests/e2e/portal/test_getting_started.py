@@ -37,7 +37,8 @@ def test_register_get_a_token_call_and_revoke(pages: PageCheck) -> None:
     pages.wait(lambda d: d.find_elements(By.ID, "credentials"))
     client_id = driver.find_element(By.ID, "new-client-id").text
     secret = driver.find_element(By.ID, "new-client-secret").text
-    assert client_id.startswith("app_") and len(secret) >= 40
+    assert client_id.startswith("app_")
+    assert len(secret) >= 40
     assert "products:read" in driver.find_element(By.ID, "credentials").text
     pages.screenshot("getting-started-registered")
     serious = pages.accessibility("getting-started-registered")
@@ -47,13 +48,16 @@ def test_register_get_a_token_call_and_revoke(pages: PageCheck) -> None:
     assert driver.find_element(By.ID, "client-id").get_attribute("value") == client_id
     driver.find_element(By.ID, "get-token").click()
     issued = state(pages, "token-result", "issued")
-    assert "HTTP 200" in issued and "products:read" in issued
+    assert "HTTP 200" in issued
+    assert "products:read" in issued
 
     # Step 3: the first call with that token.
     Select(driver.find_element(By.ID, "call-path")).select_by_value("/v1/products?limit=3")
     driver.find_element(By.ID, "make-call").click()
     called = state(pages, "call-result", "ok")
-    assert "HTTP 200" in called and '"data"' in called and "prd_" in called
+    assert "HTTP 200" in called
+    assert '"data"' in called
+    assert "prd_" in called
     pages.screenshot("getting-started-first-call")
     serious = pages.accessibility("getting-started-first-call")
     assert serious == [], json.dumps(serious, indent=2)
@@ -80,10 +84,12 @@ def test_register_get_a_token_call_and_revoke(pages: PageCheck) -> None:
     driver.find_element(By.ID, "client-secret").send_keys(secret)
     driver.find_element(By.ID, "get-token").click()
     refused = state(pages, "token-result", "refused")
-    assert "HTTP 401" in refused and "invalid_client" in refused
+    assert "HTTP 401" in refused
+    assert "invalid_client" in refused
     again = httpx.post(pages.base + "/oauth/token", auth=(client_id, secret),
                        data={"grant_type": "client_credentials"}, timeout=10)
-    assert again.status_code == 401 and again.json()["error"] == "invalid_client"
+    assert again.status_code == 401
+    assert again.json()["error"] == "invalid_client"
     assert not pages.console_errors() or all("401" in e for e in pages.console_errors())
 
 

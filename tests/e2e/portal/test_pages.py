@@ -146,7 +146,8 @@ def test_catalog_lists_every_operation_of_every_document(pages: PageCheck) -> No
     plans = pages.driver.find_element(By.XPATH, "//table[caption='Rate-limit plans']")
     text = plans.text
     for name, plan in RateLimitConfig().plans.items():
-        assert name in text and str(plan.quota) in text
+        assert name in text
+        assert str(plan.quota) in text
 
 
 def test_reference_pages_render_operations_without_network(pages: PageCheck) -> None:
@@ -203,7 +204,8 @@ def test_schema_serves_the_same_offline_viewer(pages: PageCheck) -> None:
     serious = pages.accessibility("schema")
     assert serious == [], json.dumps(serious, indent=2)
     document = httpx.get(pages.base + "/schema/openapi.json", timeout=10)
-    assert document.status_code == 200 and document.json()["openapi"].startswith("3.1")
+    assert document.status_code == 200
+    assert document.json()["openapi"].startswith("3.1")
 
 
 def test_try_it_out_calls_the_gateway_with_a_token(pages: PageCheck) -> None:
@@ -250,7 +252,8 @@ def test_deprecations_page_shows_the_configured_sunset(pages: PageCheck) -> None
     pages.open("/portal/deprecations")
     text = pages.driver.find_element(By.ID, "main").text
     assert "GET /v1/orders (listOrders)" in text
-    assert "2099-06-30" in text and "GET /v2/orders" in text
+    assert "2099-06-30" in text
+    assert "GET /v2/orders" in text
 
 
 def test_copy_paste_python_example_runs(pages: PageCheck, tmp_path: Path) -> None:
@@ -273,4 +276,5 @@ def test_copy_paste_python_example_runs(pages: PageCheck, tmp_path: Path) -> Non
         env={"TOKEN": token, "Q2C_URL": pages.base, "PATH": "/usr/bin:/bin"},
     )
     assert done.returncode == 0, done.stderr
-    assert "'data'" in done.stdout and "prd_" in done.stdout
+    assert "'data'" in done.stdout
+    assert "prd_" in done.stdout
