@@ -18,7 +18,7 @@ def problems_index() -> str:
             esc(p.title),
             esc(", ".join(str(s) for s in p.statuses)),
             " ".join(f"<code>{esc(c)}</code>" for c in p.codes),
-            "yes" if p.retryable else "no",
+            "sometimes" if p.retry_advice else "yes" if p.retryable else "no",
         )
         for p in PROBLEM_TYPES
     ]
@@ -38,18 +38,19 @@ def problems_index() -> str:
 def problem_page(problem: ProblemType) -> str:
     causes = "".join(f"<li>{esc(c)}</li>" for c in problem.causes)
     fixes = "".join(f"<li>{esc(f)}</li>" for f in problem.fixes)
-    retry = (
+    retry = problem.retry_advice or (
         "Retrying can succeed: back off, and keep the same Idempotency-Key on writes."
         if problem.retryable
         else "Retrying the same request fails the same way: change it first."
     )
+    retryable = "sometimes" if problem.retry_advice else "yes" if problem.retryable else "no"
     main = (
         f"<h1>{esc(problem.title)}</h1>"
         '<dl class="facts">'
         f"<dt>Type URI</dt><dd><code>{esc(problem.type_uri)}</code></dd>"
         f"<dt>Status</dt><dd>{esc(', '.join(str(s) for s in problem.statuses))}</dd>"
         f"<dt>Codes</dt><dd>{' '.join(f'<code>{esc(c)}</code>' for c in problem.codes)}</dd>"
-        f"<dt>Retryable</dt><dd>{'yes' if problem.retryable else 'no'}</dd>"
+        f"<dt>Retryable</dt><dd>{retryable}</dd>"
         "</dl>"
         f"<h2>What it means</h2><p>{esc(problem.meaning)}</p>"
         f"<h2>Common causes</h2><ul>{causes}</ul>"

@@ -26,6 +26,8 @@ class ProblemType:
     fixes: tuple[str, ...]
     retryable: bool = False
     example: dict[str, Any] = field(default_factory=dict)
+    # For kinds where only some codes are worth retrying: replaces the yes/no answer.
+    retry_advice: str = ""
 
     @property
     def type_uri(self) -> str:
@@ -200,6 +202,8 @@ PROBLEM_TYPES: tuple[ProblemType, ...] = (
                          422, "IDEMPOTENCY_KEY_MISMATCH",
                          "This Idempotency-Key was first used with another method, path, "
                          "query or body; use a new key for a new request."),
+        retry_advice="Only the 409 is worth retrying, with the same key and body; the 400 "
+        "and 422 fail the same way until the request changes.",
     ),
     ProblemType(
         "quota-exceeded", "Rate limit reached", (429,), ("QUOTA_EXCEEDED",),

@@ -278,3 +278,12 @@ def test_copy_paste_python_example_runs(pages: PageCheck, tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     assert "'data'" in done.stdout
     assert "prd_" in done.stdout
+
+
+def test_the_accessibility_check_can_fail(pages: PageCheck) -> None:
+    """The same axe run on a page with known faults reports them as serious or critical."""
+    pages.driver.get("data:text/html,<html><body><img src='x.png'><button></button>"
+                     "<input type='text'></body></html>")
+    found = {v["id"] for v in pages.accessibility("known-faults")}
+    assert {"image-alt", "button-name", "label", "html-has-lang"} <= found
+    pages.axe_results.pop("known-faults")
