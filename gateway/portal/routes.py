@@ -9,12 +9,13 @@ Nothing here is part of the API contract (``include_in_schema=False``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import CacheControlHeader, Cookie
@@ -251,8 +252,7 @@ def _registration_routes(portal: Portal) -> list[HTTPRouteHandler]:
         if not portal.self_service:
             return html(not_found_page("Self-service registration is off on this gateway."),
                         404)
-        origin = request.headers.get("origin")
-        if origin is not None and origin.rstrip("/") != str(request.base_url).rstrip("/"):
+        if not same_site(request, portal.settings.server.public_url):
             return html(_refused("The form was posted from another site."), 403)
         developer = valid_developer_id(request.cookies.get(COOKIE))
         body = await request.body()
@@ -273,9 +273,13 @@ def _registration_routes(portal: Portal) -> list[HTTPRouteHandler]:
         developer, cookies = developer_of(request)
         revoked = request.query_params.get("revoked")
         extra: dict[str, Any] = {}
-        if revoked:
-            extra = {"message": f"Application {revoked[:200]} was revoked.",
-                     "message_tone": "info"}
+        if revoked and portal.self_service and not cookies:
+            # Only this developer's own revocation is confirmed (no text from the URL).
+            with contextlib.suppress(ClientRegistryUnavailable):
+                record = await portal.registry.get(revoked[:200])
+                if record is not None and record.owner == developer and not record.active:
+                    extra = {"message": f"Application {record.client_id} was revoked.",
+                             "message_tone": "info"}
         return html(gs.page(await view(request, developer, **extra)), cookies=cookies,
                     headers=_NO_STORE)
 
@@ -334,6 +338,19 @@ def _registration_routes(portal: Portal) -> list[HTTPRouteHandler]:
                         status_code=303)
 
     return [getting_started, register, revoke]
+
+
+def same_site(request: Request[Any, Any, Any], public_url: str | None) -> bool:
+    """A post without Origin (older clients) or from the gateway's own host or public URL.
+    Hosts only: behind a TLS-terminating proxy the scheme the gateway sees is not the
+    page's."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    expected = {request.headers.get("host", "").lower()}
+    if public_url:
+        expected.add(urlsplit(public_url).netloc.lower())
+    return urlsplit(origin).netloc.lower() in expected
 
 
 def _refused(reason: str) -> str:

@@ -124,6 +124,7 @@ class PageCheck:
 
     def open(self, path: str, ready: Callable[[Any], bool] | None = None) -> None:
         self.drain()
+        self.driver.get_log("browser")  # what earlier pages logged is not this page's
         self.driver.get(self.base + path)
         self.wait(lambda d: d.execute_script("return document.readyState") == "complete")
         if ready is not None:
@@ -163,16 +164,19 @@ class PageCheck:
         target.write_bytes(base64.b64decode(shot["data"]))
         return target
 
-    def accessibility(self, name: str) -> list[dict[str, Any]]:
-        """Run axe-core on the current page; returns the serious and critical violations
-        and keeps the full result under tests/artifacts/portal/."""
+    def accessibility(self, name: str, within: str | None = None) -> list[dict[str, Any]]:
+        """Run axe-core on the current page (or the elements matching ``within``); returns
+        the serious and critical violations and keeps the full result under
+        tests/artifacts/portal/."""
         self.driver.execute_script(self.axe)
         self.driver.set_script_timeout(60)
         violations: list[dict[str, Any]] = self.driver.execute_async_script(
             "const done = arguments[arguments.length - 1];"
-            "axe.run(document, {resultTypes: ['violations']})"
+            "const where = arguments[0] ? {include: [[arguments[0]]]} : document;"
+            "axe.run(where, {resultTypes: ['violations']})"
             ".then(r => done(r.violations), e => done([{id: 'axe-error', impact: 'critical',"
-            " help: String(e), nodes: []}]));"
+            " help: String(e), nodes: []}]));",
+            within,
         )
         by_impact: dict[str, int] = {}
         for violation in violations:

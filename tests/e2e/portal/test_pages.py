@@ -133,7 +133,7 @@ def test_catalog_lists_every_operation_of_every_document(pages: PageCheck) -> No
                     assert scope in row[5], (op["operationId"], scope)
     # Lifecycle from the configuration: v2 is beta, v1 GA, listOrders deprecated.
     assert rows[("orders", "v2")][2] == "Beta"
-    assert rows[("orders", "v1")][2] == "GA"
+    assert rows[("orders", "v1")][2] == "GA 1 operation(s) deprecated"
     deprecated = pages.driver.find_element(
         By.XPATH, "//code[@data-operation-id='listOrders']/ancestor::tr"
     )
@@ -182,13 +182,14 @@ def test_reference_stays_accessible_while_used(pages: PageCheck) -> None:
         pages.wait(lambda d, b=block: b.find_elements(By.CSS_SELECTOR, "button.try-out__btn"))
         block.find_element(By.CSS_SELECTOR, "button.try-out__btn").click()
     pages.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "button.execute")) == 3)
-    serious = pages.accessibility("reference-v1-expanded")
+    # The collapsed page is checked whole elsewhere; here what expanding added.
+    serious = pages.accessibility("reference-v1-expanded", within=".opblock.is-open")
     pages.screenshot("reference-v1-expanded")
     assert serious == [], json.dumps(serious, indent=2)
 
     pages.driver.find_element(By.CSS_SELECTOR, "button.authorize").click()
     pages.wait(lambda d: d.find_elements(By.CSS_SELECTOR, ".dialog-ux .modal-ux"))
-    serious = pages.accessibility("reference-v1-authorize")
+    serious = pages.accessibility("reference-v1-authorize", within=".dialog-ux")
     pages.screenshot("reference-v1-authorize")
     assert serious == [], json.dumps(serious, indent=2)
     assert_offline_and_clean(pages)

@@ -107,6 +107,10 @@ async def test_a_post_from_another_site_or_without_the_cookie_is_refused(
                                  headers={"Origin": "https://evil.example"})
     assert foreign.status_code == 403
     assert "another site" in foreign.text
+    # Behind a TLS-terminating proxy the page's origin is https, the gateway sees http.
+    proxied = await sandbox.post("/portal/apps", data=form,
+                                 headers={"Origin": "https://gateway.test"})
+    assert proxied.status_code == 201
     sandbox.cookies.clear()
     cookieless = await sandbox.post("/portal/apps", data=form)
     assert cookieless.status_code == 403
@@ -151,6 +155,11 @@ async def test_only_the_registering_browser_can_revoke(sandbox: httpx.AsyncClien
     revoked = await sandbox.post(f"/portal/apps/{client_id}/revoke", data={"csrf_token": token})
     assert revoked.status_code == 303
     assert revoked.headers["location"] == f"/portal/getting-started?revoked={client_id}#apps"
+    confirmed = await sandbox.get(revoked.headers["location"])
+    assert f"Application {client_id} was revoked." in confirmed.text
+    # The confirmation is not text from the URL: a made-up id shows nothing.
+    spoofed = await sandbox.get("/portal/getting-started?revoked=Your+account+is+closed")
+    assert "was revoked" not in spoofed.text
     refused = await sandbox.post("/oauth/token", data={"grant_type": "client_credentials"},
                                  auth=(client_id, secret))
     assert refused.status_code == 401
