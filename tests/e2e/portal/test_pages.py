@@ -288,3 +288,30 @@ def test_the_accessibility_check_can_fail(pages: PageCheck) -> None:
     found = {v["id"] for v in pages.accessibility("known-faults")}
     assert {"image-alt", "button-name", "label", "html-has-lang"} <= found
     pages.axe_results.pop("known-faults")
+
+
+def test_try_it_gets_its_own_token_with_client_credentials(pages: PageCheck) -> None:
+    """The Authorize dialog's OAuth 2.0 client-credentials flow, against /oauth/token."""
+    pages.resize(DESKTOP)
+    pages.open("/portal/reference/v1#/products/listProducts",
+               ready=lambda d: d.find_elements(By.CSS_SELECTOR, ".opblock.is-open"))
+    pages.driver.find_element(By.CSS_SELECTOR, "button.authorize").click()
+    dialog = pages.wait(lambda d: d.find_element(By.CSS_SELECTOR, ".dialog-ux .modal-ux"))
+    oauth = next(c for c in dialog.find_elements(By.CSS_SELECTOR, ".auth-container")
+                 if "clientCredentials" in c.text or "client_id" in c.text)
+    oauth.find_element(By.CSS_SELECTOR, "input[id^='client_id']").send_keys("sandbox-client")
+    oauth.find_element(By.CSS_SELECTOR, "input[id^='client_secret']").send_keys(
+        "sandbox-secret")
+    oauth.find_element(By.CSS_SELECTOR, "button.authorize").click()
+    pages.wait(lambda d: any(b.text == "Logout" for b in d.find_elements(
+        By.CSS_SELECTOR, ".dialog-ux button")))
+    pages.driver.find_element(By.CSS_SELECTOR, ".dialog-ux button.close-modal").click()
+    block = pages.driver.find_element(By.CSS_SELECTOR, ".opblock.is-open")
+    block.find_element(By.CSS_SELECTOR, "button.try-out__btn").click()
+    block.find_element(By.CSS_SELECTOR, "button.execute").click()
+    status = pages.wait(lambda d: d.find_elements(
+        By.CSS_SELECTOR, ".opblock.is-open .live-responses-table .response .response-col_status"))
+    assert status[0].text.strip().startswith("200")
+    requested = pages.requested_urls()
+    assert pages.base + "/oauth/token" in requested
+    assert all(u.startswith((pages.base, "data:", "blob:")) for u in requested)
