@@ -8,6 +8,7 @@ import msgspec
 
 from policies.auth import AuthConfig
 from policies.auth.config import SANDBOX_CLIENT, PlanName, ScopeName, TenantId
+from policies.auth.scopes import SCOPE_TOKEN
 
 Lifecycle = Literal["beta", "ga"]
 TeamName = Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
@@ -85,6 +86,9 @@ class PortalConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
                 "portal.self_service needs the built-in token issuer "
                 "(auth.builtin_issuer.enabled) to issue credentials"
             )
+        for scope in self.registration_scopes:
+            if not SCOPE_TOKEN.fullmatch(scope):
+                raise ValueError(f"portal.registration_scopes: {scope!r} is not a valid scope")
         if self.credentials_url is not None and not self.credentials_url.startswith(
             ("https://", "http://", "mailto:")
         ):

@@ -196,6 +196,8 @@ def test_self_service_needs_the_built_in_issuer() -> None:
            b'[auth]\njwks_url = "https://idp.example.com/jwks.json"\n'
     with pytest.raises(msgspec.ValidationError, match=r"portal\.self_service"):
         msgspec.toml.decode(toml, type=Settings)
+    with pytest.raises(ValueError, match=r"portal\.registration_scopes: 'a b'"):
+        embedded_settings(portal=PortalConfig(registration_scopes=("a b",)))
 
 
 async def test_portal_pages_stay_out_of_the_contract_and_schema_is_offline(
