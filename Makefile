@@ -4,7 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: serve test lint typecheck unit openapi bench clean
+.PHONY: serve test lint typecheck unit openapi bench clean browser
+NODE_STAMP := node_modules/.installed-stamp
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -29,11 +30,20 @@ typecheck: $(STAMP)
 openapi: $(STAMP)
 	$(BIN)/q2c openapi check
 
-unit: $(STAMP)
+unit: $(STAMP) browser $(NODE_STAMP)
 	$(BIN)/python -m pytest
 
+# Headless Chromium and its driver for the portal's browser tests (Debian packages).
+browser:
+	bash scripts/ensure-browser.sh
+
+# Node tools the tests use (axe-core), exactly as locked.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $(NODE_STAMP)
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache node_modules tests/artifacts
 
 # Load benchmark against baselines measured in the same run (needs wrk, nginx and a
 # Redis on 127.0.0.1:6379; ~3-4 minutes). See bench/README.md. BENCH_ARGS passes options.

@@ -13,6 +13,7 @@ from litestar.openapi.spec import Contact, License, Server, Tag
 
 from gateway.openapi_governance import document_policies
 from gateway.policy_chain import edge, policy_middleware
+from gateway.portal.routes import Portal, PortalSchemaViewer, portal_routes
 from gateway.problems import EXCEPTION_HANDLERS
 from gateway.routes.dependencies import route_dependencies
 from gateway.routes.health import live, ready
@@ -68,6 +69,8 @@ def openapi_config(version: str = "v1") -> OpenAPIConfig:
         tags=TAGS,
         components=[security_components()],
         path="/schema",
+        # The portal's offline Swagger UI at /schema (no CDN); /schema/openapi.json as before.
+        render_plugins=[PortalSchemaViewer()],
         use_handler_docstrings=False,
         create_examples=False,
     )
@@ -111,7 +114,9 @@ def create_litestar(settings: Settings, runtime: Runtime | None = None) -> Lites
     v2 = Router(path="/v2", route_handlers=[OrderControllerV2])
     handlers: list[Any] = [v1, v2, live, ready, *ops_routes(runtime)]
     if runtime.issuer is not None:
-        handlers.extend(issuer_routes(runtime.issuer, settings.auth))
+        handlers.extend(issuer_routes(runtime.issuer, settings.auth, runtime.client_registry))
+    if settings.portal.enabled:
+        handlers.extend(portal_routes(Portal(settings, runtime.client_registry, runtime.issuer)))
     app = Litestar(
         route_handlers=handlers,
         middleware=policy_middleware(runtime),

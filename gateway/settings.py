@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from domains.ownership import OwnershipMap, OwnershipRule
+from gateway.portal.config import PortalConfig
 from policies.audit import AuditConfig
 from policies.auth import AuthConfig, sandbox_auth_config
 from policies.idempotency import IdempotencyConfig
@@ -88,10 +89,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     audit: AuditConfig = msgspec.field(default_factory=AuditConfig)
     versioning: VersioningConfig = msgspec.field(default_factory=VersioningConfig)
+    portal: PortalConfig = msgspec.field(default_factory=PortalConfig)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     def __post_init__(self) -> None:
         plugins = {name: _plugin(name, system) for name, system in self.systems.items()}
+        self.portal.check(self.auth)
         ownership = self.ownership_map()
         ownership.check(set(self.systems), REQUIRED_DOMAINS)
         for domain, rule in ownership.rules.items():

@@ -30,7 +30,14 @@ from gateway.stores.crosswalk import (
 )
 from policies.audit import AuditStore, MemoryAuditStore
 from policies.audit.redis import RedisAuditStore
-from policies.auth import Issuer, TokenVerifier, build_verifier
+from policies.auth import (
+    ClientRegistry,
+    Issuer,
+    MemoryClientRegistry,
+    TokenVerifier,
+    build_verifier,
+)
+from policies.auth.registry_redis import RedisClientRegistry
 from policies.context import sor_observer
 from policies.idempotency import IdempotencyStore, MemoryIdempotencyStore
 from policies.idempotency.redis import RedisIdempotencyStore
@@ -84,6 +91,8 @@ class Runtime:
     tracer: Tracer
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
     sandboxes: dict[str, Any] = field(default_factory=dict)
+    # Clients registered at run time (the portal's sandbox apps), beside configured ones.
+    client_registry: ClientRegistry = field(default_factory=MemoryClientRegistry)
 
     async def start(self) -> None:
         await self.verifier.warm_up()
@@ -176,6 +185,7 @@ def build_runtime(settings: Settings) -> Runtime:
     rate_limit_store: RateLimitStore
     idempotency_store: IdempotencyStore
     audit_store: AuditStore
+    client_registry: ClientRegistry
     audit = settings.audit
     if settings.redis is not None:
         prefix = settings.redis.prefix
@@ -195,6 +205,7 @@ def build_runtime(settings: Settings) -> Runtime:
             max_entries=audit.max_entries_for("redis"),
             max_scan=audit.max_scan,
         )
+        client_registry = RedisClientRegistry(redis_client, prefix)
     else:
         crosswalks = MemoryCrosswalks()
         owners = MemoryRecordOwners()
@@ -203,6 +214,7 @@ def build_runtime(settings: Settings) -> Runtime:
         audit_store = MemoryAuditStore(
             max_entries=audit.max_entries_for("memory"), max_scan=audit.max_scan
         )
+        client_registry = MemoryClientRegistry()
     metrics = GatewayMetrics(settings.metrics)
 
     issuer = Issuer.from_config(settings.auth) if settings.auth.builtin_issuer.enabled else None
@@ -307,6 +319,7 @@ def build_runtime(settings: Settings) -> Runtime:
         tracer=Tracer(settings.tracing),
         health_checks=checks,
         sandboxes=sandboxes,
+        client_registry=client_registry,
     )
 
 
