@@ -43,4 +43,7 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     existing_id: Annotated[
         str, msgspec.Meta(max_length=64, description="Id of the record a conflict refers to")
     ] = ""
-    violated_policies: Annotated[list[str], msgspec.Meta(max_length=20)] = []
+    violated_policies: Annotated[
+        list[Annotated[str, msgspec.Meta(max_length=64)]],
+        msgspec.Meta(max_length=20, description="Rate-limit plans the call exceeded"),
+    ] = []

@@ -9,9 +9,9 @@ from typing import Any
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Contact, License, Server, Tag
+from litestar.openapi.spec import Contact, License, Tag
 
-from gateway.openapi_governance import document_policies
+from gateway.openapi_governance import SERVERS, document_policies
 from gateway.policy_chain import edge, policy_middleware
 from gateway.problems import EXCEPTION_HANDLERS
 from gateway.routes.health import live, ready
@@ -63,7 +63,7 @@ def openapi_config(version: str = "v1") -> OpenAPIConfig:
             name="Q2C Gateway team", url="https://q2c.dev/support", email="api@q2c.dev"
         ),
         license=License(name="Apache-2.0", identifier="Apache-2.0"),
-        servers=[Server(url="http://127.0.0.1:8080", description="Local embedded default")],
+        servers=list(SERVERS),
         tags=TAGS,
         components=[security_components()],
         path="/schema",

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.app import create_litestar
+from gateway.openapi_links import prune_links
 from gateway.settings import embedded_settings
 
 OPENAPI_DIR = Path(__file__).resolve().parent.parent / "openapi"
@@ -29,6 +30,7 @@ def generate(version: str = "v1") -> dict[str, Any]:
     schemas = components.get("schemas", {})
     components["schemas"] = {name: schemas[name] for name in sorted(_referenced(paths, schemas))}
     document["components"] = components
+    prune_links(document)
     return document
 
 

@@ -14,11 +14,11 @@ from typing import Any
 from litestar.datastructures import ResponseHeader
 from litestar.enums import ParamType
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIType, Parameter, Schema
+from litestar.openapi.spec import OpenAPIHeader, OpenAPIType, Parameter, Schema
 from litestar.params import HeaderParameter
 
 from contracts.problem import PROBLEM_MEDIA_TYPE, Problem
-from policies.idempotency.key import MAX_KEY_LENGTH
+from policies.idempotency.key import KEY_VALUE_PATTERN, MAX_KEY_LENGTH
 
 HEADER_NAME = "Idempotency-Key"
 # The field value is an sf-string: the key (1-255 visible ASCII characters)
@@ -40,6 +40,7 @@ def idempotency_key_header(*, required: bool = True) -> Any:
         required=required,
         min_length=1,
         max_length=MAX_VALUE_LENGTH,
+        pattern=KEY_VALUE_PATTERN,
         description=_DESCRIPTION,
     )
 
@@ -51,7 +52,12 @@ def idempotency_key_parameter(*, required: bool = True) -> Parameter:
         param_in=ParamType.HEADER,
         required=required,
         description=_DESCRIPTION,
-        schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=MAX_VALUE_LENGTH),
+        schema=Schema(
+            type=OpenAPIType.STRING,
+            min_length=1,
+            max_length=MAX_VALUE_LENGTH,
+            pattern=KEY_VALUE_PATTERN,
+        ),
         example='"8e03978e-40d5-43e8-bc93-6894a57f9324"',
     )
 
@@ -64,6 +70,11 @@ IDEMPOTENT_REPLAYED_HEADER = ResponseHeader(
     description="true when this is the stored response to an earlier request with the same "
     "Idempotency-Key; absent on the first execution.",
     documentation_only=True,
+)
+
+IDEMPOTENT_REPLAYED_OPENAPI_HEADER = OpenAPIHeader(
+    schema=Schema(type=OpenAPIType.STRING, enum=["true"]),
+    description=IDEMPOTENT_REPLAYED_HEADER.description,
 )
 
 IDEMPOTENCY_RESPONSES: dict[int, ResponseSpec] = {

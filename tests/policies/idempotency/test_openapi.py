@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from litestar import Litestar, post
 from litestar.params import JSONBody
 
+from policies.idempotency.key import KEY_VALUE_PATTERN, parse_idempotency_key
 from policies.idempotency.openapi import (
     IDEMPOTENCY_KEY_HEADER,
     IDEMPOTENCY_KEY_HEADER_OPTIONAL,
@@ -55,4 +60,37 @@ def test_plain_parameter_object_for_operation_post_processing() -> None:
     assert parameter["name"] == "Idempotency-Key"
     assert parameter["in"] == "header"
     assert parameter["required"] is False
-    assert parameter["schema"] == {"type": "string", "minLength": 1, "maxLength": 257}
+    assert parameter["schema"] == {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 257,
+        "pattern": KEY_VALUE_PATTERN,
+    }
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x7F), max_size=40))
+@settings(max_examples=400, deadline=None)
+def test_documented_pattern_accepts_exactly_the_values_the_server_accepts(value: str) -> None:
+    assert (re.fullmatch(KEY_VALUE_PATTERN, value) is not None) == (
+        parse_idempotency_key(value) is not None
+    ), value
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ('"order-1"', True),
+        ("order-1", True),
+        ('"a\\"b"', True),
+        ('"k";v=1', True),
+        ('"has space"', False),
+        ('""', False),
+        ('"k"x', False),
+        ('a"b', False),
+        ('"' + "x" * 255 + '"', True),
+        ('"' + "x" * 256 + '"', False),
+    ],
+)
+def test_documented_pattern_examples(value: str, accepted: bool) -> None:
+    assert (re.fullmatch(KEY_VALUE_PATTERN, value) is not None) is accepted
+    assert (parse_idempotency_key(value) is not None) is accepted
