@@ -20,12 +20,15 @@ from litestar.openapi.spec import OpenAPI, OpenAPIType, Parameter, Schema
 from litestar.openapi.spec.enums import OpenAPIFormat
 
 import contracts
+from contracts.problem import MAX_POLICY_NAME
 from policies.tracing.view import MAX_ATTRIBUTE_KEY, MAX_ATTRIBUTE_VALUE
 
 _INT32 = (-(2**31), 2**31 - 1)
 MAX_TIMESTAMP_LENGTH = 40
-# Litestar drops the bounds of a mapping's keys and values; restate the ones declared.
+# Litestar drops the bounds of a mapping's keys and values and of list items;
+# restate the ones the contracts declare.
 _MAP_BOUNDS = {("SpanView", "attributes"): (MAX_ATTRIBUTE_KEY, MAX_ATTRIBUTE_VALUE)}
+_ITEM_LENGTHS = {("Problem", "violated_policies"): MAX_POLICY_NAME}
 # Branch types whose constraints move up when ``T | None`` is collapsed.
 _COLLAPSIBLE = {
     OpenAPIType.STRING,
@@ -60,6 +63,11 @@ def _map_bounds(document: OpenAPI) -> None:
         mapping.property_names = Schema(type=OpenAPIType.STRING, max_length=key_length)
         if isinstance(mapping.additional_properties, Schema):
             mapping.additional_properties.max_length = value_length
+    for (component, member), length in _ITEM_LENGTHS.items():
+        owner = schemas.get(component)
+        listing = (owner.properties or {}).get(member) if owner is not None else None
+        if isinstance(listing, Schema) and isinstance(listing.items, Schema):
+            listing.items.max_length = length
 
 
 def walk_schemas(node: Any) -> Iterator[Schema]:
