@@ -10,6 +10,7 @@ the links that say which response feeds which request.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -124,7 +125,7 @@ def document_policies(document: OpenAPI, scopes: Mapping[str, tuple[str, ...]]) 
         operation.responses = dict(sorted(responses.items()))
         _header_schemas(operation)
     components = document.components or Components()
-    components.responses = {**(components.responses or {}), **EDGE_RESPONSES}
+    components.responses = {**(components.responses or {}), **copy.deepcopy(EDGE_RESPONSES)}
     document.components = components
     document_links(document)
     normalise_schemas(document)
@@ -150,15 +151,16 @@ def _limiter_headers(
         if isinstance(response, Reference):
             continue
         headers: dict[str, OpenAPIHeader | Reference] = dict(response.headers or {})
+        # Copies: the document is normalised in place, the policies' constants are not.
         if status.startswith(("2", "4")) and status not in skip:
-            headers.update(RATE_LIMIT_OPENAPI_HEADERS)
+            headers.update(copy.deepcopy(RATE_LIMIT_OPENAPI_HEADERS))
         elif status in skip:
             for name in RATE_LIMIT_OPENAPI_HEADERS:
                 headers.pop(name, None)
         if status == "429":
-            headers["Retry-After"] = RETRY_AFTER_HEADER
+            headers["Retry-After"] = copy.deepcopy(RETRY_AFTER_HEADER)
         if status in ("401", "403") and skip:
-            headers["WWW-Authenticate"] = WWW_AUTHENTICATE_HEADER
+            headers["WWW-Authenticate"] = copy.deepcopy(WWW_AUTHENTICATE_HEADER)
         response.headers = headers or None
 
 
@@ -172,7 +174,7 @@ def _header_schemas(operation: Operation) -> None:
                 continue
             known = DOCUMENTED_HEADERS.get(name)
             if known is not None and (header.schema is None or name == "Cache-Control"):
-                header.schema = known.schema
+                header.schema = copy.deepcopy(known.schema)
             if header.schema is None:
                 raise ValueError(
                     f"{operation.operation_id} {status}: response header {name} has no "
