@@ -47,8 +47,9 @@ contract-lint: $(NODE_STAMP)
 
 # A longer schemathesis run (every phase, more examples; several minutes), not part of `make test`.
 contract-long: $(STAMP)
-	Q2C_CONTRACT_EXAMPLES=$${Q2C_CONTRACT_EXAMPLES:-200} Q2C_STATEFUL_STEPS=$${Q2C_STATEFUL_STEPS:-400} \
-		$(BIN)/python -m pytest -p no:cacheprovider tests/contract/test_schemathesis.py
+	Q2C_CONTRACT_EXAMPLES=$${Q2C_CONTRACT_EXAMPLES:-150} \
+	Q2C_STATEFUL_EXAMPLES=$${Q2C_STATEFUL_EXAMPLES:-100} Q2C_STATEFUL_STEPS=$${Q2C_STATEFUL_STEPS:-50} \
+		$(BIN)/python -m pytest -q -p no:cacheprovider tests/contract/test_schemathesis.py
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest
