@@ -90,10 +90,6 @@ SERVERS: list[Server] = [
 ]
 
 
-def operations(document: OpenAPI) -> list[Operation]:
-    return [operation for _, _, operation in _operations(document)]
-
-
 def _operations(document: OpenAPI) -> Iterator[tuple[str, str, Operation]]:
     for path, item in (document.paths or {}).items():
         for method in _METHODS:
