@@ -9,9 +9,9 @@ from typing import Any
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Contact, License, Server, Tag
+from litestar.openapi.spec import Contact, License, Tag
 
-from gateway.openapi_governance import document_policies
+from gateway.openapi_governance import SERVERS, document_policies
 from gateway.policy_chain import edge, policy_middleware
 from gateway.portal.routes import Portal, PortalSchemaViewer, portal_routes
 from gateway.problems import EXCEPTION_HANDLERS
@@ -59,13 +59,14 @@ def openapi_config(version: str = "v1") -> OpenAPIConfig:
             "Canonical customer, product, price, quote and order APIs over the systems of "
             "record that own them. Every call needs a bearer token (client credentials at "
             "/oauth/token) with the operation's scopes; responses carry RateLimit headers; "
-            "order creation needs an Idempotency-Key. Errors are RFC 9457 problem details."
+            "order creation needs an Idempotency-Key. Errors are RFC 9457 problem details. "
+            "Query parameters an operation does not declare are ignored, not refused."
         ),
         contact=Contact(
             name="Q2C Gateway team", url="https://q2c.dev/support", email="api@q2c.dev"
         ),
         license=License(name="Apache-2.0", identifier="Apache-2.0"),
-        servers=[Server(url="http://127.0.0.1:8080", description="Local embedded default")],
+        servers=list(SERVERS),
         tags=TAGS,
         components=[security_components()],
         path="/schema",

@@ -1,25 +1,25 @@
-"""The changelog: what changed between released documents, classified by the
-breaking-change tool (``gateway.openapi_doc``), plus the additions it does not list.
+"""The changelog: what changed between released documents, as the breaking-change
+tool (``gateway.openapi_diff``, also behind ``q2c openapi diff``) classifies it.
 
-The diff is passed in as a function of two documents returning an iterable of
-changes; a change is anything with a readable ``str()``, and one with a
-``breaking`` attribute that is false counts as an addition. Rendering lives in
-``pages_docs`` and only sees ``ChangelogEntry`` values.
+The diff is passed in as a function of two documents returning its changes, so
+tests can feed scripted ones. Rendering lives in ``pages_docs`` and only sees
+``ChangelogEntry`` values.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from gateway.portal.documents import METHODS, OPENAPI_DIR
+from gateway.openapi_diff import Change, diff
+from gateway.portal.documents import OPENAPI_DIR
 
-Diff = Callable[[dict[str, Any], dict[str, Any]], Iterable[object]]
+Diff = Callable[[dict[str, Any], dict[str, Any]], list[Change]]
 RELEASED_DIR = OPENAPI_DIR / "released"
 _SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)")
 
@@ -44,53 +44,16 @@ class ChangelogEntry:
         return not (self.breaking or self.additions)
 
 
-def changelog_entry(major: str, old: Release, new: Release, changes: Iterable[object]
+def changelog_entry(major: str, old: Release, new: Release, changes: list[Change]
                     ) -> ChangelogEntry:
     """One entry from two documents and the diff tool's result for them."""
-    breaking, additions = [], []
-    for change in changes:
-        text = str(getattr(change, "message", None) or change)
-        if getattr(change, "breaking", True):
-            breaking.append(text)
-        else:
-            additions.append(text)
-    for addition in additions_between(old.document, new.document):
-        if addition not in additions:
-            additions.append(addition)
-    return ChangelogEntry(major, old.label, new.label, tuple(breaking), tuple(additions))
+    breaking = tuple(_line(c) for c in changes if c.breaking)
+    additions = tuple(_line(c) for c in changes if not c.breaking)
+    return ChangelogEntry(major, old.label, new.label, breaking, additions)
 
 
-def additions_between(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """Non-breaking additions: new operations, responses and optional members."""
-    found = []
-    old_ops, new_ops = _operations(old), _operations(new)
-    for key, op in new_ops.items():
-        method, path = key
-        if key not in old_ops:
-            found.append(f"operation added: {method.upper()} {path} ({op.get('operationId')})")
-            continue
-        for status in op.get("responses", {}):
-            if status not in old_ops[key].get("responses", {}):
-                found.append(f"{method.upper()} {path}: response {status} added")
-    old_schemas = old.get("components", {}).get("schemas", {})
-    for name, schema in new.get("components", {}).get("schemas", {}).items():
-        before = old_schemas.get(name)
-        if before is None:
-            continue
-        required = set(schema.get("required", []))
-        for member in schema.get("properties", {}):
-            if member not in before.get("properties", {}) and member not in required:
-                found.append(f"schema {name}: optional member {member} added")
-    return found
-
-
-def _operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
-    return {
-        (method, path): op
-        for path, item in document.get("paths", {}).items()
-        for method, op in item.items()
-        if method in METHODS and isinstance(op, dict)
-    }
+def _line(change: Change) -> str:
+    return f"{change.kind.replace('-', ' ')}: {change.path} ({change.detail})"
 
 
 def _semver(label: str) -> tuple[int, int, int]:
@@ -138,7 +101,5 @@ def build_changelog(current: dict[str, dict[str, Any]], releases: dict[str, list
 
 
 def default_diff() -> Diff:
-    """The repository's breaking-change tool (imported late: it builds the app)."""
-    from gateway import openapi_doc
-
-    return openapi_doc.breaking_changes
+    """The repository's breaking-change tool."""
+    return diff

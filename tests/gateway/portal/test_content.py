@@ -19,7 +19,7 @@ import pytest
 import contracts
 import domains.errors
 import gateway.problems
-from gateway.openapi_doc import breaking_changes
+from gateway.openapi_diff import Change, diff
 from gateway.portal.catalog import build_catalog, lifecycle_of, plan_rows
 from gateway.portal.changelog import Release, build_changelog, load_releases
 from gateway.portal.config import PortalConfig
@@ -147,12 +147,15 @@ def test_changelog_classifies_changes_between_releases(tmp_path: Path) -> None:
     releases = load_releases(tmp_path)
     assert [r.label for r in releases["v1"]] == ["1.0.0", "1.1.0"]
 
-    entries = build_changelog({"v1": current}, releases, breaking_changes)
+    entries = build_changelog({"v1": current}, releases, diff)
     assert len(entries) == 2
     head, history = entries
     assert (head.from_label, head.to_label) == ("1.1.0", "unreleased")
-    assert "operation removed: GET /v1/legacy" in head.breaking
-    assert any(a == "operation added: GET /v1/prices (listPrices)" for a in head.additions)
+    assert any(b.startswith("operation removed: GET /v1/legacy") for b in head.breaking)
+    assert any(
+        a.startswith("operation added: GET /v1/prices") and "listPrices" in a
+        for a in head.additions
+    )
     assert history.empty
     assert (history.from_label, history.to_label) == ("1.0.0", "1.1.0")
     page = changelog_page(entries, releases, {"v1": DOCUMENTS["v1"]})
@@ -160,18 +163,15 @@ def test_changelog_classifies_changes_between_releases(tmp_path: Path) -> None:
     assert "Breaking" in page
 
 
-def test_changes_without_a_breaking_flag_count_as_additions() -> None:
-    class Change:
-        def __init__(self, message: str, breaking: bool) -> None:
-            self.message, self.breaking = message, breaking
-
+def test_breaking_and_additive_changes_are_listed_apart() -> None:
     old = Release("v1", "1.0.0", DOCUMENTS["v1"].raw)
+    narrowed = Change(kind="enum-narrowed", breaking=True, path="Order.status", detail="x")
+    widened = Change(kind="enum-widened", breaking=False, path="Order.status", detail="y")
     entries = build_changelog(
-        {"v1": DOCUMENTS["v1"].raw}, {"v1": [old]},
-        lambda a, b: [Change("enum narrowed", True), Change("enum widened", False)],
+        {"v1": DOCUMENTS["v1"].raw}, {"v1": [old]}, lambda a, b: [narrowed, widened]
     )
-    assert entries[0].breaking == ("enum narrowed",)
-    assert "enum widened" in entries[0].additions
+    assert entries[0].breaking == ("enum narrowed: Order.status (x)",)
+    assert entries[0].additions == ("enum widened: Order.status (y)",)
 
 
 def with_versioning(*entries: Deprecation, **portal: Any) -> Settings:
