@@ -571,7 +571,7 @@ class SalesforceSandbox:
             if name.strip().lower() == "batchsize" and value.strip().isdigit():
                 batch = max(1, min(DEFAULT_BATCH_SIZE, int(value)))
         try:
-            total, records = QueryEngine(self._org, version).run(text)
+            total, records = QueryEngine(self._org, version).run(text, batch)
         except soql.SoqlError as exc:
             raise api_error(400, exc.error_code, soql.render_error(text, exc)) from None
         if len(records) <= batch:
