@@ -6,7 +6,7 @@ from typing import Protocol
 
 import msgspec
 
-from domains.paging import Page
+from domains.positions import PositionedPage
 from domains.quote.records import QuoteStatus
 
 
@@ -43,8 +43,12 @@ class QuoteQuery(msgspec.Struct, frozen=True, kw_only=True):
 class QuoteSource(Protocol):
     system: str
 
-    async def list_quotes(self, query: QuoteQuery, offset: int, limit: int) -> Page[QuoteRecord]:
-        """Quote headers; ``lines`` may be left empty in lists."""
+    async def list_quotes(
+        self, query: QuoteQuery, offset: int, limit: int, *, after: str | None = None
+    ) -> PositionedPage[QuoteRecord]:
+        """Quote headers after the position ``after`` (or from the start), ``offset``
+        records further on (see :mod:`domains.positions`); ``lines`` may be left empty
+        in lists."""
         ...
 
     async def get_quote(self, system_id: str) -> QuoteRecord | None:
