@@ -10,7 +10,8 @@ encodings follow the real API.
 Implemented surface, under ``/services/data/v{40..66}.0/``:
 
 * ``GET /services/data/`` (versions), ``GET .../`` (resources), ``GET limits``
-* ``POST /services/oauth2/token`` (client_credentials, password)
+* ``POST /services/oauth2/token`` (client_credentials, JWT bearer, password; see
+  :mod:`.oauth`)
 * ``sobjects/`` describeGlobal, ``sobjects/{T}`` (GET basic info, POST create),
   ``sobjects/{T}/describe``, ``sobjects/{T}/{Id}`` (GET ``?fields=``, PATCH, DELETE),
   ``sobjects/{T}/{ExternalIdField}/{value}`` (GET, PATCH upsert, DELETE)
@@ -19,6 +20,11 @@ Implemented surface, under ``/services/data/v{40..66}.0/``:
 * ``composite`` (``allOrNone``, ``@{ref.path}`` references, max 25 subrequests) and
   ``composite/sobjects`` (sObject Collections create/update/delete)
 
+Sandbox-only controls, with no Salesforce counterpart: ``POST
+/sandbox/admin/connected-app/certificates`` (a PEM certificate or public key the JWT
+bearer flow accepts signatures of) and ``POST /sandbox/admin/sessions/expire`` (ends
+every OAuth session, as a session timeout does).
+
 The org is seeded deterministically from :mod:`sandboxes.demo_data`. This module is
 the REST API; the vocabulary (ids, schema, values) is :mod:`.schema`, the data model
 :mod:`.org`, and SOQL evaluation :mod:`.query` over the parser in :mod:`.soql`.
@@ -26,13 +32,9 @@ the REST API; the vocabulary (ids, schema, values) is :mod:`.schema`, the data m
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import logging
 import re
 import secrets
-import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -44,6 +46,7 @@ import msgspec
 
 from sandboxes import asgi
 from sandboxes.salesforce import soql
+from sandboxes.salesforce.oauth import ConnectedApp
 from sandboxes.salesforce.org import (
     Org,
     Record,
@@ -63,14 +66,12 @@ from sandboxes.salesforce.schema import (
     MAX_COMPOSITE_SUBREQUESTS,
     MAX_OPEN_CURSORS,
     MIN_API_VERSION,
-    ORG_ID,
     SCHEMA,
     SCHEMA_BY_LOWER,
     SCHEMA_BY_PREFIX,
     SOAP_TYPES,
     STATIC_TOKEN,
     STRING_TYPES,
-    USER_ID,
     DmlError,
     SalesforceApiError,
     SObjectType,
@@ -153,11 +154,9 @@ class SalesforceSandbox:
         client_secret: str = "sandbox-secret",
         seed: bool = True,
     ) -> None:
-        self.client_id = client_id
-        self.client_secret = client_secret
+        self.connected_app = ConnectedApp(client_id, client_secret)
         self.faults = SandboxFaults()
         self._org = Org(clock=lambda: datetime.now(UTC).replace(microsecond=0))
-        self._tokens: set[str] = {STATIC_TOKEN}
         self._cursors: OrderedDict[str, tuple[list[dict[str, Any]], int, str]] = OrderedDict()
         self._api_calls = 0
         if seed:
@@ -194,7 +193,10 @@ class SalesforceSandbox:
         try:
             if segments[:2] == ["services", "oauth2"] and segments[2:] == ["token"]:
                 _allowed(method, "POST")
-                return self._token(query_string, headers, body, base_url)
+                status, answer = self.connected_app.token(query_string, headers, body, base_url)
+                return _Reply(status, answer)
+            if segments[:2] == ["sandbox", "admin"]:
+                return self._admin(method, segments[2:], body)
             if segments[:2] != ["services", "data"]:
                 raise not_found()
             if len(segments) == 2:
@@ -257,7 +259,9 @@ class SalesforceSandbox:
 
     def _authenticate(self, headers: Mapping[str, str]) -> None:
         scheme, _, token = headers.get("authorization", "").partition(" ")
-        if scheme.lower() not in ("bearer", "oauth") or token.strip() not in self._tokens:
+        if scheme.lower() not in ("bearer", "oauth") or not self.connected_app.is_session(
+            token.strip()
+        ):
             raise SalesforceApiError(
                 401,
                 [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}],
@@ -297,53 +301,21 @@ class SalesforceSandbox:
                                                      "Remaining": remaining}})
         raise not_found()
 
-    # ----------------------------------------------------------------- OAuth
-    def _token(
-        self, query_string: str, headers: Mapping[str, str], body: bytes, base_url: str
-    ) -> _Reply:
-        form = {k: v[-1] for k, v in parse_qs(query_string).items()}
-        form.update({k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()})
-        scheme, _, credentials = headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "basic":
+    # ------------------------------------------------------- sandbox admin
+    def _admin(self, method: str, segments: list[str], body: bytes) -> _Reply:
+        """Sandbox-only controls (no Salesforce counterpart): upload a certificate to the
+        connected app for the JWT bearer flow, expire the sessions it issued."""
+        if segments == ["connected-app", "certificates"]:
+            _allowed(method, "POST")
             try:
-                user, _, password = base64.b64decode(credentials).decode().partition(":")
-            except ValueError:
-                user = password = ""
-            form.setdefault("client_id", unquote(user))
-            form.setdefault("client_secret", unquote(password))
-
-        def failure(error: str, description: str) -> _Reply:
-            return _Reply(400, {"error": error, "error_description": description})
-
-        grant = form.get("grant_type", "")
-        if grant not in ("client_credentials", "password"):
-            return failure("unsupported_grant_type", "grant type not supported")
-        if form.get("client_id") != self.client_id:
-            return failure("invalid_client_id", "client identifier invalid")
-        if not hmac.compare_digest(form.get("client_secret", ""), self.client_secret):
-            return failure("invalid_client", "invalid client credentials")
-        if grant == "password" and not (form.get("username") and form.get("password")):
-            return failure("invalid_grant", "authentication failure")
-        token = f"{ORG_ID[:15]}!{secrets.token_urlsafe(48)}"
-        self._tokens.add(token)
-        issued_at = str(int(time.time() * 1000))
-        identity = f"{base_url}/id/{ORG_ID}/{USER_ID}"
-        signature = base64.b64encode(
-            hmac.new(self.client_secret.encode(), (identity + issued_at).encode(), hashlib.sha256)
-            .digest()
-        ).decode()  # fmt: skip
-        return _Reply(
-            200,
-            {
-                "access_token": token,
-                "signature": signature,
-                "scope": "api",
-                "instance_url": base_url,
-                "id": identity,
-                "token_type": "Bearer",
-                "issued_at": issued_at,
-            },
-        )
+                self.connected_app.trust_certificate(body)
+            except ValueError as exc:
+                raise api_error(400, "INVALID_CERTIFICATE", str(exc)) from None
+            return _Reply(204)
+        if segments == ["sessions", "expire"]:
+            _allowed(method, "POST")
+            return _Reply(200, {"expired": self.connected_app.expire_sessions()})
+        raise not_found()
 
     # ------------------------------------------------------------- resources
     @staticmethod

@@ -40,6 +40,7 @@ class Wired:
     sandbox: SalesforceSandbox
     transport: RecordingTransport
     adapter: SalesforceAdapter
+    client: SalesforceClient
     direct: httpx.AsyncClient  # plain REST calls, behind the adapter's back
 
 
@@ -64,4 +65,4 @@ async def wired(
             translate=translate,
         )
         client = SalesforceClient(upstream, auth or SalesforceAuth(access_token=STATIC_TOKEN))
-        yield Wired(sandbox, transport, SalesforceAdapter(client), direct)
+        yield Wired(sandbox, transport, SalesforceAdapter(client), client, direct)
