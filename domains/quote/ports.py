@@ -40,6 +40,18 @@ class QuoteQuery(msgspec.Struct, frozen=True, kw_only=True):
     status: QuoteStatus | None = None
 
 
+class QuoteProgress(msgspec.Struct, frozen=True, kw_only=True):
+    """How far the quote-to-cash transaction has taken an accepted quote, for the CRM to
+    show where sales works. An empty field is not known yet: writing it back leaves what
+    the CRM holds, so progress only ever moves forward."""
+
+    transaction_id: str
+    order_number: str = ""
+    invoice_number: str = ""
+    payment_status: str = ""
+    stage: str = ""
+
+
 class QuoteSource(Protocol):
     system: str
 
@@ -53,4 +65,9 @@ class QuoteSource(Protocol):
 
     async def get_quote(self, system_id: str) -> QuoteRecord | None:
         """One quote with all its lines."""
+        ...
+
+    async def write_back(self, quote_system_id: str, progress: QuoteProgress) -> None:
+        """Record ``progress`` on the quote (and on its opportunity while the quote is
+        the one syncing with it). Idempotent: the same progress twice changes nothing."""
         ...

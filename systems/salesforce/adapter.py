@@ -9,7 +9,7 @@ from domains.customer.ports import CustomerQuery, CustomerRecord, IdentityProbe
 from domains.errors import DependencyRejected
 from domains.positions import PositionedPage
 from domains.pricing.ports import PriceQuery, PriceRecord
-from domains.quote.ports import QuoteQuery, QuoteRecord
+from domains.quote.ports import QuoteProgress, QuoteQuery, QuoteRecord
 from systems.salesforce.client import JSON, SalesforceClient, soql_like, soql_literal
 from systems.salesforce.errors import SYSTEM
 from systems.salesforce.keyset import KeysetReader, Slice
@@ -17,11 +17,14 @@ from systems.salesforce.mapping import (
     ACCOUNT_FIELDS,
     CANONICAL_QUOTE_STATUS,
     EXTERNAL_ID_FIELD,
+    OPPORTUNITY_PROGRESS_FIELDS,
     PRICE_FIELDS,
     QUOTE_FIELDS,
     QUOTE_LINE_FIELDS,
+    QUOTE_PROGRESS_FIELDS,
     account_from_create,
     account_from_update,
+    progress_fields,
     to_customer_record,
     to_price_record,
     to_quote_record,
@@ -152,6 +155,31 @@ class SalesforceAdapter:
     async def get_quote(self, system_id: str) -> QuoteRecord | None:
         record = await self._sf.get("Quote", system_id, QUOTE_FIELDS)
         return (await self._with_lines([record]))[0] if record else None
+
+    async def write_back(self, quote_system_id: str, progress: QuoteProgress) -> None:
+        quote = await self._sf.get("Quote", quote_system_id, ("Id", "OpportunityId", "IsSyncing"))
+        if quote is None:
+            raise DependencyRejected(
+                f"Salesforce has no Quote {quote_system_id} to record progress on.",
+                system=SYSTEM,
+                vendor_code="NOT_FOUND",
+            )
+        on_quote = progress_fields(progress, QUOTE_PROGRESS_FIELDS)
+        on_opportunity = progress_fields(progress, OPPORTUNITY_PROGRESS_FIELDS)
+        if not (quote.get("IsSyncing") is True and on_opportunity):
+            await self._sf.update("Quote", str(quote["Id"]), on_quote)
+            return
+        # The synced opportunity shows the same progress; both change or neither does.
+        root = self._sf.root
+        await self._sf.composite(
+            [
+                {"method": "PATCH", "referenceId": "quote", "body": on_quote,
+                 "url": f"{root}/sobjects/Quote/{quote['Id']}"},
+                {"method": "PATCH", "referenceId": "opportunity", "body": on_opportunity,
+                 "url": f"{root}/sobjects/Opportunity/{quote['OpportunityId']}"},
+            ],
+            operation="Quote.write_back",
+        )  # fmt: skip
 
     async def _with_lines(self, quotes: list[JSON]) -> list[QuoteRecord]:
         """The quotes with their lines: one query for all lines, one for their SKUs."""

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import msgspec
 
-from systems.salesforce.errors import translate
+from systems.salesforce.errors import SalesforceError, from_errors, translate
 from systems.salesforce.session import SalesforceAuth, Session
 from systems.transport import UpstreamResponse
 from systems.upstream import Upstream
@@ -22,8 +22,38 @@ class QueryResult(msgspec.Struct, frozen=True):
     nextRecordsUrl: str | None = None
 
 
+class SubResult(msgspec.Struct, frozen=True):
+    """One subrequest's outcome inside a ``/composite`` answer."""
+
+    httpStatusCode: int
+    referenceId: str
+    body: Any = None
+
+    def errors(self) -> list[SalesforceError]:
+        try:
+            return _sub_errors.decode(msgspec.json.encode(self.body))
+        except msgspec.DecodeError:
+            return [SalesforceError(str(self.body)[:500], f"HTTP_{self.httpStatusCode}")]
+
+
+class CompositeResult(msgspec.Struct, frozen=True):
+    compositeResponse: list[SubResult]
+
+
+MAX_SUBREQUESTS = 25
 _query = msgspec.json.Decoder(QueryResult, float_hook=str)
 _record = msgspec.json.Decoder(JSON, float_hook=str)
+_composite = msgspec.json.Decoder(CompositeResult, float_hook=str)
+_sub_errors = msgspec.json.Decoder(list[SalesforceError])
+
+
+def _halted(body: Any) -> bool:
+    """A subrequest rolled back because another one failed (allOrNone)."""
+    return (
+        isinstance(body, list)
+        and bool(body)
+        and all(isinstance(e, dict) and e.get("errorCode") == "PROCESSING_HALTED" for e in body)
+    )
 
 
 def soql_literal(value: str) -> str:
@@ -138,3 +168,23 @@ class SalesforceClient:
             retry_safe=True,
             json=body,
         )
+
+    async def composite(self, subrequests: list[JSON], *, operation: str) -> list[JSON]:
+        """Run ``subrequests`` as one all-or-none transaction (``/composite``, at most
+        25); their bodies in order, or the first failure's error, nothing written."""
+        if not 0 < len(subrequests) <= MAX_SUBREQUESTS:
+            raise ValueError(f"a composite request takes 1 to {MAX_SUBREQUESTS} subrequests")
+        response = await self._call(
+            "POST",
+            f"{self._root}/composite",
+            operation=operation,
+            retry_safe=all(sub["method"] in ("GET", "PATCH") for sub in subrequests),
+            json={"allOrNone": True, "compositeRequest": subrequests},
+        )
+        results = _composite.decode(response.content).compositeResponse
+        failed = [result for result in results if result.httpStatusCode >= 400]
+        if failed:
+            # The cause, not the subrequests rolled back because of it.
+            cause = next((r for r in failed if not _halted(r.body)), failed[0])
+            raise from_errors(cause.httpStatusCode, cause.errors())
+        return [result.body for result in results]

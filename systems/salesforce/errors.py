@@ -51,12 +51,17 @@ def translate(response: UpstreamResponse) -> GatewayError:
                 system=SYSTEM,
                 code="DEPENDENCY_AUTH_FAILED",
             )
-    errors = vendor_errors(response)
+    return from_errors(response.status_code, vendor_errors(response))
+
+
+def from_errors(status: int, errors: list[SalesforceError]) -> GatewayError:
+    """The gateway error for an HTTP status and Salesforce's error array (also what a
+    composite subrequest answers)."""
     first = errors[0] if errors else SalesforceError()
     summary = "; ".join(f"{e.errorCode}: {e.message}" for e in errors)[:1000]
-    if response.status_code >= 500 or response.status_code == 401:
+    if status >= 500 or status == 401:
         return DependencyUnavailable(
-            f"Salesforce could not serve the request ({summary or response.status_code}).",
+            f"Salesforce could not serve the request ({summary or status}).",
             system=SYSTEM,
         )
     return DependencyRejected(
