@@ -47,6 +47,16 @@ def _failure(error: str, description: str) -> Reply:
     return 400, {"error": error, "error_description": description}
 
 
+def _seconds(value: Any) -> float:
+    """``exp`` as epoch seconds; Salesforce's own example claims send it as a string."""
+    if isinstance(value, bool):
+        return float("-inf")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("-inf")
+
+
 def load_public_key(pem: bytes) -> RSAPublicKey:
     """An RSA public key from a PEM certificate (what Salesforce takes) or public key."""
     key = (
@@ -124,8 +134,7 @@ class ConnectedApp:
             return _failure("invalid_client_id", "client identifier invalid")
         if claims.get("aud") not in AUDIENCES:
             return _failure("invalid_grant", "audience is invalid")
-        expires = claims.get("exp")
-        if not isinstance(expires, int | float) or expires < time.time() - CLOCK_SKEW_SECONDS:
+        if _seconds(claims.get("exp")) < time.time() - CLOCK_SKEW_SECONDS:
             return _failure("invalid_grant", "expired authorization code")
         if claims.get("sub") not in self.preauthorized_users:
             return _failure("invalid_grant", "user hasn't approved this consumer")

@@ -123,6 +123,13 @@ async def test_a_bad_assertion_is_refused_like_salesforce(
     assert response.json() == {"error": error, "error_description": description}
 
 
+async def test_exp_may_be_a_string_as_in_salesforces_own_example(
+    client: httpx.AsyncClient, key: rsa.RSAPrivateKey
+) -> None:
+    response = await exchange(client, assertion(key, exp=str(int(time.time()) + 120)))
+    assert response.status_code == 200, response.text
+
+
 async def test_an_assertion_inside_the_clock_skew_is_accepted(
     client: httpx.AsyncClient, key: rsa.RSAPrivateKey
 ) -> None:

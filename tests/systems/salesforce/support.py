@@ -46,7 +46,7 @@ class Wired:
 
 @asynccontextmanager
 async def wired(
-    sandbox: SalesforceSandbox, auth: SalesforceAuth | None = None
+    sandbox: SalesforceSandbox, auth: SalesforceAuth | None = None, api_version: str = "62.0"
 ) -> AsyncIterator[Wired]:
     transport = RecordingTransport(sandbox)
     async with (
@@ -64,5 +64,7 @@ async def wired(
             config=NO_RETRY,
             translate=translate,
         )
-        client = SalesforceClient(upstream, auth or SalesforceAuth(access_token=STATIC_TOKEN))
+        client = SalesforceClient(
+            upstream, auth or SalesforceAuth(access_token=STATIC_TOKEN), api_version
+        )
         yield Wired(sandbox, transport, SalesforceAdapter(client), client, direct)
