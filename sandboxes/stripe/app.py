@@ -196,6 +196,11 @@ class _Ctx:
     params: dict[str, Any]
     now: int
     request_id: str
+    version: str = API_VERSION  # the request's Stripe-Version, else the account default
+
+    def since(self, version: str) -> bool:
+        """Whether the request's API version is ``version`` or later (dates compare)."""
+        return self.version.split(".")[0] >= version.split(".")[0]
 
 
 Handler = Callable[..., tuple[int, Any]]
@@ -231,6 +236,10 @@ class StripeSandbox:
             raise KeyError(kind)
         table = self._store.table(kind)
         return [self._render(kind, table[i]) for i in self._store.ids(kind) if i in table]
+
+    def endpoints(self) -> list[tuple[str, str]]:
+        """Every (method, path pattern) served, ``*`` standing for an id."""
+        return [(verb, "/v1/" + "/".join(pattern)) for verb, pattern in self._routes]
 
     @property
     def request_log(self) -> list[tuple[str, str, str | None]]:
@@ -319,7 +328,8 @@ class StripeSandbox:
             replay = self._replay(api_key, idempotency_key, method, path, params)
             if replay is not None:
                 return replay
-        ctx = _Ctx(method, unquote(path), params, int(self.clock()), request_id)
+        ctx = _Ctx(method, unquote(path), params, int(self.clock()), request_id,
+                   headers.get("stripe-version") or API_VERSION)  # fmt: skip
         stored = True
         try:
             status, payload = handler(ctx, *args)
@@ -940,7 +950,7 @@ class StripeSandbox:
                 "unit_amount_decimal": _decimal_string(unit),
             },
             "proration": False,
-            "proration_details": {"credited_items": None},
+            "proration_details": {"credited_items": None, "discount_amounts": []},
             "quantity": int(quantity),
             "quantity_decimal": _decimal_string(quantity),
             "tax_rates": [],
@@ -1617,6 +1627,7 @@ class StripeSandbox:
         record: Record = {
             "id": pi_id,
             "object": "payment_intent",
+            "allowed_payment_method_types": None,
             "amount": amount,
             "amount_capturable": 0,
             "amount_details": {"tip": {}},
@@ -1638,6 +1649,7 @@ class StripeSandbox:
             "last_payment_error": None,
             "latest_charge": None,
             "livemode": False,
+            "managed_payments": None,
             "metadata": metadata,
             "next_action": None,
             "on_behalf_of": None,
@@ -1647,6 +1659,7 @@ class StripeSandbox:
                                                 "network": None,
                                                 "request_three_d_secure": "automatic"}},
             "payment_method_types": payment_method_types,
+            "payment_record": None,
             "processing": None,
             "receipt_email": None,
             "review": None,
@@ -1665,27 +1678,23 @@ class StripeSandbox:
         return self._store.insert("payment_intent", record, customer=customer)
 
     def _payment_intents_create(self, ctx: _Ctx) -> tuple[int, Any]:
-        args = bind(obj.PAYMENT_INTENT_CREATE, ctx.params)
+        args = bind(_intent_schema(ctx, obj.PAYMENT_INTENT_CREATE), ctx.params)
         self._check_expand("payment_intent", args.get("expand"))
         amount, currency = args["amount"], args["currency"]
         _check_charge_amount(amount, currency)
-        types = args.get("payment_method_types")
+        types = args.get("payment_method_types")  # only before 2026-09-30.endive
+        allowed = args.get("allowed_payment_method_types")
+        excluded = args.get("excluded_payment_method_types")
         automatic = args.get("automatic_payment_methods")
         if types is not None and automatic is not None:
             raise _exclusive("automatic_payment_methods", "payment_method_types")
+        if allowed is not None and automatic is not None:
+            raise _exclusive("automatic_payment_methods", "allowed_payment_method_types")
         if automatic is not None and args.get("confirmation_method") == "manual":
             raise _exclusive("automatic_payment_methods", "confirmation_method")
-        if types is not None:
-            for index, kind in enumerate(types):
-                if kind != "card":
-                    raise _invalid(
-                        f"The payment method type \"{kind}\" is invalid. Please ensure the "
-                        "provided type is activated in your dashboard "
-                        "(https://dashboard.stripe.com/account/payments/settings) and your "
-                        "account is enabled for any preview features that you are trying to use.",
-                        param=f"payment_method_types[{index}]", stored=False,
-                    )  # fmt: skip
-            apm = None
+        _check_method_types(types, allowed, excluded)
+        if types is not None or allowed is not None:
+            apm = None  # an explicit list: cards only, nothing redirects
         elif automatic is None or automatic.get("enabled"):
             apm = {"allow_redirects": (automatic or {}).get("allow_redirects", "always"),
                    "enabled": True}  # fmt: skip
@@ -1711,9 +1720,11 @@ class StripeSandbox:
             ctx.now, amount=amount, currency=currency,
             customer=customer["id"] if customer else None,
             description=args.get("description"),
-            payment_method_types=types or ["card"],
+            payment_method_types=["card"],
             automatic=apm,
             metadata=apply_metadata({}, args.get("metadata"), "metadata" in args),
+            allowed_payment_method_types=allowed,
+            excluded_payment_method_types=excluded,
             capture_method=args.get("capture_method", "automatic_async"),
             confirmation_method=args.get("confirmation_method", "automatic"),
             receipt_email=args.get("receipt_email"),
@@ -1826,6 +1837,7 @@ class StripeSandbox:
                     "brand": pm_card["brand"],
                     "checks": dict(pm_card["checks"]),
                     "country": pm_card["country"],
+                    "electronic_commerce_indicator": None if decline else "07",
                     "exp_month": pm_card["exp_month"],
                     "exp_year": pm_card["exp_year"],
                     "fingerprint": pm_card["fingerprint"],
@@ -1835,7 +1847,11 @@ class StripeSandbox:
                     "mandate": None,
                     "network": pm_card["brand"],
                     "network_token": {"used": False},
+                    "network_transaction_id": None if decline else mint_id(
+                        "ntx", charge_id, length=15)[4:],
+                    "regulated_status": pm_card["regulated_status"],
                     "three_d_secure": None,
+                    "transaction_link_id": None,
                     "wallet": None,
                 },
                 "type": "card",
@@ -1863,9 +1879,11 @@ class StripeSandbox:
             error = {
                 "charge": charge_id, "code": decline.code, "decline_code": decline.decline_code,
                 "doc_url": f"https://stripe.com/docs/error-codes/{decline.code.replace('_', '-')}",
-                "message": decline.message, "param": decline.param,
+                "message": decline.message,
                 "payment_method": self._render("payment_method", pm), "type": "card_error",
             }  # fmt: skip
+            if decline.param is not None:  # absent, not null, when the decline names none
+                error["param"] = decline.param
             pi.update(status="requires_payment_method", payment_method=None,
                       last_payment_error=error)  # fmt: skip
             return decline
@@ -1879,7 +1897,7 @@ class StripeSandbox:
                                                      param="intent"), args)  # fmt: skip
 
     def _payment_intents_update(self, ctx: _Ctx, pi_id: str) -> tuple[int, Any]:
-        args = bind(obj.PAYMENT_INTENT_UPDATE, ctx.params)
+        args = bind(_intent_schema(ctx, obj.PAYMENT_INTENT_UPDATE), ctx.params)
         self._check_expand("payment_intent", args.get("expand"))
         pi = self._get("payment_intent", pi_id, param="intent")
         editable = ("requires_payment_method", "requires_confirmation", "requires_action")
@@ -1903,6 +1921,7 @@ class StripeSandbox:
             pi["payment_method"] = pm["id"]
             pi["status"] = "requires_confirmation"
         pi["customer"] = customer
+        self._update_method_types(pi, args)
         for key in ("amount", "currency", "description", "receipt_email", "setup_future_usage",
                     "statement_descriptor", "statement_descriptor_suffix", "transfer_group"):
             if key in args:
@@ -1911,9 +1930,10 @@ class StripeSandbox:
         return self._one("payment_intent", pi, args)
 
     def _payment_intents_confirm(self, ctx: _Ctx, pi_id: str) -> tuple[int, Any]:
-        args = bind(obj.PAYMENT_INTENT_CONFIRM, ctx.params)
+        args = bind(_intent_schema(ctx, obj.PAYMENT_INTENT_CONFIRM), ctx.params)
         self._check_expand("payment_intent", args.get("expand"))
         pi = self._get("payment_intent", pi_id, param="intent")
+        self._update_method_types(pi, args)
         if pi["status"] == "succeeded":
             raise _invalid(
                 "You cannot confirm this PaymentIntent because it has already succeeded after "
@@ -1947,6 +1967,21 @@ class StripeSandbox:
                 pi[key] = args[key]
         self._confirm(pi, pm, ctx.now)
         return self._one("payment_intent", pi, args)
+
+    @staticmethod
+    def _update_method_types(pi: Record, args: Mapping[str, Any]) -> None:
+        """Apply ``allowed_``/``excluded_payment_method_types`` (and, for requests pinned
+        before 2026-09-30.endive, ``payment_method_types``) sent to update or confirm."""
+        keys = ("payment_method_types", "allowed_payment_method_types",
+                "excluded_payment_method_types")  # fmt: skip
+        if not any(key in args for key in keys):
+            return
+        allowed = args.get("allowed_payment_method_types", pi["allowed_payment_method_types"])
+        excluded = args.get("excluded_payment_method_types", pi["excluded_payment_method_types"])
+        _check_method_types(args.get("payment_method_types"), allowed, excluded)
+        pi.update(allowed_payment_method_types=allowed, excluded_payment_method_types=excluded)
+        if args.get("payment_method_types") is not None or allowed is not None:
+            pi["automatic_payment_methods"] = None
 
     def _payment_intents_cancel(self, ctx: _Ctx, pi_id: str) -> tuple[int, Any]:
         args = bind(obj.PAYMENT_INTENT_CANCEL, ctx.params)
@@ -2056,13 +2091,16 @@ class StripeSandbox:
             "charge": charge["id"],
             "created": ctx.now,
             "currency": charge["currency"],
+            "customer": charge["customer"],
+            "customer_account": None,
             "destination_details": {
-                "card": {"reference": None, "reference_status": "pending",
+                "card": {"reference_status": "pending",
                          "reference_type": "acquirer_reference_number", "type": "refund"},
                 "type": "card",
             },
             "metadata": apply_metadata({}, args.get("metadata"), "metadata" in args),
             "payment_intent": charge["payment_intent"],
+            "payment_method": charge["payment_method"],
             "reason": args.get("reason"),
             "receipt_number": None,
             "source_transfer_reversal": None,
@@ -2212,6 +2250,50 @@ def _item_amounts(args: Mapping[str, Any], current: Record | None) -> tuple[int,
         raise missing("amount")
     amount = int((unit * quantity).to_integral_value(rounding=ROUND_HALF_UP))
     return amount, unit, quantity
+
+
+def _intent_schema(ctx: _Ctx, schema: Mapping[str, Field]) -> dict[str, Field]:
+    """A PaymentIntent write's parameters for the request's API version: from
+    2026-09-30.endive ``payment_method_types`` answers its own error, before it is known."""
+    if "payment_method_types" not in ctx.params:
+        return dict(schema)
+    if ctx.since(obj.PAYMENT_METHOD_TYPES_REMOVED_IN):
+        raise ParamError(
+            "The `payment_method_types` parameter is no longer supported on PaymentIntents "
+            f"as of API version {obj.PAYMENT_METHOD_TYPES_REMOVED_IN}. Use "
+            "`allowed_payment_method_types`, `excluded_payment_method_types` or dynamic "
+            "payment methods instead.",
+            param="payment_method_types", code="payment_method_types_no_longer_supported",
+        )  # fmt: skip
+    return {**schema, **obj.LEGACY_PAYMENT_METHOD_TYPES}
+
+
+#: The payment method types this test account has activated.
+_ACTIVE_METHOD_TYPES = ("card",)
+
+
+def _check_method_types(
+    types: list[str] | None, allowed: list[str] | None, excluded: list[str] | None
+) -> None:
+    """Each listed type must be active here, and cards must remain after the exclusions
+    (the only type this account can charge)."""
+    for param, kinds in (("payment_method_types", types),
+                         ("allowed_payment_method_types", allowed)):  # fmt: skip
+        for index, kind in enumerate(kinds or ()):
+            if kind not in _ACTIVE_METHOD_TYPES:
+                raise _invalid(
+                    f"The payment method type \"{kind}\" is invalid. Please ensure the "
+                    "provided type is activated in your dashboard "
+                    "(https://dashboard.stripe.com/account/payments/settings) and your "
+                    "account is enabled for any preview features that you are trying to use.",
+                    param=f"{param}[{index}]", stored=False,
+                )  # fmt: skip
+    if excluded and set(_ACTIVE_METHOD_TYPES) <= set(excluded):
+        raise _invalid(
+            "No valid payment method types for this PaymentIntent remain after "
+            "`excluded_payment_method_types`: this account accepts card.",
+            param="excluded_payment_method_types", stored=False,
+        )  # fmt: skip
 
 
 def _check_due(method: str, args: Mapping[str, Any]) -> None:

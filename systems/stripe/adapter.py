@@ -62,17 +62,18 @@ _SETTLEABLE = frozenset({"open", "uncollectible"})
 
 
 class StripeAdapter:
-    """The BillingSystem port over Stripe API v1.
+    """The BillingSystem port over Stripe API v1, at the version the client pins.
 
-    ``describe_payments=False`` leaves ``description`` off PaymentIntents, for Stripe
-    look-alikes that refuse it (localstripe); real Stripe shows it in the dashboard.
+    ``look_alike=True`` is for a Stripe look-alike on an API from before 2026-09-30.endive
+    (localstripe): PaymentIntents then go without ``description`` (real Stripe shows it in
+    the dashboard) and without ``allowed_payment_method_types``, which it refuses.
     """
 
     system = SYSTEM
 
-    def __init__(self, client: StripeClient, *, describe_payments: bool = True) -> None:
+    def __init__(self, client: StripeClient, *, look_alike: bool = False) -> None:
         self._stripe = client
-        self._describe_payments = describe_payments
+        self._look_alike = look_alike
 
     # -- customers -------------------------------------------------------
     async def find_account(self, party: BillingParty) -> str | None:
@@ -232,7 +233,7 @@ class StripeAdapter:
             "POST",
             path("payment_intents"),
             operation="payment_intents.create",
-            data=payment_intent_params(request, amount, describe=self._describe_payments),
+            data=payment_intent_params(request, amount, look_alike=self._look_alike),
             idempotency_key=_key(f"q2c-{request.payment_id}-intent"),
             accept=frozenset({402}),
         )

@@ -147,7 +147,7 @@ def test_payment_intent_create_confirm_and_refunds(account: Account) -> None:
     v1 = account.client.v1
     intent = v1.payment_intents.create(params={
         "amount": 12_000, "currency": "jpy", "payment_method": "pm_card_visa",
-        "payment_method_types": ["card"], "metadata": {"order_id": "ord_py_2"},
+        "allowed_payment_method_types": ["card"], "metadata": {"order_id": "ord_py_2"},
     })  # fmt: skip
     assert intent.status == "requires_confirmation"
     confirmed = v1.payment_intents.confirm(intent.id)
@@ -202,7 +202,7 @@ def test_idempotent_retry_creates_one_object(account: Account) -> None:
 def test_library_retry_after_a_fault_is_deduplicated(account: Account) -> None:
     account.sandbox.faults.fail_next = 1
     intent = account.client.v1.payment_intents.create(
-        params={"amount": 700, "currency": "eur", "payment_method_types": ["card"]},
+        params={"amount": 700, "currency": "eur", "allowed_payment_method_types": ["card"]},
         options={"idempotency_key": "py-fault-1"},
     )
     assert intent.status == "requires_payment_method"

@@ -195,7 +195,7 @@ def test_form_encoding_uses_stripe_brackets() -> None:
             "auto_advance": False,
             "skip": None,
             "metadata": {"k": "v", "gone": None, "empty": ""},
-            "payment_method_types": ["card"],
+            "allowed_payment_method_types": ["card"],
             "lines": [{"amount": 1, "tags": ["a", "b"]}],
             "rate": Decimal("0.5"),
         }
@@ -206,7 +206,7 @@ def test_form_encoding_uses_stripe_brackets() -> None:
         ("auto_advance", "false"),
         ("metadata[k]", "v"),
         ("metadata[empty]", ""),
-        ("payment_method_types[0]", "card"),
+        ("allowed_payment_method_types[0]", "card"),
         ("lines[0][amount]", "1"),
         ("lines[0][tags][0]", "a"),
         ("lines[0][tags][1]", "b"),
@@ -539,6 +539,7 @@ async def test_payment_succeeds_and_the_invoice_becomes_paid(
         "q2c_payment_id": "pay_01JTEST0001",
         "q2c_invoice": invoice.system_id,
     }
+    assert intent["allowed_payment_method_types"] == ["card"]
     assert intent["payment_method_types"] == ["card"]
     assert [k for _, _, k in posts(sandbox, "/pay")] == ["q2c-pay_01JTEST0001-settle"]
     assert await adapter.get_payment(record.system_id) == record
