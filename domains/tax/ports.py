@@ -33,6 +33,10 @@ class TaxRequest(msgspec.Struct, frozen=True, kw_only=True):
     lines: list[TaxLine]
     legal_entity: str | None = None  # selects the engine's company
     exemption_number: str | None = None
+    # Where ship_to came from, in the client's terms ("ship_to" when the client sent it,
+    # "customer.address" when it is the customer's address): an engine refusing the
+    # address names this field, so the client is told what to fix.
+    ship_to_field: str = "ship_to"
 
 
 class TaxLineResult(msgspec.Struct, frozen=True, kw_only=True):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from domains.errors import Conflict, DependencyRejected
+from domains.errors import Conflict, DependencyRejected, FieldIssue, ValidationFailed
 from domains.tax.ports import TaxCategory, TaxRequest, TaxResult
 from systems.avalara.client import AvalaraClient
 from systems.avalara.errors import SYSTEM
@@ -56,7 +56,10 @@ class AvalaraAdapter:
         # refuses to re-create a committed code, so a repeated POST cannot post tax twice.
         # Without a code AvaTax would mint a new one per attempt, so that is not retried.
         retry_safe = request.kind == "estimate" or bool(request.document_code.strip())
-        transaction = await self._ava.create_transaction(model, retry_safe=retry_safe)
+        try:
+            transaction = await self._ava.create_transaction(model, retry_safe=retry_safe)
+        except ValidationFailed as refused:  # the destination address: the client's field
+            raise _renamed(refused, "ship_to", request.ship_to_field) from refused
         if transaction is not None:
             return to_tax_result(transaction, request)
         # DocumentCodeConflict: an earlier attempt (or call) committed this document.
@@ -84,3 +87,17 @@ class AvalaraAdapter:
                 existing_id=request.document_code,
             )
         return to_tax_result(recorded, request)
+
+
+def _renamed(error: ValidationFailed, prefix: str, field: str) -> ValidationFailed:
+    """``error`` with its ``prefix`` fields (``ship_to.country``) named as the client
+    knows them (``customer.address.country``)."""
+    if field == prefix:
+        return error
+    issues = tuple(
+        FieldIssue(field + issue.field[len(prefix) :], issue.message, issue.code)
+        if issue.field == prefix or issue.field.startswith(prefix + ".")
+        else issue
+        for issue in error.errors
+    )
+    return ValidationFailed(error.detail, errors=issues, system=error.system)
