@@ -58,6 +58,7 @@ from sandboxes.stripe.params import (
     parse_form,
 )
 from sandboxes.stripe.store import IdempotencyCache, Record, Store, StoredResult, mint_id
+from sandboxes.stripe.webhooks import Delivery, WebhookDispatcher
 
 __all__ = [
     "ACCOUNT_ID",
@@ -160,12 +161,15 @@ _LABELS = {
     "customer": "customer", "invoice": "invoice", "invoiceitem": "invoiceitem",
     "payment_intent": "payment_intent", "charge": "charge", "refund": "refund",
     "payment_method": "PaymentMethod", "invoice_payment": "invoice_payment",
+    "webhook_endpoint": "webhook endpoint", "event": "event",
 }  # fmt: skip
 _ID_PREFIX = {
     "customer": "cus", "invoice": "in", "invoiceitem": "ii", "payment_intent": "pi",
     "charge": "ch", "refund": "re", "payment_method": "pm", "invoice_payment": "inpay",
+    "webhook_endpoint": "we", "event": "evt",
 }  # fmt: skip
-_LONG_IDS = frozenset({"payment_intent", "charge", "refund", "payment_method", "invoice_payment"})
+_LONG_IDS = frozenset({"payment_intent", "charge", "refund", "payment_method", "invoice_payment",
+                       "webhook_endpoint", "event"})  # fmt: skip
 
 # What ``expand[]`` may reach, per object kind: field -> kind of the object behind it.
 _EXPANDABLE: dict[str, dict[str, str]] = {
@@ -197,6 +201,7 @@ class _Ctx:
     now: int
     request_id: str
     version: str = API_VERSION  # the request's Stripe-Version, else the account default
+    idempotency_key: str | None = None
 
     def since(self, version: str) -> bool:
         """Whether the request's API version is ``version`` or later (dates compare)."""
@@ -223,6 +228,10 @@ class StripeSandbox:
         self._counter = 0
         self._requests = 0
         self._line_items: dict[str, str] = {}  # il_ -> ii_
+        self._ctx: _Ctx | None = None  # the request being served (events name it)
+        #: Event deliveries to the registered webhook endpoints (see ``.webhooks``).
+        self.webhooks = WebhookDispatcher(clock=lambda: self.clock())
+        self.webhooks.on_delivered = self._delivered
         self._routes = self._build_routes()
         if seed:
             self._seed()
@@ -329,7 +338,8 @@ class StripeSandbox:
             if replay is not None:
                 return replay
         ctx = _Ctx(method, unquote(path), params, int(self.clock()), request_id,
-                   headers.get("stripe-version") or API_VERSION)  # fmt: skip
+                   headers.get("stripe-version") or API_VERSION, idempotency_key)  # fmt: skip
+        self._ctx = ctx
         stored = True
         try:
             status, payload = handler(ctx, *args)
@@ -491,6 +501,13 @@ class StripeSandbox:
             ("POST", "refunds", self._refunds_create),
             ("GET", "refunds/*", self._refunds_retrieve),
             ("POST", "refunds/*", self._refunds_update),
+            ("GET", "webhook_endpoints", self._webhook_endpoints_list),
+            ("POST", "webhook_endpoints", self._webhook_endpoints_create),
+            ("GET", "webhook_endpoints/*", self._webhook_endpoints_retrieve),
+            ("POST", "webhook_endpoints/*", self._webhook_endpoints_update),
+            ("DELETE", "webhook_endpoints/*", self._webhook_endpoints_delete),
+            ("GET", "events", self._events_list),
+            ("GET", "events/*", self._events_retrieve),
         ]
         # literal segments win over wildcards (customers/search before customers/*)
         table.sort(key=lambda r: (r[1].count("*"), -len(r[1].split("/"))))
@@ -605,6 +622,7 @@ class StripeSandbox:
         if default_pm:
             self._set_default_pm(record, default_pm)
         self._store.insert("customer", record, email=record["email"])
+        self._emit("customer.created", "customer", record)
         return self._one("customer", record, args)
 
     def _new_customer(self, customer_id: str, now: int, args: Mapping[str, Any]) -> Record:
@@ -960,6 +978,7 @@ class StripeSandbox:
         if invoice is not None:
             self._attach_item(invoice, record)
             self._recompute(invoice)
+        self._emit("invoiceitem.created", "invoiceitem", record)
         return self._one("invoiceitem", record, args)
 
     def _reject_catalog_refs(self, args: Mapping[str, Any]) -> None:
@@ -1183,6 +1202,7 @@ class StripeSandbox:
                         and item["currency"] == currency):  # fmt: skip
                     self._attach_item(record, item)
         self._recompute(record)
+        self._emit("invoice.created", "invoice", record)
         return self._one("invoice", record, args)
 
     def _customer_snapshot(self, out: dict[str, Any]) -> None:
@@ -1408,6 +1428,9 @@ class StripeSandbox:
         if invoice["amount_due"] == 0:  # nothing to collect: paid on finalization
             invoice.update(status="paid", attempted=True, next_payment_attempt=None)
             invoice["status_transitions"]["paid_at"] = now
+        self._emit("invoice.finalized", "invoice", invoice)
+        if invoice["status"] == "paid":
+            self._emit("invoice.paid", "invoice", invoice)
 
     def _invoices_finalize(self, ctx: _Ctx, invoice_id: str) -> tuple[int, Any]:
         args = bind(obj.INVOICE_FINALIZE, ctx.params)
@@ -1451,6 +1474,7 @@ class StripeSandbox:
             if pi is not None and pi["status"] != "succeeded":
                 pi.update(status="canceled", canceled_at=ctx.now,
                           cancellation_reason="void_invoice")  # fmt: skip
+                self._emit("payment_intent.canceled", "payment_intent", pi)
             return self._one("invoice", invoice, args)
         assert pm is not None
         self._attach(pm, customer)
@@ -1526,6 +1550,7 @@ class StripeSandbox:
             elif inpay is not None and inpay["status"] == "open":
                 inpay["status"] = "canceled"
                 inpay["status_transitions"]["canceled_at"] = now
+        self._emit("invoice.paid", "invoice", invoice)
 
     def _new_invoice_payment(self, invoice: Record, pi: Record, now: int) -> Record:
         record: Record = {
@@ -1561,9 +1586,11 @@ class StripeSandbox:
             raise _invalid("You can only pass in open invoices. This invoice isn't open.")
         invoice.update(status="void", next_payment_attempt=None, auto_advance=False)
         invoice["status_transitions"]["voided_at"] = ctx.now
+        self._emit("invoice.voided", "invoice", invoice)
         pi = self._store.get("payment_intent", invoice["_payment_intent"] or "")
         if pi is not None and pi["status"] not in ("succeeded", "canceled"):
             pi.update(status="canceled", canceled_at=ctx.now, cancellation_reason="void_invoice")
+            self._emit("payment_intent.canceled", "payment_intent", pi)
         for inpay_id in self._store.ids("invoice_payment", "invoice", invoice_id):
             inpay = self._store.get("invoice_payment", inpay_id)
             if inpay is not None and inpay["status"] == "open":
@@ -1675,7 +1702,9 @@ class StripeSandbox:
             "_invoice": None,
         }  # fmt: skip
         record.update(fields)
-        return self._store.insert("payment_intent", record, customer=customer)
+        self._store.insert("payment_intent", record, customer=customer)
+        self._emit("payment_intent.created", "payment_intent", record)
+        return record
 
     def _payment_intents_create(self, ctx: _Ctx) -> tuple[int, Any]:
         args = bind(_intent_schema(ctx, obj.PAYMENT_INTENT_CREATE), ctx.params)
@@ -1886,8 +1915,12 @@ class StripeSandbox:
                 error["param"] = decline.param
             pi.update(status="requires_payment_method", payment_method=None,
                       last_payment_error=error)  # fmt: skip
+            self._emit("charge.failed", "charge", record)
+            self._emit("payment_intent.payment_failed", "payment_intent", pi)
             return decline
         pi.update(status="succeeded", amount_received=pi["amount"], last_payment_error=None)
+        self._emit("charge.succeeded", "charge", record)
+        self._emit("payment_intent.succeeded", "payment_intent", pi)
         return None
 
     def _payment_intents_retrieve(self, ctx: _Ctx, pi_id: str) -> tuple[int, Any]:
@@ -1997,6 +2030,7 @@ class StripeSandbox:
             )  # fmt: skip
         pi.update(status="canceled", canceled_at=ctx.now,
                   cancellation_reason=args.get("cancellation_reason"))  # fmt: skip
+        self._emit("payment_intent.canceled", "payment_intent", pi)
         return self._one("payment_intent", pi, args)
 
     def _payment_intents_list(self, ctx: _Ctx) -> tuple[int, Any]:
@@ -2111,6 +2145,8 @@ class StripeSandbox:
                            payment_intent=charge["payment_intent"])  # fmt: skip
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
+        self._emit("refund.created", "refund", record)
+        self._emit("charge.refunded", "charge", charge)
         return self._one("refund", record, args)
 
     def _refunds_retrieve(self, ctx: _Ctx, refund_id: str) -> tuple[int, Any]:
@@ -2139,6 +2175,117 @@ class StripeSandbox:
             ctx, "refund", args, ids,
             lambda r: pi_id is None or r["payment_intent"] == pi_id,
         )  # fmt: skip
+
+    # ============================================================== webhooks
+    def _emit(self, event_type: str, kind: str, record: Record) -> None:
+        """Record an event with ``record`` as it is now, and queue its deliveries."""
+        ctx = self._ctx
+        if ctx is None:  # seeding: no request, no events
+            return
+        table = self._store.table("webhook_endpoint")
+        endpoints = [table[i] for i in self._store.ids("webhook_endpoint") if i in table
+                     and table[i]["status"] == "enabled"
+                     and ({event_type, "*"} & set(table[i]["enabled_events"]))]  # fmt: skip
+        event: Record = {
+            "id": self._new_id("event"),
+            "object": "event",
+            "api_version": API_VERSION,
+            "created": ctx.now,
+            "data": {"object": self._render(kind, record)},
+            "livemode": False,
+            "pending_webhooks": len(endpoints),
+            "request": {"id": ctx.request_id, "idempotency_key": ctx.idempotency_key},
+            "type": event_type,
+            "_delivered": False,
+        }
+        self._store.insert("event", event, type=event_type)
+        payload = _ENCODER.encode(self._render("event", event))
+        for endpoint in endpoints:
+            self.webhooks.enqueue(Delivery(endpoint["id"], endpoint["url"],
+                                           endpoint["_secret"], event["id"], payload))  # fmt: skip
+
+    def _delivered(self, delivery: Delivery) -> None:
+        event = self._store.get("event", delivery.event_id)
+        if event is not None:
+            event["pending_webhooks"] = max(event["pending_webhooks"] - 1, 0)
+            event["_delivered"] = True
+
+    def _webhook_endpoints_create(self, ctx: _Ctx) -> tuple[int, Any]:
+        args = bind(obj.WEBHOOK_ENDPOINT_CREATE, ctx.params)
+        url = _webhook_url(args["url"])
+        events = _enabled_events(args["enabled_events"])
+        if args.get("api_version") is not None and args["api_version"] != API_VERSION:
+            raise _invalid(f"Invalid api_version: {args['api_version']}. This sandbox "
+                           f"serves {API_VERSION}.", param="api_version")  # fmt: skip
+        secret = "whsec_" + mint_id("s", "whsec", self._counter, ctx.request_id, length=32)[2:]
+        record: Record = {
+            "id": self._new_id("webhook_endpoint"),
+            "object": "webhook_endpoint",
+            "api_version": args.get("api_version"),
+            "application": None,
+            "created": ctx.now,
+            "description": args.get("description"),
+            "enabled_events": events,
+            "livemode": False,
+            "metadata": apply_metadata({}, args.get("metadata"), "metadata" in args),
+            "status": "enabled",
+            "url": url,
+            "_secret": secret,
+        }
+        self._store.insert("webhook_endpoint", record)
+        # Stripe shows the signing secret once, in the answer to the create.
+        return 200, {**self._render("webhook_endpoint", record), "secret": secret}
+
+    def _webhook_endpoints_retrieve(self, ctx: _Ctx, endpoint_id: str) -> tuple[int, Any]:
+        args = bind(obj.RETRIEVE, ctx.params)
+        return self._one("webhook_endpoint", self._get("webhook_endpoint", endpoint_id), args)
+
+    def _webhook_endpoints_update(self, ctx: _Ctx, endpoint_id: str) -> tuple[int, Any]:
+        args = bind(obj.WEBHOOK_ENDPOINT_UPDATE, ctx.params)
+        record = self._get("webhook_endpoint", endpoint_id)
+        if "url" in args:
+            record["url"] = _webhook_url(args["url"])
+        if "enabled_events" in args:
+            record["enabled_events"] = _enabled_events(args["enabled_events"])
+        if "description" in args:
+            record["description"] = args["description"]
+        if "disabled" in args:
+            record["status"] = "disabled" if args["disabled"] else "enabled"
+        record["metadata"] = apply_metadata(record["metadata"], args.get("metadata"),
+                                            "metadata" in args)  # fmt: skip
+        return self._one("webhook_endpoint", record, args)
+
+    def _webhook_endpoints_delete(self, ctx: _Ctx, endpoint_id: str) -> tuple[int, Any]:
+        bind({}, ctx.params)
+        self._get("webhook_endpoint", endpoint_id)
+        self._store.delete("webhook_endpoint", endpoint_id)
+        return 200, {"id": endpoint_id, "object": "webhook_endpoint", "deleted": True}
+
+    def _webhook_endpoints_list(self, ctx: _Ctx) -> tuple[int, Any]:
+        args = bind(obj.WEBHOOK_ENDPOINT_LIST, ctx.params)
+        return 200, self._list(ctx, "webhook_endpoint", args,
+                               self._store.ids("webhook_endpoint"))  # fmt: skip
+
+    def _events_retrieve(self, ctx: _Ctx, event_id: str) -> tuple[int, Any]:
+        args = bind(obj.RETRIEVE, ctx.params)
+        return self._one("event", self._get("event", event_id), args)
+
+    def _events_list(self, ctx: _Ctx) -> tuple[int, Any]:
+        args = bind(obj.EVENT_LIST, ctx.params)
+        if args.get("type") is not None and args.get("types") is not None:
+            raise _exclusive("type", "types")
+        wanted = set(args.get("types") or ()) or None
+        pattern = args.get("type")
+        success = args.get("delivery_success")
+
+        def keep(event: Record) -> bool:
+            if wanted is not None and event["type"] not in wanted:
+                return False
+            if pattern is not None and not _type_matches(pattern, event["type"]):
+                return False
+            return success is None or event["_delivered"] == success
+
+        return 200, self._list(ctx, "event", args, self._store.ids("event"), keep)
 
     # ================================================================== seed
     def _seed(self) -> None:
@@ -2296,6 +2443,26 @@ def _check_method_types(
         )  # fmt: skip
 
 
+def _webhook_url(url: str) -> str:
+    if not re.fullmatch(r"https?://[^\s/$.?#][^\s]*", url):
+        raise _invalid(f"Invalid URL: {url}. URLs must begin with http:// or https://",
+                       param="url", stored=False)  # fmt: skip
+    return url
+
+
+def _enabled_events(events: list[str]) -> list[str]:
+    for index, name in enumerate(events):
+        if name != "*" and name not in obj.EVENT_TYPES:
+            raise _invalid(f"Invalid event type: {name}", param=f"enabled_events[{index}]",
+                           stored=False)  # fmt: skip
+    return list(dict.fromkeys(events))
+
+
+def _type_matches(pattern: str, event_type: str) -> bool:
+    """Stripe's ``type`` filter: an exact type, or ``*`` standing for one part."""
+    return re.fullmatch(re.escape(pattern).replace(r"\*", "[^.]+"), event_type) is not None
+
+
 def _check_due(method: str, args: Mapping[str, Any]) -> None:
     has_due = args.get("days_until_due") is not None or args.get("due_date") is not None
     if method == "send_invoice" and not has_due:
@@ -2390,6 +2557,7 @@ class StripeSandboxApp(asgi.SandboxASGIApp[StripeSandbox]):
                                     request.query, request.headers, request.body)  # fmt: skip
         await asgi.send_json(send, reply, _ENCODER, content_type=_JSON_CONTENT_TYPE, head=head,
                              bare_204=False)  # fmt: skip
+        self.sandbox.webhooks.start()  # the answer first, then the events it caused
 
 
 def create_app(sandbox: StripeSandbox | None = None) -> StripeSandboxApp:

@@ -363,3 +363,36 @@ REFUND_CREATE: dict[str, Field] = {
 }
 REFUND_UPDATE = {"metadata": _META, "expand": _EXPAND}
 REFUND_LIST = {**LIST_PARAMS, "charge": _STR, "payment_intent": _STR}
+
+#: Event types an endpoint may subscribe to here: the ones this sandbox generates, and
+#: ``*`` for all of them.
+EVENT_TYPES = (
+    "charge.failed", "charge.refunded", "charge.succeeded", "customer.created",
+    "invoice.created", "invoice.finalized", "invoice.paid", "invoice.voided",
+    "invoiceitem.created", "payment_intent.canceled", "payment_intent.created",
+    "payment_intent.payment_failed", "payment_intent.succeeded", "refund.created",
+)  # fmt: skip
+WEBHOOK_ENDPOINT_CREATE: dict[str, Field] = {
+    "url": Field("string", required=True, max_length=5000),
+    "enabled_events": Field("array", required=True, item=_STR),
+    "api_version": _STR,
+    "connect": _BOOL,
+    "description": _USTR,
+    "expand": _EXPAND,
+    "metadata": _META,
+}
+WEBHOOK_ENDPOINT_UPDATE: dict[str, Field] = {
+    "url": Field("string", max_length=5000),
+    "enabled_events": Field("array", item=_STR),
+    "description": _USTR,
+    "disabled": _BOOL,
+    "expand": _EXPAND,
+    "metadata": _META,
+}
+WEBHOOK_ENDPOINT_LIST = {k: v for k, v in LIST_PARAMS.items() if k != "created"}
+EVENT_LIST = {
+    **LIST_PARAMS,
+    "delivery_success": _BOOL,
+    "type": _STR,
+    "types": Field("array", item=_STR),
+}
