@@ -63,3 +63,11 @@ class TaxEngine(Protocol):
         repeating the same document_code returns the committed result instead of
         posting it again."""
         ...
+
+    async def void_transaction(self, company_code: str, document_code: str, reason: str) -> None:
+        """Void a recorded (invoice) document, for compensation. ``company_code`` is the
+        legal entity the document was calculated for (``TaxRequest.legal_entity``; ""
+        for the default) or the engine's own company code. Idempotent: a document
+        already voided, or never recorded, is left as it is. ``reason`` is for the
+        caller's records; engines keep only their own reason codes."""
+        ...

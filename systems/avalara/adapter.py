@@ -10,6 +10,7 @@ from systems.avalara.client import AvalaraClient
 from systems.avalara.errors import SYSTEM
 from systems.avalara.mapping import (
     SALES_INVOICE,
+    VOID_REASON,
     AvalaraAddress,
     create_transaction_model,
     recorded_mismatch,
@@ -43,6 +44,27 @@ class AvalaraAdapter:
 
     def company_for(self, legal_entity: str | None) -> str:
         return self._companies.get(legal_entity or "", self._default_company)
+
+    async def void_transaction(self, company_code: str, document_code: str, reason: str) -> None:
+        """Void the committed invoice document (AvaTax reason ``DocVoided``), for
+        compensation. Idempotent: voided already, or never recorded, is done."""
+        del reason  # AvaTax keeps only its reason code
+        known = {*self._companies.values(), self._default_company}
+        company = company_code if company_code in known else self.company_for(company_code)
+        voided = await self._ava.void_transaction(
+            company, document_code, SALES_INVOICE, VOID_REASON
+        )
+        if voided is not None:
+            return
+        # Refused or missing: fine when nothing is left to void, a failure otherwise.
+        recorded = await self._ava.get_transaction(company, document_code, SALES_INVOICE)
+        if recorded is not None and recorded.status != "Cancelled":
+            raise DependencyRejected(
+                f"AvaTax refused to void tax document {document_code!r} of company "
+                f"{company!r} (status {recorded.status}).",
+                system=SYSTEM,
+                vendor_code="VoidRefused",
+            )
 
     async def calculate(self, request: TaxRequest) -> TaxResult:
         company = self.company_for(request.legal_entity)

@@ -456,3 +456,47 @@ async def test_every_call_identifies_the_client_and_authenticates(env: Env) -> N
 async def test_ping_reports_bad_credentials_without_failing() -> None:
     async with environment(AvalaraSandbox(), AvalaraAuth("2000123456", "wrong")) as env:
         assert await env.client.ping() is False
+
+
+# ======================================================================== void
+
+
+async def test_void_cancels_the_committed_document_once(env: Env) -> None:
+    await env.adapter.calculate(
+        tax_request(BERLIN, [tax_line("1", "10.00")], currency="EUR", kind="invoice",
+                    code="inv_void", legal_entity="acme-eu")
+    )
+    await env.adapter.void_transaction("acme-eu", "inv_void", "order cancelled")
+    recorded = env.sandbox.transaction("ACME-EU", "inv_void")
+    assert recorded is not None
+    assert recorded["status"] == "Cancelled"
+    voids = [r for r in env.wire.requests if r.url.path.endswith("/void")]
+    assert [json.loads(r.content) for r in voids] == [{"code": "DocVoided"}]
+    assert voids[0].url.params["documentType"] == "SalesInvoice"
+    # again: a no-op (the compensation may run twice)
+    await env.adapter.void_transaction("acme-eu", "inv_void", "order cancelled")
+    assert env.sandbox.transaction("ACME-EU", "inv_void")["status"] == "Cancelled"  # type: ignore[index]
+    assert len([r for r in env.wire.requests if r.url.path.endswith("/void")]) == 2
+
+
+async def test_void_takes_the_legal_entity_or_the_company_code(env: Env) -> None:
+    await env.adapter.calculate(
+        tax_request(LONDON, [tax_line("1", "10.00")], currency="GBP", kind="invoice",
+                    code="inv_uk", legal_entity="acme-uk")
+    )
+    company = env.adapter.company_for("acme-uk")
+    assert company == "ACME-UK"
+    await env.adapter.void_transaction(company, "inv_uk", "duplicate")
+    assert env.sandbox.transaction(company, "inv_uk")["status"] == "Cancelled"  # type: ignore[index]
+
+
+async def test_voiding_a_document_never_recorded_is_a_no_op(env: Env) -> None:
+    await env.adapter.void_transaction("", "inv_never_posted", "order cancelled")
+    assert env.sandbox.transactions() == []
+
+
+async def test_voiding_in_a_company_avatax_lacks_is_a_configuration_failure(env: Env) -> None:
+    adapter = AvalaraAdapter(env.client, company_codes={"acme-xx": "NOPE"},
+                             default_company="ACME")  # fmt: skip
+    with pytest.raises(DependencyUnavailable):
+        await adapter.void_transaction("acme-xx", "inv_x", "order cancelled")
