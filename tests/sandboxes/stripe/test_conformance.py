@@ -180,3 +180,42 @@ def test_the_sandbox_accepts_only_parameters_the_version_knows(method: str, temp
     declared = set(_SANDBOX_PARAMETERS[(method, template)])
     unknown_to_stripe = declared - conformance.accepted_parameters(method, template)
     assert unknown_to_stripe == set()
+
+
+def test_the_extractor_reads_presence_nullability_and_enums() -> None:
+    """extract.py on a declaration shaped like stripe-node's (the full package is not
+    needed in CI: the committed extract is what the tests above use)."""
+    from tests.fixtures.vendor.stripe import extract
+
+    declarations = """
+    export interface Thing {
+        id: string;
+        object: 'thing';
+        amount: number;
+        customer: string | Customer | null;
+        note?: string;
+        status: Thing.Status;
+        deleted?: void;
+        tags: Array<string>;
+        inner: Thing.Inner | null;
+    }
+    export declare namespace Thing {
+        type Status = 'open' | 'paid';
+        interface Inner { code: string | null; }
+    }
+    export interface Customer { id: string; }
+    """
+    extractor = extract.Extractor({"cjs/resources/Things.d.ts": declarations})
+    extractor.roots = {"Thing"}
+    extractor.schema_for("Thing")
+    thing = extractor.schemas["Thing"]
+    assert thing["required"] == ["id", "object", "amount", "customer", "status", "tags", "inner"]
+    assert thing["properties"]["object"] == {"type": "string", "enum": ["thing"]}
+    assert thing["properties"]["customer"] == {
+        "anyOf": [{"type": "string"}, {"type": "object"}], "nullable": True}  # fmt: skip
+    assert thing["properties"]["status"] == {"type": "string", "enum": ["open", "paid"]}
+    assert "deleted" not in thing["properties"]
+    assert thing["properties"]["inner"] == {
+        "allOf": [{"$ref": "#/components/schemas/Thing.Inner"}], "nullable": True}  # fmt: skip
+    assert extractor.schemas["Thing.Inner"]["properties"]["code"] == {
+        "type": "string", "nullable": True}  # fmt: skip
