@@ -18,6 +18,18 @@ Implemented surface (all under ``/v1``):
   ``invoice_payments`` retrieve/list
 * ``payment_intents`` create/retrieve/update/list, ``/confirm``, ``/cancel``;
   ``charges`` retrieve/list; ``refunds`` create/retrieve/update/list
+* ``webhook_endpoints`` create (the ``whsec_`` secret in that answer only)/retrieve/
+  update/delete/list; ``events`` retrieve/list (``type`` with ``*``, ``types[]``,
+  ``delivery_success``). Each state change records an event and delivers it, signed, to
+  the enabled endpoints subscribed to it (:mod:`.webhooks`: real HTTP by default, or the
+  ``StripeSandbox.webhooks.post`` an embedding sets), retrying non-2xx answers a bounded
+  number of times. An embedded gateway registers its own URL through the normal API.
+
+Parameters follow the API version of the request (``Stripe-Version``, else
+|API_VERSION|): unknown ones answer ``parameter_unknown``; from 2026-09-30.endive
+``payment_method_types`` on PaymentIntent create/update/confirm answers
+``payment_method_types_no_longer_supported`` (``allowed_payment_method_types`` and
+``excluded_payment_method_types`` replace it).
 
 Amounts are integers in the currency's minor unit (none for zero-decimal currencies such
 as JPY). Every POST honours ``Idempotency-Key``: the first executed result is stored per
@@ -25,7 +37,7 @@ API key for 24 hours and replayed with ``Idempotent-Replayed: true``; the same k
 different parameters answers ``idempotency_error``.
 
 Deliberately absent: taxes (``total_taxes`` is always empty), discounts, subscriptions,
-prices/products as resources, webhooks, 3-D Secure (``requires_action``) and Connect.
+prices/products as resources, 3-D Secure (``requires_action``) and Connect.
 """
 
 from __future__ import annotations
