@@ -15,6 +15,10 @@ class StripeSettings(SystemSettings, frozen=True, tag="stripe"):
 
     base_url: str = "http://stripe.sandbox"
     api_key_env: str | None = None
+    # The webhook endpoint's signing secret (whsec_..., from the dashboard or the answer
+    # to registering the endpoint) and how far a delivery's timestamp may be from now.
+    webhook_secret_env: str | None = None
+    webhook_tolerance_s: int = 300
 
     def missing_credentials(self) -> str | None:
         return self._require("api_key_env")
