@@ -7,7 +7,9 @@ from typing import Annotated
 import msgspec
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-PROBLEM_TYPE_BASE = "https://q2c.dev/problems/"
+# Where problem ``type`` URIs point unless the gateway is configured otherwise: the
+# embedded default's own pages (``/problems/<kind>`` redirects to the portal).
+PROBLEM_TYPE_BASE = "http://127.0.0.1:8080/problems/"
 MAX_POLICY_NAME = 64  # rate-limit plan names (policies/rate_limit/config.py)
 
 

@@ -28,6 +28,7 @@ from policies.audit import audit_routes
 from policies.auth.openapi import security_components
 from policies.auth.routes import issuer_routes
 from policies.metrics import MetricsListener, governance_route, metrics_route
+from policies.problems import set_problem_type_base
 from policies.route import RoutePolicy, governed, public
 from policies.tracing import tracing_routes
 from policies.versioning.openapi import document_deprecations
@@ -81,6 +82,7 @@ def create_litestar(settings: Settings, runtime: Runtime | None = None) -> Lites
     """The Litestar application; ``runtime`` is injected by tests that drive it in-process."""
     owns_runtime = runtime is None
     runtime = runtime or build_runtime(settings)
+    set_problem_type_base(settings.server.problem_type_base())
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

@@ -44,6 +44,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    os.environ["Q2C_LISTEN"] = f"{host}:{port}"
     base = f"http://{host}:{port}"
     mode = "embedded sandboxes, in-memory stores" if settings.embedded else "configured systems"
     print(

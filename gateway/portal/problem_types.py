@@ -1,10 +1,9 @@
 """What each problem ``type`` the gateway emits means, why it happens and how to fix it.
 
-Problem bodies carry ``type`` = ``contracts.problem.PROBLEM_TYPE_BASE`` + kind (kind
-with hyphens); the portal serves one page per kind at ``/portal/problems/<kind>``.
-The type URIs are identifiers clients match on, so they stay stable; make them
-dereferenceable by routing their host to the gateway (``/problems/<kind>``
-redirects to the page).
+Problem bodies carry ``type`` = the gateway's problem base + kind (kind with
+hyphens; ``policies.problems.problem_type``), by default ``{public_url}/problems/<kind>``;
+``/problems/<kind>`` redirects to the portal's page for the kind at
+``/portal/problems/<kind>``.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from contracts.problem import PROBLEM_TYPE_BASE
+from policies.problems import problem_type
 
 
 @dataclass(frozen=True)
@@ -31,13 +30,13 @@ class ProblemType:
 
     @property
     def type_uri(self) -> str:
-        return PROBLEM_TYPE_BASE + self.kind
+        return problem_type(self.kind)
 
 
 def _example(kind: str, title: str, status: int, code: str, detail: str,
              instance: str = "/v1/orders", **extra: Any) -> dict[str, Any]:
     return {
-        "type": PROBLEM_TYPE_BASE + kind,
+        "type": problem_type(kind),
         "title": title,
         "status": status,
         "code": code,

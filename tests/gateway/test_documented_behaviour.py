@@ -146,7 +146,7 @@ async def test_both_413s_are_one_problem(api: httpx.AsyncClient, anonymous: Any)
     for response in (framework, policy):
         assert response.headers["content-type"] == PROBLEM
         assert response.json()["code"] == "PAYLOAD_TOO_LARGE"
-        assert response.json()["type"] == "https://q2c.dev/problems/payload-too-large"
+        assert response.json()["type"] == "http://127.0.0.1:8080/problems/payload-too-large"
 
 
 def test_every_body_operation_documents_413_and_every_operation_500(v1: dict[str, Any]) -> None:

@@ -351,6 +351,6 @@ async def test_body_over_the_limit_is_413_before_anything_runs(
     assert response.status_code == 413
     # The same code and type as the gateway's own 413 (Litestar's body limit).
     assert response.json()["code"] == "PAYLOAD_TOO_LARGE"
-    assert response.json()["type"] == "https://q2c.dev/problems/payload-too-large"
+    assert response.json()["type"] == "http://127.0.0.1:8080/problems/payload-too-large"
     assert world.side_effects == []
     assert world.store.calls == 0
