@@ -7,7 +7,10 @@ from typing import Annotated
 import msgspec
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-PROBLEM_TYPE_BASE = "https://q2c.dev/problems/"
+# Where problem ``type`` URIs point unless the gateway is configured otherwise: the
+# embedded default's own pages (``/problems/<kind>`` redirects to the portal).
+PROBLEM_TYPE_BASE = "http://127.0.0.1:8080/problems/"
+MAX_POLICY_NAME = 64  # rate-limit plan names (policies/rate_limit/config.py)
 
 
 class FieldError(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,4 +46,7 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     existing_id: Annotated[
         str, msgspec.Meta(max_length=64, description="Id of the record a conflict refers to")
     ] = ""
-    violated_policies: Annotated[list[str], msgspec.Meta(max_length=20)] = []
+    violated_policies: Annotated[
+        list[Annotated[str, msgspec.Meta(max_length=MAX_POLICY_NAME)]],
+        msgspec.Meta(max_length=20, description="Rate-limit plans the call exceeded"),
+    ] = []

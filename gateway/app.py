@@ -9,10 +9,11 @@ from typing import Any
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Contact, License, Server, Tag
+from litestar.openapi.spec import Contact, License, Tag
 
-from gateway.openapi_governance import document_policies
+from gateway.openapi_governance import SERVERS, document_policies
 from gateway.policy_chain import edge, policy_middleware
+from gateway.portal.routes import Portal, PortalSchemaViewer, portal_routes
 from gateway.problems import EXCEPTION_HANDLERS
 from gateway.routes.dependencies import route_dependencies
 from gateway.routes.health import live, ready
@@ -27,6 +28,7 @@ from policies.audit import audit_routes
 from policies.auth.openapi import security_components
 from policies.auth.routes import issuer_routes
 from policies.metrics import MetricsListener, governance_route, metrics_route
+from policies.problems import set_problem_type_base
 from policies.route import RoutePolicy, governed, public
 from policies.tracing import tracing_routes
 from policies.versioning.openapi import document_deprecations
@@ -58,16 +60,19 @@ def openapi_config(version: str = "v1") -> OpenAPIConfig:
             "Canonical customer, product, price, quote and order APIs over the systems of "
             "record that own them. Every call needs a bearer token (client credentials at "
             "/oauth/token) with the operation's scopes; responses carry RateLimit headers; "
-            "order creation needs an Idempotency-Key. Errors are RFC 9457 problem details."
+            "order creation needs an Idempotency-Key. Errors are RFC 9457 problem details. "
+            "Query parameters an operation does not declare are ignored, not refused."
         ),
         contact=Contact(
             name="Q2C Gateway team", url="https://q2c.dev/support", email="api@q2c.dev"
         ),
         license=License(name="Apache-2.0", identifier="Apache-2.0"),
-        servers=[Server(url="http://127.0.0.1:8080", description="Local embedded default")],
+        servers=list(SERVERS),
         tags=TAGS,
         components=[security_components()],
         path="/schema",
+        # The portal's offline Swagger UI at /schema (no CDN); /schema/openapi.json as before.
+        render_plugins=[PortalSchemaViewer()],
         use_handler_docstrings=False,
         create_examples=False,
     )
@@ -77,6 +82,7 @@ def create_litestar(settings: Settings, runtime: Runtime | None = None) -> Lites
     """The Litestar application; ``runtime`` is injected by tests that drive it in-process."""
     owns_runtime = runtime is None
     runtime = runtime or build_runtime(settings)
+    set_problem_type_base(settings.server.problem_type_base())
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -111,7 +117,9 @@ def create_litestar(settings: Settings, runtime: Runtime | None = None) -> Lites
     v2 = Router(path="/v2", route_handlers=[OrderControllerV2])
     handlers: list[Any] = [v1, v2, live, ready, *ops_routes(runtime)]
     if runtime.issuer is not None:
-        handlers.extend(issuer_routes(runtime.issuer, settings.auth))
+        handlers.extend(issuer_routes(runtime.issuer, settings.auth, runtime.client_registry))
+    if settings.portal.enabled:
+        handlers.extend(portal_routes(Portal(settings, runtime.client_registry, runtime.issuer)))
     app = Litestar(
         route_handlers=handlers,
         middleware=policy_middleware(runtime),

@@ -47,6 +47,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     if not _database_ready(settings, "q2c serve"):
         return 2
+    os.environ["Q2C_LISTEN"] = f"{host}:{port}"
     base = f"http://{host}:{port}"
     mode = "embedded sandboxes" if settings.embedded else "configured systems"
     store = "SQLite file" if settings.database is None else "configured database"
@@ -230,20 +231,56 @@ def cmd_openapi(args: argparse.Namespace) -> int:
             print(f"wrote {path}")
         return 0
     if args.action == "check":
-        stale = openapi_doc.stale()
-        for version, diff in stale.items():
-            print(f"openapi/{version}.json is stale; run `q2c openapi export`:\n{diff[:4000]}")
-        if not stale:
-            print("openapi documents are current")
-        return 1 if stale else 0
-    # diff: breaking changes between a released document and the code
-    old = json.loads(Path(args.against).read_text(encoding="utf-8"))
-    problems = openapi_doc.breaking_changes(old, openapi_doc.generate(args.version))
-    for problem in problems:
-        print(f"BREAKING: {problem}")
-    if not problems:
-        print("no breaking changes")
-    return 1 if problems else 0
+        return _openapi_check(openapi_doc)
+    return _openapi_diff(args)
+
+
+def _openapi_check(openapi_doc: Any) -> int:
+    """Current with the code, and no breaking change against the released copies."""
+    stale = openapi_doc.stale()
+    for version, diff in stale.items():
+        print(f"openapi/{version}.json is stale; run `q2c openapi export`:\n{diff[:4000]}")
+    from gateway.openapi_diff import render_text
+
+    incompatible = openapi_doc.incompatible()
+    for version, changes in incompatible.items():
+        print(
+            f"openapi/{version}.json breaks openapi/released/{version}.json (same major "
+            f"version); keep the change compatible or release a new major version:\n"
+            + render_text(changes)
+        )
+    if not stale and not incompatible:
+        print("openapi documents are current and compatible with their released copies")
+    return 1 if stale or incompatible else 0
+
+
+def _openapi_diff(args: argparse.Namespace) -> int:
+    """Classify the changes OLD -> NEW; exit 1 when any breaks a client."""
+    import msgspec
+
+    from gateway import openapi_doc
+    from gateway.openapi_diff import breaking, diff, render_text
+
+    old_file = args.old or args.against
+    if old_file is None:
+        print("q2c openapi diff needs OLD (and NEW) documents", file=sys.stderr)
+        return 2
+    try:
+        old = json.loads(Path(old_file).read_text(encoding="utf-8"))
+        new = (
+            json.loads(Path(args.new).read_text(encoding="utf-8"))
+            if args.new
+            else openapi_doc.generate(args.version)
+        )
+    except (OSError, ValueError) as exc:
+        print(f"q2c openapi diff: {exc}", file=sys.stderr)
+        return 2
+    changes = diff(old, new)
+    if args.json:
+        print(msgspec.json.encode(changes).decode())
+    else:
+        print(render_text(changes))
+    return 1 if breaking(changes) else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -303,18 +340,25 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox_serve.set_defaults(func=cmd_sandbox)
 
     openapi = sub.add_parser("openapi", help="export, check or diff the OpenAPI documents")
-    openapi.add_argument("action", choices=["export", "check", "diff"])
-    openapi.add_argument("--against", help="released document to diff against (diff)")
-    openapi.add_argument("--version", default="v1")
+    openapi_sub = openapi.add_subparsers(dest="action", required=True)
+    openapi_sub.add_parser("export", help="write openapi/vN.json from the code")
+    openapi_sub.add_parser(
+        "check", help="fail when a committed document is stale or breaks its released copy"
+    )
+    openapi_diff = openapi_sub.add_parser(
+        "diff", help="classify the changes OLD -> NEW (exit 1 on a breaking change)"
+    )
+    openapi_diff.add_argument("old", nargs="?", help="the earlier document (JSON)")
+    openapi_diff.add_argument("new", nargs="?", help="the later document (default: the code's)")
+    openapi_diff.add_argument("--against", help="same as OLD (older spelling)")
+    openapi_diff.add_argument("--version", default="v1", help="version of the code's document")
+    openapi_diff.add_argument("--json", action="store_true", help="print the changes as JSON")
     openapi.set_defaults(func=cmd_openapi)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "openapi" and args.action == "diff" and not args.against:
-        print("q2c openapi diff needs --against FILE", file=sys.stderr)
-        return 2
     code: int = args.func(args)
     return code
 

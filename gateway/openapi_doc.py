@@ -1,4 +1,5 @@
-"""The committed OpenAPI documents: export, staleness check and breaking-change diff."""
+"""The committed OpenAPI documents: export, staleness check and the gate against the
+released copies (openapi/released/) within a major version."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from gateway.app import create_litestar
+from gateway.openapi_diff import Change, breaking, diff
+from gateway.openapi_links import prune_links
 from gateway.settings import embedded_settings
 
 OPENAPI_DIR = Path(__file__).resolve().parent.parent / "openapi"
@@ -29,6 +32,7 @@ def generate(version: str = "v1") -> dict[str, Any]:
     schemas = components.get("schemas", {})
     components["schemas"] = {name: schemas[name] for name in sorted(_referenced(paths, schemas))}
     document["components"] = components
+    prune_links(document)
     return document
 
 
@@ -89,47 +93,28 @@ def stale(directory: Path = OPENAPI_DIR) -> dict[str, str]:
     return result
 
 
-def breaking_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """Changes that break an existing client: removed operations, responses, members,
-    and newly required request members or parameters."""
-    problems: list[str] = []
-    old_ops = _operations(old)
-    new_ops = _operations(new)
-    for key, op in old_ops.items():
-        if key not in new_ops:
-            problems.append(f"operation removed: {key[0].upper()} {key[1]}")
-            continue
-        new_op = new_ops[key]
-        for status in op.get("responses", {}):
-            if status not in new_op.get("responses", {}):
-                problems.append(f"{key[0].upper()} {key[1]}: response {status} removed")
-        old_params = {(p["in"], p["name"]) for p in op.get("parameters", [])}
-        for param in new_op.get("parameters", []):
-            if param.get("required") and (param["in"], param["name"]) not in old_params:
-                problems.append(
-                    f"{key[0].upper()} {key[1]}: new required parameter {param['name']}"
-                )
-    old_schemas = old.get("components", {}).get("schemas", {})
-    new_schemas = new.get("components", {}).get("schemas", {})
-    for name, schema in old_schemas.items():
-        if name not in new_schemas:
-            problems.append(f"schema removed: {name}")
-            continue
-        for member in schema.get("properties", {}):
-            if member not in new_schemas[name].get("properties", {}):
-                problems.append(f"schema {name}: member {member} removed")
-        added_required = set(new_schemas[name].get("required", [])) - set(
-            schema.get("required", [])
-        )
-        for member in sorted(added_required):
-            problems.append(f"schema {name}: member {member} became required")
-    return problems
+def released_path(version: str, directory: Path = OPENAPI_DIR) -> Path:
+    return directory / "released" / f"{version}.json"
 
 
-def _operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
-    return {
-        (method, path): op
-        for path, item in document.get("paths", {}).items()
-        for method, op in item.items()
-        if method in {"get", "put", "post", "patch", "delete"}
-    }
+def incompatible(directory: Path = OPENAPI_DIR) -> dict[str, list[Change]]:
+    """version -> breaking changes of the committed document against its released copy,
+    for every version whose released copy has the same major version."""
+    result: dict[str, list[Change]] = {}
+    for version in VERSIONS:
+        released_file = released_path(version, directory)
+        committed_file = path_for(version, directory)
+        if not released_file.exists() or not committed_file.exists():
+            continue
+        released = json.loads(released_file.read_text(encoding="utf-8"))
+        committed = json.loads(committed_file.read_text(encoding="utf-8"))
+        if _major(released) != _major(committed):
+            continue  # a new major version may break; its released copy is replaced
+        found = breaking(diff(released, committed))
+        if found:
+            result[version] = found
+    return result
+
+
+def _major(document: dict[str, Any]) -> str:
+    return str(document.get("info", {}).get("version", "0")).split(".", 1)[0]

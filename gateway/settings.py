@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from domains.ownership import OwnershipMap, OwnershipRule
+from gateway.portal.config import PortalConfig
 from gateway.stores.sql.config import DatabaseSettings, embedded_url
 from policies.audit import AuditConfig
 from policies.auth import AuthConfig, sandbox_auth_config
@@ -34,6 +35,15 @@ class ServerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8080
     workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
     public_url: str | None = None  # how clients reach us, for Location headers and docs
+    # Base of problem ``type`` URIs; default ``{public_url or http://host:port}/problems/``,
+    # which this gateway serves (a page per problem kind in the portal).
+    problem_base_url: str | None = None
+
+    def problem_type_base(self) -> str:
+        if self.problem_base_url:
+            return self.problem_base_url
+        origin = self.public_url or f"http://{self.host}:{self.port}"
+        return origin.rstrip("/") + "/problems/"
 
 
 class UpstreamClientSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -92,10 +102,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     audit: AuditConfig = msgspec.field(default_factory=AuditConfig)
     versioning: VersioningConfig = msgspec.field(default_factory=VersioningConfig)
+    portal: PortalConfig = msgspec.field(default_factory=PortalConfig)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     def __post_init__(self) -> None:
         plugins = {name: _plugin(name, system) for name, system in self.systems.items()}
+        self.portal.check(self.auth)
         ownership = self.ownership_map()
         ownership.check(set(self.systems), REQUIRED_DOMAINS)
         for domain, rule in ownership.rules.items():
@@ -151,17 +163,30 @@ def embedded_settings(**overrides: object) -> Settings:
 
 
 def load_settings(path: str | Path | None = None) -> Settings:
-    """Read ``path`` (or ``$Q2C_CONFIG``); no file means the embedded default."""
+    """Read ``path`` (or ``$Q2C_CONFIG``); no file means the embedded default.
+
+    ``$Q2C_LISTEN`` (``host:port``, set by ``q2c serve`` for its workers) replaces the
+    configured address, so what the gateway says about itself names where it listens.
+    """
     path = path or os.environ.get("Q2C_CONFIG")
     if not path:
-        return embedded_settings()
+        return _listening(embedded_settings())
     try:
         data = Path(path).read_bytes()
-        return msgspec.toml.decode(data, type=Settings)
+        return _listening(msgspec.toml.decode(data, type=Settings))
     except msgspec.ValidationError as exc:
         raise SystemExit(f"invalid configuration in {path}: {_which_system(data, exc)}") from exc
     except (OSError, msgspec.DecodeError) as exc:
         raise SystemExit(f"cannot read configuration {path}: {exc}") from exc
+
+
+def _listening(settings: Settings) -> Settings:
+    listen = os.environ.get("Q2C_LISTEN")
+    if not listen:
+        return settings
+    host, _, port = listen.rpartition(":")
+    server = msgspec.structs.replace(settings.server, host=host, port=int(port))
+    return msgspec.structs.replace(settings, server=server)
 
 
 def _which_system(data: bytes, error: msgspec.ValidationError) -> str:

@@ -33,12 +33,19 @@ from gateway.settings import Settings, UpstreamClientSettings, env_secrets
 from gateway.stores.cache import CachedCrosswalks, CachedRecordOwners, RedisCache
 from gateway.stores.sql import migrate
 from gateway.stores.sql.audit import SqlAuditStore
+from gateway.stores.sql.clients import SqlClientRegistry
 from gateway.stores.sql.crosswalk import SqlCrosswalks, SqlRecordOwners
 from gateway.stores.sql.engine import Database
 from gateway.stores.sql.idempotency import SqlIdempotencyStore
 from gateway.stores.sql.submissions import SqlSubmissionLedger
 from policies.audit import AuditStore
-from policies.auth import Issuer, TokenVerifier, build_verifier
+from policies.auth import (
+    ClientRegistry,
+    Issuer,
+    MemoryClientRegistry,
+    TokenVerifier,
+    build_verifier,
+)
 from policies.context import sor_observer
 from policies.idempotency import IdempotencyStore
 from policies.idempotency.middleware import DEFAULT_LEASE_SECONDS
@@ -97,6 +104,8 @@ class Runtime:
     leases: dict[str, float] = field(default_factory=dict)
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
     sandboxes: dict[str, Any] = field(default_factory=dict)
+    # Clients registered at run time (the portal's sandbox apps), beside configured ones.
+    client_registry: ClientRegistry = field(default_factory=MemoryClientRegistry)
 
     async def start(self) -> None:
         await prepare_database(self.settings)
@@ -215,6 +224,7 @@ def build_runtime(settings: Settings) -> Runtime:
     owners: RecordOwners = CachedRecordOwners(SqlRecordOwners(database), cache)
     idempotency_store: IdempotencyStore = SqlIdempotencyStore(database)
     audit_store: AuditStore = SqlAuditStore(database, max_entries=settings.audit.max_entries)
+    client_registry: ClientRegistry = SqlClientRegistry(database)
     ledger = SqlSubmissionLedger(database)
     leases = operation_leases(settings)
     windows = {name: system.commit_window_seconds for name, system in settings.systems.items()}
@@ -334,6 +344,7 @@ def build_runtime(settings: Settings) -> Runtime:
         leases=leases,
         health_checks=checks,
         sandboxes=sandboxes,
+        client_registry=client_registry,
     )
 
 

@@ -1,5 +1,11 @@
 """The one builder of RFC 9457 problem bodies, for the policies and the gateway's
-exception handlers alike: instance and trace id always come from the request."""
+exception handlers alike: instance and trace id always come from the request.
+
+Problem ``type`` URIs name a page that explains the problem. They are absolute (RFC
+9457 recommends it) and point at the gateway's own ``/problems/<kind>`` pages, so the
+base is the gateway's public address: one per process, set by the composition root
+at start-up with ``set_problem_type_base`` (default: the embedded gateway's address).
+"""
 
 from __future__ import annotations
 
@@ -17,8 +23,19 @@ if TYPE_CHECKING:
 _encoder = msgspec.json.Encoder()
 
 
+_type_base = PROBLEM_TYPE_BASE
+
+
+def set_problem_type_base(base: str) -> None:
+    """Where this process's problem ``type`` URIs point (ends with a slash)."""
+    global _type_base
+    _type_base = base if base.endswith("/") else base + "/"
+
+
 def problem_type(kind: str) -> str:
-    return PROBLEM_TYPE_BASE + kind.replace("_", "-")
+    """The ``type`` URI of a problem kind (``dependency_unavailable`` ->
+    ``.../problems/dependency-unavailable``)."""
+    return _type_base + kind.replace("_", "-")
 
 
 def problem_json(

@@ -40,12 +40,24 @@ ALLOWED: dict[str, frozenset[str]] = {
         }
     ),
     # Vendor dialects implement domain ports: HTTP clients (aiohttp with its
-    # multidict/yarl types) and a retry library.
+    # multidict/yarl types), a retry library, and JOSE for OAuth JWT assertions.
     "systems": frozenset(
-        {"domains", "contracts", "msgspec", "httpx", "aiohttp", "multidict", "yarl", "tenacity"}
+        {
+            "domains",
+            "contracts",
+            "msgspec",
+            "httpx",
+            "aiohttp",
+            "multidict",
+            "yarl",
+            "tenacity",
+            "jwt",
+            "cryptography",
+        }
     ),
-    # Simulators know their vendor, not the gateway, its policies or its domains.
-    "sandboxes": frozenset({"msgspec"}),
+    # Simulators know their vendor, not the gateway, its policies or its domains; they
+    # verify the vendors' signed OAuth assertions with JOSE.
+    "sandboxes": frozenset({"msgspec", "jwt", "cryptography"}),
     # The composition root and edge; ``sandboxes`` only in EMBEDDED (checked below).
     "gateway": frozenset(
         {

@@ -7,10 +7,11 @@ from typing import Annotated, Literal
 import msgspec
 
 from contracts.v1.common import (
+    MAX_PAGE_SIZE,
     CalendarDate,
     Cursor,
     CustomerId,
-    ExternalReference,
+    ExternalReferences,
     InvoiceId,
     Money,
     OrderId,
@@ -34,11 +35,11 @@ class Invoice(msgspec.Struct, frozen=True, kw_only=True):
     total: Money
     due_date: CalendarDate | None = None
     created_at: Timestamp | None = None
-    external_references: list[ExternalReference] = []
+    external_references: ExternalReferences = []
 
 
 class InvoicePage(msgspec.Struct, frozen=True, kw_only=True):
-    data: list[Invoice]
+    data: Annotated[list[Invoice], msgspec.Meta(max_length=MAX_PAGE_SIZE)]
     next_cursor: Cursor | None = None
 
 
@@ -57,7 +58,7 @@ class Payment(msgspec.Struct, frozen=True, kw_only=True):
     amount_refunded: Money | None = None
     failure_reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
     created_at: Timestamp | None = None
-    external_references: list[ExternalReference] = []
+    external_references: ExternalReferences = []
 
 
 PaymentMethodToken = Annotated[
@@ -86,5 +87,5 @@ class RefundCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 
 
 class PaymentPage(msgspec.Struct, frozen=True, kw_only=True):
-    data: list[Payment]
+    data: Annotated[list[Payment], msgspec.Meta(max_length=MAX_PAGE_SIZE)]
     next_cursor: Cursor | None = None

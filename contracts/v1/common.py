@@ -6,6 +6,8 @@ from typing import Annotated
 
 import msgspec
 
+from contracts.v1.codes import CountryCodeValue, CurrencyCodeValue
+
 ULID_BODY = "[0-9A-HJKMNP-TV-Z]{26}"
 COUNTRY_PATTERN = r"^[A-Z]{2}$"
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
@@ -51,24 +53,12 @@ PositiveQuantity = Annotated[
     ),
 ]
 CurrencyCode = Annotated[
-    str,
-    msgspec.Meta(
-        pattern=CURRENCY_PATTERN,
-        min_length=3,
-        max_length=3,
-        description="ISO 4217 currency code",
-        examples=["EUR"],
-    ),
+    CurrencyCodeValue,
+    msgspec.Meta(description="ISO 4217 currency code", examples=["EUR"]),
 ]
 CountryCode = Annotated[
-    str,
-    msgspec.Meta(
-        pattern=COUNTRY_PATTERN,
-        min_length=2,
-        max_length=2,
-        description="ISO 3166-1 alpha-2 country code",
-        examples=["DE"],
-    ),
+    CountryCodeValue,
+    msgspec.Meta(description="ISO 3166-1 alpha-2 country code", examples=["DE"]),
 ]
 Timestamp = Annotated[
     str,
@@ -123,6 +113,15 @@ class ExternalReference(msgspec.Struct, frozen=True, kw_only=True):
 
     system: SystemName
     id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+# A record lives in a handful of systems; pages never exceed the largest `limit`
+# (domains.paging.MAX_LIMIT, which a test keeps equal).
+MAX_PAGE_SIZE = 200
+ExternalReferences = Annotated[
+    list[ExternalReference],
+    msgspec.Meta(max_length=20, description="Where this record lives in systems of record"),
+]
 
 
 class Address(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

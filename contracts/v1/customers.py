@@ -7,11 +7,12 @@ from typing import Annotated
 import msgspec
 
 from contracts.v1.common import (
+    MAX_PAGE_SIZE,
     Address,
     CountryCode,
     Cursor,
     CustomerId,
-    ExternalReference,
+    ExternalReferences,
     LegalEntity,
     Timestamp,
 )
@@ -55,7 +56,7 @@ class Customer(msgspec.Struct, frozen=True, kw_only=True):
     legal_entity: LegalEntity | None = None
     created_at: Timestamp | None = None
     updated_at: Timestamp | None = None
-    external_references: list[ExternalReference] = []
+    external_references: ExternalReferences = []
 
 
 class CustomerCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -80,5 +81,5 @@ class CustomerUpdate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
 
 
 class CustomerPage(msgspec.Struct, frozen=True, kw_only=True):
-    data: list[Customer]
+    data: Annotated[list[Customer], msgspec.Meta(max_length=MAX_PAGE_SIZE)]
     next_cursor: Cursor | None = None

@@ -7,12 +7,13 @@ from typing import Annotated, Literal
 import msgspec
 
 from contracts.v1.common import (
+    MAX_PAGE_SIZE,
     CalendarDate,
     CurrencyCode,
     Cursor,
     CustomerId,
     DecimalString,
-    ExternalReference,
+    ExternalReferences,
     LegalEntity,
     Money,
     OrderId,
@@ -51,7 +52,7 @@ class Order(msgspec.Struct, frozen=True, kw_only=True):
     total_net: Money
     requested_delivery_date: CalendarDate | None = None
     created_at: Timestamp | None = None
-    external_references: list[ExternalReference] = []
+    external_references: ExternalReferences = []
 
 
 class OrderLineCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -74,5 +75,5 @@ class OrderCreate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 
 
 class OrderPage(msgspec.Struct, frozen=True, kw_only=True):
-    data: list[Order]
+    data: Annotated[list[Order], msgspec.Meta(max_length=MAX_PAGE_SIZE)]
     next_cursor: Cursor | None = None

@@ -6,7 +6,15 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from contracts.v1.common import Cursor, ExternalReference, Money, PriceId, ProductId, Timestamp
+from contracts.v1.common import (
+    MAX_PAGE_SIZE,
+    Cursor,
+    ExternalReferences,
+    Money,
+    PriceId,
+    ProductId,
+    Timestamp,
+)
 
 Sku = Annotated[
     str,
@@ -26,11 +34,11 @@ class Product(msgspec.Struct, frozen=True, kw_only=True):
     product_group: Annotated[str, msgspec.Meta(max_length=20)] | None = None
     active: bool = True
     updated_at: Timestamp | None = None
-    external_references: list[ExternalReference] = []
+    external_references: ExternalReferences = []
 
 
 class ProductPage(msgspec.Struct, frozen=True, kw_only=True):
-    data: list[Product]
+    data: Annotated[list[Product], msgspec.Meta(max_length=MAX_PAGE_SIZE)]
     next_cursor: Cursor | None = None
 
 
@@ -41,9 +49,9 @@ class Price(msgspec.Struct, frozen=True, kw_only=True):
     price_list: Annotated[str, msgspec.Meta(max_length=80)]
     unit_price: Money
     active: bool = True
-    external_references: list[ExternalReference] = []
+    external_references: ExternalReferences = []
 
 
 class PricePage(msgspec.Struct, frozen=True, kw_only=True):
-    data: list[Price]
+    data: Annotated[list[Price], msgspec.Meta(max_length=MAX_PAGE_SIZE)]
     next_cursor: Cursor | None = None

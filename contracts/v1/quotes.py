@@ -7,12 +7,13 @@ from typing import Annotated, Literal
 import msgspec
 
 from contracts.v1.common import (
+    MAX_PAGE_SIZE,
     CalendarDate,
     CurrencyCode,
     Cursor,
     CustomerId,
     DecimalString,
-    ExternalReference,
+    ExternalReferences,
     Money,
     ProductId,
     QuoteId,
@@ -51,9 +52,9 @@ class Quote(msgspec.Struct, frozen=True, kw_only=True):
     total_with_tax: Money | None = None
     created_at: Timestamp | None = None
     updated_at: Timestamp | None = None
-    external_references: list[ExternalReference] = []
+    external_references: ExternalReferences = []
 
 
 class QuotePage(msgspec.Struct, frozen=True, kw_only=True):
-    data: list[Quote]
+    data: Annotated[list[Quote], msgspec.Meta(max_length=MAX_PAGE_SIZE)]
     next_cursor: Cursor | None = None

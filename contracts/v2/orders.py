@@ -6,12 +6,12 @@ means not yet billable); v1 clients never see the new member.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
 from contracts.v1 import orders as v1
-from contracts.v1.common import Cursor
+from contracts.v1.common import MAX_PAGE_SIZE, Cursor
 
 FulfillmentStatus = Literal["unfulfilled", "partially_fulfilled", "fulfilled"]
 
@@ -22,6 +22,6 @@ class OrderV2(v1.Order, frozen=True, kw_only=True):
 
 
 class OrderPageV2(msgspec.Struct, frozen=True, kw_only=True):
-    data: list[OrderV2]
+    data: Annotated[list[OrderV2], msgspec.Meta(max_length=MAX_PAGE_SIZE)]
     next_cursor: Cursor | None = None
 

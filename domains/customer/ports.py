@@ -8,7 +8,7 @@ import msgspec
 
 from contracts.v1.common import Address
 from contracts.v1.customers import CustomerCreate, CustomerUpdate
-from domains.paging import Page
+from domains.positions import PositionedPage
 
 
 class CustomerRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -47,8 +47,12 @@ class CustomerMaster(Protocol):
     system: str
 
     async def list_customers(
-        self, query: CustomerQuery, offset: int, limit: int
-    ) -> Page[CustomerRecord]: ...
+        self, query: CustomerQuery, offset: int, limit: int, *, after: str | None = None
+    ) -> PositionedPage[CustomerRecord]:
+        """Up to ``limit`` customers, resuming after the position ``after`` (or at the
+        start), ``offset`` records further on. Deep lists page by ``after``; see
+        :mod:`domains.positions`."""
+        ...
 
     async def get_customer(self, system_id: str) -> CustomerRecord | None: ...
 

@@ -79,6 +79,48 @@ class PaymentRequest(msgspec.Struct, frozen=True, kw_only=True):
     payment_method: str  # a vendor payment-method token, e.g. "pm_card_visa"
 
 
+class InvoicePaid(msgspec.Struct, frozen=True, kw_only=True):
+    """The billing system reports an invoice paid in full (a webhook event)."""
+
+    system: str
+    event_id: str  # the vendor's event id: consumers dedupe on it
+    invoice_system_id: str
+    amount_paid: str  # major units
+    currency: str
+    invoice_id: str | None = None  # the canonical id kept in the vendor's metadata
+    paid_at: str | None = None  # RFC 3339
+
+
+class PaymentReceived(msgspec.Struct, frozen=True, kw_only=True):
+    """The billing system reports money collected (a webhook event)."""
+
+    system: str
+    event_id: str
+    payment_system_id: str
+    amount: str  # major units, what was received
+    currency: str
+    payment_id: str | None = None  # the canonical id kept in the vendor's metadata
+    invoice_system_id: str | None = None
+    received_at: str | None = None
+
+
+class PaymentFailed(msgspec.Struct, frozen=True, kw_only=True):
+    """The billing system reports a payment attempt that failed (a webhook event)."""
+
+    system: str
+    event_id: str
+    payment_system_id: str
+    amount: str
+    currency: str
+    payment_id: str | None = None
+    invoice_system_id: str | None = None
+    failure_message: str | None = None
+    failed_at: str | None = None
+
+
+BillingEvent = InvoicePaid | PaymentReceived | PaymentFailed
+
+
 class BillingSystem(Protocol):
     system: str
 

@@ -173,7 +173,7 @@ class InvoiceService:
             except GatewayError as error:
                 if definite(error):
                     await engine.void_transaction(
-                        committed.company_code,
+                        order.legal_entity or "",
                         invoice_id,
                         f"billing refused to finalise invoice {invoice_id}",
                     )

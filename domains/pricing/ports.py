@@ -6,7 +6,7 @@ from typing import Protocol
 
 import msgspec
 
-from domains.paging import Page
+from domains.positions import PositionedPage
 
 
 class PriceRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -28,5 +28,8 @@ class PriceBook(Protocol):
     system: str
 
     async def list_prices(
-        self, query: PriceQuery, offset: int, limit: int
-    ) -> Page[PriceRecord]: ...
+        self, query: PriceQuery, offset: int, limit: int, *, after: str | None = None
+    ) -> PositionedPage[PriceRecord]:
+        """Up to ``limit`` prices after the position ``after`` (or from the start),
+        ``offset`` records further on (see :mod:`domains.positions`)."""
+        ...

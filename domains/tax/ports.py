@@ -33,6 +33,10 @@ class TaxRequest(msgspec.Struct, frozen=True, kw_only=True):
     lines: list[TaxLine]
     legal_entity: str | None = None  # selects the engine's company
     exemption_number: str | None = None
+    # Where ship_to came from, in the client's terms ("ship_to" when the client sent it,
+    # "customer.address" when it is the customer's address): an engine refusing the
+    # address names this field, so the client is told what to fix.
+    ship_to_field: str = "ship_to"
 
 
 class TaxLineResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -49,9 +53,6 @@ class TaxResult(msgspec.Struct, frozen=True, kw_only=True):
     total_tax: str
     lines: list[TaxLineResult]
     committed: bool = False
-    # The engine's company (its own partition of documents) that recorded it; what
-    # ``void_transaction`` needs to find the document again.
-    company_code: str = ""
 
 
 class TaxEngine(Protocol):
@@ -64,6 +65,9 @@ class TaxEngine(Protocol):
         ...
 
     async def void_transaction(self, company_code: str, document_code: str, reason: str) -> None:
-        """Void a committed document (the invoice it belonged to failed for good).
-        Idempotent: voiding a voided or unknown document is a no-op."""
+        """Void a recorded (invoice) document, for compensation. ``company_code`` is the
+        legal entity the document was calculated for (``TaxRequest.legal_entity``; ""
+        for the default) or the engine's own company code. Idempotent: a document
+        already voided, or never recorded, is left as it is. ``reason`` is for the
+        caller's records; engines keep only their own reason codes."""
         ...

@@ -8,12 +8,12 @@ import msgspec
 from litestar import Response
 from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIHeader, OpenAPIType, Schema
 from litestar.params import ParameterKwarg, PathParameter, QueryParameter
 
 from contracts.problem import PROBLEM_MEDIA_TYPE, Problem
+from contracts.v1.codes import CountryCodeValue, CurrencyCodeValue
 from contracts.v1.common import (
-    COUNTRY_PATTERN,
-    CURRENCY_PATTERN,
     CURSOR_PATTERN,
     LEGAL_ENTITY_PATTERN,
     ULID_BODY,
@@ -50,19 +50,12 @@ OrderIdPath = Annotated[str, id_parameter("ord", "order", PathParameter)]
 CustomerIdQuery = Annotated[str | None, id_parameter("cus", "customer")]
 ProductIdQuery = Annotated[str | None, id_parameter("prd", "product")]
 CountryQuery = Annotated[
-    str | None,
-    QueryParameter(
-        pattern=COUNTRY_PATTERN,
-        min_length=2,
-        max_length=2,
-        description="ISO 3166-1 alpha-2 country code",
-    ),
+    CountryCodeValue | None,
+    QueryParameter(description="ISO 3166-1 alpha-2 country code"),
 ]
 CurrencyQuery = Annotated[
-    str | None,
-    QueryParameter(
-        pattern=CURRENCY_PATTERN, min_length=3, max_length=3, description="ISO 4217 currency code"
-    ),
+    CurrencyCodeValue | None,
+    QueryParameter(description="ISO 4217 currency code"),
 ]
 LegalEntityQuery = Annotated[
     str | None,
@@ -161,6 +154,25 @@ ETAG_HEADER = ResponseHeader(
 )
 LOCATION_HEADER = ResponseHeader(
     name="Location", description="URL of the created resource", documentation_only=True
+)
+# What the two headers look like on the wire (ResponseHeader cannot carry a schema).
+ETAG_OPENAPI_HEADER = OpenAPIHeader(
+    schema=Schema(
+        type=OpenAPIType.STRING,
+        pattern=r'^"[\x21\x23-\x7e]{1,64}"$',
+        max_length=66,
+        description="A strong entity tag: opaque, quoted (RFC 9110 section 8.8.3)",
+    ),
+    description=ETAG_HEADER.description,
+)
+LOCATION_OPENAPI_HEADER = OpenAPIHeader(
+    schema=Schema(
+        type=OpenAPIType.STRING,
+        pattern=r"^/v[0-9]+/[a-z/-]+/[a-z]{3}_[0-9A-HJKMNP-TV-Z]{26}$",
+        max_length=200,
+        description="Path of the created resource, relative to the gateway",
+    ),
+    description=LOCATION_HEADER.description,
 )
 
 

@@ -37,6 +37,8 @@ class Readiness(msgspec.Struct, frozen=True, kw_only=True):
     operation_id="getLiveness",
     tags=["operations"],
     summary="The process is up",
+    description="Answers 200 while the process serves requests; checks nothing else. Not "
+    "authenticated and not rate limited, for load balancers and orchestrators.",
 )
 async def live() -> Liveness:
     return Liveness(status="ok")
@@ -47,6 +49,9 @@ async def live() -> Liveness:
     operation_id="getReadiness",
     tags=["operations"],
     summary="Redis (when configured) and every system of record answer",
+    description="Probes Redis (when configured) and every system of record, each within "
+    f"{READY_TIMEOUT_SECONDS:g} s; 503 names the failing checks. Not authenticated and not "
+    "rate limited.",
     responses={503: ResponseSpec(data_container=Readiness, description="Not ready")},
 )
 async def ready(request: Request[Any, Any, Any]) -> Response[Readiness]:

@@ -34,13 +34,29 @@ ResourceFilter = Annotated[
         description="Only writes to this canonical id",
     ),
 ]
+# RFC 3339 as written, so that a bare number (msgspec would read it as epoch seconds)
+# is refused; a missing offset passes here and is refused with its own message below.
+RFC3339_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
+    r"([Zz]|[+-][0-9]{2}:?[0-9]{2})?$"
+)
 Since = Annotated[
-    datetime | None,
-    QueryParameter(description="RFC 3339 time with offset; entries at or after it"),
+    str | None,
+    QueryParameter(
+        pattern=RFC3339_PATTERN,
+        max_length=40,
+        description="RFC 3339 time with offset; entries at or after it",
+        schema_extra={"format": "date-time"},
+    ),
 ]
 Until = Annotated[
-    datetime | None,
-    QueryParameter(description="RFC 3339 time with offset; entries before it"),
+    str | None,
+    QueryParameter(
+        pattern=RFC3339_PATTERN,
+        max_length=40,
+        description="RFC 3339 time with offset; entries before it",
+        schema_extra={"format": "date-time"},
+    ),
 ]
 CursorQuery = Annotated[
     str | None,
@@ -89,12 +105,22 @@ def _problem_response(request: Request[Any, Any, Any], exc: AuditQueryProblem) -
     )
 
 
-def _check_time(name: str, value: datetime | None) -> None:
-    if value is not None and value.tzinfo is None:
+def _parse_time(name: str, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.upper())  # RFC 3339 allows "t" and "z"
+    except ValueError:
+        raise AuditQueryProblem(
+            400, "INVALID_PARAMETER", "Invalid request parameters",
+            f"{name} is not an RFC 3339 time, e.g. 2026-11-27T04:13:23Z", field=name,
+        ) from None
+    if parsed.tzinfo is None:
         raise AuditQueryProblem(
             400, "INVALID_PARAMETER", "Invalid request parameters",
             f"{name} needs a UTC offset, e.g. 2026-11-27T04:13:23Z", field=name,
         )
+    return parsed
 
 
 def audit_routes(
@@ -125,9 +151,9 @@ def audit_routes(
         cursor: CursorQuery = None,
         limit: LimitQuery = DEFAULT_LIMIT,
     ) -> AuditPage:
-        _check_time("since", since)
-        _check_time("until", until)
-        if since is not None and until is not None and since > until:
+        since_at = _parse_time("since", since)
+        until_at = _parse_time("until", until)
+        if since_at is not None and until_at is not None and since_at > until_at:
             raise AuditQueryProblem(
                 400, "INVALID_PARAMETER", "Invalid request parameters",
                 "since must not be later than until", field="since",
@@ -139,8 +165,8 @@ def audit_routes(
                 tenant,
                 consumer=consumer,
                 resource_id=resource_id,
-                since=since,
-                until=until,
+                since=since_at,
+                until=until_at,
                 cursor=cursor,
                 limit=limit,
             )

@@ -14,6 +14,13 @@ from policies.auth.config import (
 )
 from policies.auth.issuer import Issuer, mint_local_token
 from policies.auth.middleware import AuthMiddleware
+from policies.auth.registry import (
+    ClientRegistry,
+    ClientRegistryUnavailable,
+    RegisteredClient,
+    RegistrationRefused,
+)
+from policies.auth.registry_memory import MemoryClientRegistry
 from policies.auth.scopes import ALL_SCOPES
 from policies.auth.verifier import AuthFailure, TokenVerifier, build_verifier
 
@@ -23,8 +30,13 @@ __all__ = [
     "AuthFailure",
     "AuthMiddleware",
     "BuiltinIssuerConfig",
+    "ClientRegistry",
+    "ClientRegistryUnavailable",
     "Issuer",
     "IssuerClient",
+    "MemoryClientRegistry",
+    "RegisteredClient",
+    "RegistrationRefused",
     "TokenVerifier",
     "build_verifier",
     "hash_secret",

@@ -32,6 +32,12 @@ TOKEN_URL = "/oauth/token"  # noqa: S105 - a path, not a secret
 JWKS_URL = "/.well-known/jwks.json"
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 
+_JWT_PRACTICES = (
+    "Tokens are verified as RFC8725 (JWT best current practices) asks: only the configured "
+    "algorithms are accepted (never none, and HMAC only with a key of its own), and iss, "
+    "aud, exp and nbf are checked on every call."
+)
+
 SECURITY_SCHEMES: dict[str, SecurityScheme] = {
     BEARER_SCHEME: SecurityScheme(
         type="http",
@@ -39,12 +45,14 @@ SECURITY_SCHEMES: dict[str, SecurityScheme] = {
         bearer_format="JWT",
         description=(
             "An access token (JWT) from the configured identity provider or the gateway's "
-            f"built-in issuer ({TOKEN_URL}). It carries the caller's scopes and tenant."
+            f"built-in issuer ({TOKEN_URL}). It carries the caller's scopes and tenant. "
+            + _JWT_PRACTICES
         ),
     ),
     OAUTH2_SCHEME: SecurityScheme(
         type="oauth2",
-        description="OAuth 2.0 client credentials (RFC 6749 section 4.4).",
+        description="OAuth 2.0 client credentials (RFC 6749 section 4.4); access tokens are "
+        "short-lived JWTs without refresh tokens (section 4.4.3). " + _JWT_PRACTICES,
         flows=OAuthFlows(
             client_credentials=OAuthFlow(token_url=TOKEN_URL, scopes=dict(SCOPE_DESCRIPTIONS))
         ),

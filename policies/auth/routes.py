@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, unquote_plus
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import ResponseHeader
+from litestar.exceptions import ServiceUnavailableException
 from litestar.handlers import HTTPRouteHandler
 
 from policies.auth.client_secrets import SecretHash, parse_secret_hash, verify_secret
@@ -32,6 +33,7 @@ from policies.auth.openapi import (
     TokenOperation,
     TokenResponse,
 )
+from policies.auth.registry import ClientRegistry, ClientRegistryUnavailable
 from policies.auth.scopes import parse_scopes
 from policies.route import public
 
@@ -128,8 +130,14 @@ def _granted(client: IssuerClient, requested: str | None) -> tuple[str, ...]:
     return scopes or client.scopes
 
 
-def issuer_routes(issuer: Issuer, config: AuthConfig) -> list[HTTPRouteHandler]:
-    """Route handlers for the built-in issuer, public and documented; mount them at the root."""
+def issuer_routes(
+    issuer: Issuer, config: AuthConfig, registry: ClientRegistry | None = None
+) -> list[HTTPRouteHandler]:
+    """Route handlers for the built-in issuer, public and documented; mount them at the root.
+
+    Configured clients come first; ``registry`` holds clients registered at run time
+    (the portal's sandbox apps), asked only for ids the configuration does not know.
+    """
     if not config.builtin_issuer.enabled:
         raise ValueError("auth.builtin_issuer is disabled; do not mount its token routes")
     clients: dict[str, tuple[IssuerClient, SecretHash]] = {
@@ -138,8 +146,26 @@ def issuer_routes(issuer: Issuer, config: AuthConfig) -> list[HTTPRouteHandler]:
     }
     hashing = asyncio.Semaphore(MAX_CONCURRENT_HASHES)
 
-    async def authenticate(client_id: str, secret: str) -> IssuerClient:
+    async def lookup(client_id: str) -> tuple[IssuerClient, SecretHash] | None:
         known = clients.get(client_id)
+        if known is not None or registry is None:
+            return known
+        try:
+            registered = await registry.get(client_id)
+        except ClientRegistryUnavailable:
+            raise ServiceUnavailableException(
+                detail="The client registry is unavailable; retry shortly.",
+                headers={"Retry-After": "1"},
+            ) from None
+        if registered is None or not registered.active:
+            return None
+        try:
+            return registered.issuer_client(), parse_secret_hash(registered.secret_hash)
+        except ValueError:
+            return None  # a damaged record authenticates nobody
+
+    async def authenticate(client_id: str, secret: str) -> IssuerClient:
+        known = await lookup(client_id)
         spec = known[1] if known is not None else _DECOY
         async with hashing:
             matches = await asyncio.to_thread(verify_secret, secret, spec)

@@ -25,6 +25,16 @@ _ESCAPE = re.compile(r'\\(["\\])')
 _VISIBLE = re.compile(rf"[\x21-\x7e]{{1,{MAX_KEY_LENGTH}}}")
 _BARE = re.compile(rf"[\x21\x23-\x7e]{{1,{MAX_KEY_LENGTH}}}")
 
+# The same rule as one regular expression (ECMA-262 and Python alike), for the
+# OpenAPI document: a quoted key of 1-255 visible characters (\" and \\ escaped)
+# with optional parameters, or a bare key without quotes; blanks around are ignored.
+KEY_VALUE_PATTERN = (
+    r"^[ \t]*(?:"
+    rf'"(?:[\x21\x23-\x5b\x5d-\x7e]|\\["\\]){{1,{MAX_KEY_LENGTH}}}"{_PARAMETERS}'
+    rf"|{_BARE.pattern}"
+    r")[ \t]*$"
+)
+
 
 def parse_idempotency_key(value: str) -> str | None:
     """The key carried by an ``Idempotency-Key`` value, or None when it is malformed.

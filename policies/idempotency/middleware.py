@@ -217,7 +217,7 @@ class IdempotencyMiddleware:
 
     async def _too_large(self, scope: Scope, send: Send) -> None:
         await send_problem(
-            scope, send, status=413, code="REQUEST_BODY_TOO_LARGE", kind="validation",
+            scope, send, status=413, code="PAYLOAD_TOO_LARGE", kind="payload-too-large",
             title="Request body too large",
             detail=f"Requests with an Idempotency-Key may carry at most {self._max_body} bytes.",
         )

@@ -13,10 +13,10 @@ from __future__ import annotations
 from litestar.datastructures import ResponseHeader
 from litestar.enums import ParamType
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIType, Parameter, Schema
+from litestar.openapi.spec import OpenAPIHeader, OpenAPIType, Parameter, Schema
 
 from contracts.problem import PROBLEM_MEDIA_TYPE, Problem
-from policies.idempotency.key import MAX_KEY_LENGTH
+from policies.idempotency.key import KEY_VALUE_PATTERN, MAX_KEY_LENGTH
 
 HEADER_NAME = "Idempotency-Key"
 # The field value is an sf-string: the key (1-255 visible ASCII characters)
@@ -32,19 +32,20 @@ HEADER_DESCRIPTION = (
 
 
 def idempotency_key_parameter(*, required: bool = True) -> Parameter:
-    """The header as an OpenAPI Parameter, in the form Litestar gives a header
-    parameter of a handler (so documents read the same either way)."""
-    schema = Schema(description=HEADER_DESCRIPTION, max_length=MAX_VALUE_LENGTH, min_length=1)
-    if required:
-        schema.type = OpenAPIType.STRING
-    else:
-        schema.one_of = [Schema(type=OpenAPIType.STRING), Schema(type=OpenAPIType.NULL)]
+    """The header as an OpenAPI Parameter: the composition root appends it to the
+    operations whose route policy reads the key."""
     return Parameter(
         name=HEADER_NAME,
         param_in=ParamType.HEADER,
         required=required,
         description=HEADER_DESCRIPTION,
-        schema=schema,
+        schema=Schema(
+            type=OpenAPIType.STRING,
+            min_length=1,
+            max_length=MAX_VALUE_LENGTH,
+            pattern=KEY_VALUE_PATTERN,
+        ),
+        example='"8e03978e-40d5-43e8-bc93-6894a57f9324"',
     )
 
 
@@ -53,6 +54,11 @@ IDEMPOTENT_REPLAYED_HEADER = ResponseHeader(
     description="true when this is the stored response to an earlier request with the same "
     "Idempotency-Key; absent on the first execution.",
     documentation_only=True,
+)
+
+IDEMPOTENT_REPLAYED_OPENAPI_HEADER = OpenAPIHeader(
+    schema=Schema(type=OpenAPIType.STRING, enum=["true"]),
+    description=IDEMPOTENT_REPLAYED_HEADER.description,
 )
 
 IDEMPOTENCY_RESPONSES: dict[int, ResponseSpec] = {

@@ -41,17 +41,28 @@ TOO_MANY_REQUESTS: dict[int, ResponseSpec] = {
 
 # ResponseSpec cannot carry headers: the document exporter puts these under
 # responses["429"].headers (and the two RateLimit ones on 2xx/4xx as needed).
+# Plans are validated so that no wait exceeds 10**9 seconds (see Plan.__post_init__).
+MAX_RETRY_AFTER_SECONDS = 1_000_000_000
 RETRY_AFTER_HEADER = OpenAPIHeader(
-    schema=Schema(type=OpenAPIType.INTEGER, minimum=1),
+    schema=Schema(type=OpenAPIType.INTEGER, minimum=1, maximum=MAX_RETRY_AFTER_SECONDS),
     description=_RETRY_AFTER_DESCRIPTION,
     required=True,
 )
 RATE_LIMIT_OPENAPI_HEADERS: dict[str, OpenAPIHeader] = {
     "RateLimit": OpenAPIHeader(
-        schema=Schema(type=OpenAPIType.STRING, max_length=200), description=_RATELIMIT_DESCRIPTION
+        schema=Schema(
+            type=OpenAPIType.STRING,
+            max_length=200,
+            pattern=r'^"[A-Za-z0-9_.-]{1,64}";r=[0-9]+;t=[0-9]+$',
+        ),
+        description=_RATELIMIT_DESCRIPTION,
     ),
     "RateLimit-Policy": OpenAPIHeader(
-        schema=Schema(type=OpenAPIType.STRING, max_length=200),
+        schema=Schema(
+            type=OpenAPIType.STRING,
+            max_length=200,
+            pattern=r'^"[A-Za-z0-9_.-]{1,64}";q=[0-9]+;w=[0-9]+$',
+        ),
         description=_POLICY_DESCRIPTION,
     ),
 }

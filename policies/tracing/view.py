@@ -20,10 +20,15 @@ SpanStatus = Literal["unset", "ok", "error"]
 class SpanView(msgspec.Struct, frozen=True, kw_only=True):
     """One finished span, as the gateway recorded it."""
 
-    trace_id: Annotated[str, msgspec.Meta(pattern=HEX32, description="W3C trace id")]
-    span_id: Annotated[str, msgspec.Meta(pattern=HEX16)]
+    trace_id: Annotated[
+        str, msgspec.Meta(pattern=HEX32, max_length=32, description="W3C trace id")
+    ]
+    span_id: Annotated[str, msgspec.Meta(pattern=HEX16, max_length=16)]
     parent_span_id: (
-        Annotated[str, msgspec.Meta(pattern=HEX16, description="Absent for a trace root")]
+        Annotated[
+            str,
+            msgspec.Meta(pattern=HEX16, max_length=16, description="Absent for a trace root"),
+        ]
         | None
     ) = None
     name: Annotated[

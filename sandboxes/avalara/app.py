@@ -22,7 +22,8 @@ Implemented surface, under ``/api/v2/``:
   ``.../void`` ``{"code": "DocVoided"}`` (status ``Cancelled``); ``?documentType=``
   defaults to ``SalesInvoice`` as documented.
 * ``$include`` (``Lines``, ``Details``, ``Summary``, ``Addresses``, ``SummaryOnly``,
-  ``LinesOnly``); without it every call answers the full model.
+  ``LinesOnly``); without it the documented default ``Summary,Addresses`` (Summary implies
+  details, details imply lines: the model with everything this sandbox renders).
 
 Authentication is HTTP Basic ``accountId:licenseKey``. Transaction codes in the path may
 use AvaTax's escapes (``_-ava2f-_`` for ``/`` and friends). Every response carries an
@@ -401,13 +402,16 @@ class _Request:
 _Reply = asgi.SandboxReply
 
 
+#: What AvaTax assumes when ``$include`` is omitted (its API reference and SDK docs).
+DEFAULT_INCLUDE: Final = "Summary,Addresses"
+
+
 class _Includes:
-    """The ``$include`` switches; no value means the full model."""
+    """The ``$include`` switches; no value means AvaTax's documented default."""
 
     def __init__(self, raw: str | None) -> None:
         if raw is None or not raw.strip():
-            self.lines = self.details = self.summary = self.addresses = True
-            return
+            raw = DEFAULT_INCLUDE
         wanted = {part.strip().casefold() for part in raw.split(",") if part.strip()}
         summary_only = "summaryonly" in wanted
         lines_only = "linesonly" in wanted

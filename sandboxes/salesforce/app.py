@@ -10,7 +10,8 @@ encodings follow the real API.
 Implemented surface, under ``/services/data/v{40..66}.0/``:
 
 * ``GET /services/data/`` (versions), ``GET .../`` (resources), ``GET limits``
-* ``POST /services/oauth2/token`` (client_credentials, password)
+* ``POST /services/oauth2/token`` (client_credentials, JWT bearer, password; see
+  :mod:`.oauth`)
 * ``sobjects/`` describeGlobal, ``sobjects/{T}`` (GET basic info, POST create),
   ``sobjects/{T}/describe``, ``sobjects/{T}/{Id}`` (GET ``?fields=``, PATCH, DELETE),
   ``sobjects/{T}/{ExternalIdField}/{value}`` (GET, PATCH upsert, DELETE)
@@ -19,6 +20,11 @@ Implemented surface, under ``/services/data/v{40..66}.0/``:
 * ``composite`` (``allOrNone``, ``@{ref.path}`` references, max 25 subrequests) and
   ``composite/sobjects`` (sObject Collections create/update/delete)
 
+Sandbox-only controls, with no Salesforce counterpart: ``POST
+/sandbox/admin/connected-app/certificates`` (a PEM certificate or public key the JWT
+bearer flow accepts signatures of) and ``POST /sandbox/admin/sessions/expire`` (ends
+every OAuth session, as a session timeout does).
+
 The org is seeded deterministically from :mod:`sandboxes.demo_data`. This module is
 the REST API; the vocabulary (ids, schema, values) is :mod:`.schema`, the data model
 :mod:`.org`, and SOQL evaluation :mod:`.query` over the parser in :mod:`.soql`.
@@ -26,13 +32,9 @@ the REST API; the vocabulary (ids, schema, values) is :mod:`.schema`, the data m
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import logging
 import re
 import secrets
-import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -44,6 +46,7 @@ import msgspec
 
 from sandboxes import asgi
 from sandboxes.salesforce import soql
+from sandboxes.salesforce.oauth import ConnectedApp
 from sandboxes.salesforce.org import (
     Org,
     Record,
@@ -63,14 +66,12 @@ from sandboxes.salesforce.schema import (
     MAX_COMPOSITE_SUBREQUESTS,
     MAX_OPEN_CURSORS,
     MIN_API_VERSION,
-    ORG_ID,
     SCHEMA,
     SCHEMA_BY_LOWER,
     SCHEMA_BY_PREFIX,
     SOAP_TYPES,
     STATIC_TOKEN,
     STRING_TYPES,
-    USER_ID,
     DmlError,
     SalesforceApiError,
     SObjectType,
@@ -143,6 +144,18 @@ def _allowed(method: str, allowed: str) -> None:
         )
 
 
+def _no_key_in_body(values: Mapping[str, Any], *keys: str) -> None:
+    """Salesforce refuses a body that repeats the record's key (Id, or the external id
+    the URL upserts by)."""
+    for key in keys:
+        given = next((k for k in values if k.casefold() == key.casefold()), None)
+        if given is not None:
+            raise api_error(
+                400, "INVALID_FIELD",
+                f"The {key} field should not be specified in the sobject data.",
+            )  # fmt: skip
+
+
 class SalesforceSandbox:
     """The in-memory org plus the REST API that serves it."""
 
@@ -153,11 +166,9 @@ class SalesforceSandbox:
         client_secret: str = "sandbox-secret",
         seed: bool = True,
     ) -> None:
-        self.client_id = client_id
-        self.client_secret = client_secret
+        self.connected_app = ConnectedApp(client_id, client_secret)
         self.faults = SandboxFaults()
         self._org = Org(clock=lambda: datetime.now(UTC).replace(microsecond=0))
-        self._tokens: set[str] = {STATIC_TOKEN}
         self._cursors: OrderedDict[str, tuple[list[dict[str, Any]], int, str]] = OrderedDict()
         self._api_calls = 0
         if seed:
@@ -194,7 +205,10 @@ class SalesforceSandbox:
         try:
             if segments[:2] == ["services", "oauth2"] and segments[2:] == ["token"]:
                 _allowed(method, "POST")
-                return self._token(query_string, headers, body, base_url)
+                status, answer = self.connected_app.token(query_string, headers, body, base_url)
+                return _Reply(status, answer)
+            if segments[:2] == ["sandbox", "admin"]:
+                return self._admin(method, segments[2:], body)
             if segments[:2] != ["services", "data"]:
                 raise not_found()
             if len(segments) == 2:
@@ -257,7 +271,9 @@ class SalesforceSandbox:
 
     def _authenticate(self, headers: Mapping[str, str]) -> None:
         scheme, _, token = headers.get("authorization", "").partition(" ")
-        if scheme.lower() not in ("bearer", "oauth") or token.strip() not in self._tokens:
+        if scheme.lower() not in ("bearer", "oauth") or not self.connected_app.is_session(
+            token.strip()
+        ):
             raise SalesforceApiError(
                 401,
                 [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}],
@@ -297,53 +313,21 @@ class SalesforceSandbox:
                                                      "Remaining": remaining}})
         raise not_found()
 
-    # ----------------------------------------------------------------- OAuth
-    def _token(
-        self, query_string: str, headers: Mapping[str, str], body: bytes, base_url: str
-    ) -> _Reply:
-        form = {k: v[-1] for k, v in parse_qs(query_string).items()}
-        form.update({k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()})
-        scheme, _, credentials = headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "basic":
+    # ------------------------------------------------------- sandbox admin
+    def _admin(self, method: str, segments: list[str], body: bytes) -> _Reply:
+        """Sandbox-only controls (no Salesforce counterpart): upload a certificate to the
+        connected app for the JWT bearer flow, expire the sessions it issued."""
+        if segments == ["connected-app", "certificates"]:
+            _allowed(method, "POST")
             try:
-                user, _, password = base64.b64decode(credentials).decode().partition(":")
-            except ValueError:
-                user = password = ""
-            form.setdefault("client_id", unquote(user))
-            form.setdefault("client_secret", unquote(password))
-
-        def failure(error: str, description: str) -> _Reply:
-            return _Reply(400, {"error": error, "error_description": description})
-
-        grant = form.get("grant_type", "")
-        if grant not in ("client_credentials", "password"):
-            return failure("unsupported_grant_type", "grant type not supported")
-        if form.get("client_id") != self.client_id:
-            return failure("invalid_client_id", "client identifier invalid")
-        if not hmac.compare_digest(form.get("client_secret", ""), self.client_secret):
-            return failure("invalid_client", "invalid client credentials")
-        if grant == "password" and not (form.get("username") and form.get("password")):
-            return failure("invalid_grant", "authentication failure")
-        token = f"{ORG_ID[:15]}!{secrets.token_urlsafe(48)}"
-        self._tokens.add(token)
-        issued_at = str(int(time.time() * 1000))
-        identity = f"{base_url}/id/{ORG_ID}/{USER_ID}"
-        signature = base64.b64encode(
-            hmac.new(self.client_secret.encode(), (identity + issued_at).encode(), hashlib.sha256)
-            .digest()
-        ).decode()  # fmt: skip
-        return _Reply(
-            200,
-            {
-                "access_token": token,
-                "signature": signature,
-                "scope": "api",
-                "instance_url": base_url,
-                "id": identity,
-                "token_type": "Bearer",
-                "issued_at": issued_at,
-            },
-        )
+                self.connected_app.trust_certificate(body)
+            except ValueError as exc:
+                raise api_error(400, "INVALID_CERTIFICATE", str(exc)) from None
+            return _Reply(204)
+        if segments == ["sessions", "expire"]:
+            _allowed(method, "POST")
+            return _Reply(200, {"expired": self.connected_app.expire_sessions()})
+        raise not_found()
 
     # ------------------------------------------------------------- resources
     @staticmethod
@@ -471,7 +455,10 @@ class SalesforceSandbox:
             _allowed(method, "GET,HEAD,PATCH,DELETE")
             record = self._record_by_path_id(obj, segments[1])
             if method == "PATCH":
-                self._org.update(obj.name, record["Id"], self._body(body))
+                values = self._body(body)
+                if isinstance(values, dict):
+                    _no_key_in_body(values, "Id")
+                self._org.update(obj.name, record["Id"], values)
                 return _Reply(204)
             if method == "DELETE":
                 self._org.delete(obj.name, record["Id"])
@@ -520,11 +507,7 @@ class SalesforceSandbox:
     ) -> _Reply:
         f = obj.field(field_name)
         if f is None or not (f.external_id or f.name == "Id"):
-            raise SalesforceApiError(404, [{
-                "errorCode": "NOT_FOUND",
-                "message": f"Provided external ID field does not exist or is not accessible: "
-                           f"{field_name}",
-            }])  # fmt: skip
+            raise not_found()  # the documented answer for an incorrect external ID field
         if f.name == "Id":
             found = self._org.find(obj.name, value)
             matches = [found] if found is not None else []
@@ -542,9 +525,12 @@ class SalesforceSandbox:
         values = self._body(body)
         if not isinstance(values, dict):
             raise cannot_deserialize(obj.name, values)
-        values = {k: v for k, v in values.items() if k.casefold() != f.name.casefold()}
+        _no_key_in_body(values, "Id", f.name)  # the URL carries the key, never the body
+        with_created = float(version) >= 46.0  # "created" and 200-on-update came in v46
         if matches:
             record = self._org.update(obj.name, matches[0]["Id"], values)
+            if not with_created:
+                return _Reply(204)
             return _Reply(
                 200, {"id": record["Id"], "success": True, "errors": [], "created": False}
             )
@@ -554,10 +540,11 @@ class SalesforceSandbox:
             raise not_found()
         values[f.name] = value
         record = self._org.insert(obj.name, values)
+        answer: dict[str, Any] = {"id": record["Id"], "success": True, "errors": []}
+        if with_created:
+            answer["created"] = True
         return _Reply(
-            201,
-            {"id": record["Id"], "success": True, "errors": [], "created": True},
-            {"Location": self._url(version, obj.name, record["Id"])},
+            201, answer, {"Location": self._url(version, obj.name, record["Id"])}
         )
 
     # ----------------------------------------------------------------- query
@@ -571,7 +558,7 @@ class SalesforceSandbox:
             if name.strip().lower() == "batchsize" and value.strip().isdigit():
                 batch = max(1, min(DEFAULT_BATCH_SIZE, int(value)))
         try:
-            total, records = QueryEngine(self._org, version).run(text)
+            total, records = QueryEngine(self._org, version).run(text, batch)
         except soql.SoqlError as exc:
             raise api_error(400, exc.error_code, soql.render_error(text, exc)) from None
         if len(records) <= batch:
@@ -610,11 +597,15 @@ class SalesforceSandbox:
         if not isinstance(subrequests, list) or not subrequests:
             raise json_parser_error("'compositeRequest' is a required field.")
         if len(subrequests) > MAX_COMPOSITE_SUBREQUESTS:
-            raise api_error(
-                400, "LIMIT_EXCEEDED",
-                f"The composite request exceeds the limit of {MAX_COMPOSITE_SUBREQUESTS} "
-                "subrequests.",
-            )  # fmt: skip
+            # Answered inside a 200, as one failed pseudo-subrequest (seen in production).
+            return _Reply(200, {"compositeResponse": [{
+                "body": [{
+                    "errorCode": "LIMIT_EXCEEDED",
+                    "message": f"The request can\u2019t contain more than "
+                               f"{MAX_COMPOSITE_SUBREQUESTS} operations.",
+                }],
+                "httpHeaders": {}, "httpStatusCode": 400, "referenceId": None,
+            }]})  # fmt: skip
         all_or_none = payload.get("allOrNone") is True
         seen: set[str] = set()
         for sub in subrequests:
@@ -689,7 +680,8 @@ class SalesforceSandbox:
                 raise not_found()
             sub_version = segments[3][1:]
             rest = segments[4:]
-            if not rest or rest[0] not in ("sobjects", "query", "queryAll"):
+            collections = rest[:2] == ["composite", "sobjects"] and float(sub_version) >= 43.0
+            if not rest or not (rest[0] in ("sobjects", "query", "queryAll") or collections):
                 raise not_found()
             params = {
                 k: v[-1] for k, v in parse_qs(query_string, keep_blank_values=True).items()

@@ -270,6 +270,14 @@ class Org:
                     cleared[rel.field.name] = None
                     cleared["SystemModstamp"] = now
                     self.store.put(rel.child, cleared)
+            if kind == "Quote":
+                opportunity = self.store.get("Opportunity", record["OpportunityId"])
+                if (
+                    opportunity is not None
+                    and ("Opportunity", opportunity["Id"][:15]) not in doomed
+                    and opportunity["SyncedQuoteId"] == record["Id"]
+                ):
+                    self.store.put("Opportunity", {**opportunity, "SyncedQuoteId": None})
             self.store.remove(kind, key)
             if kind == "QuoteLineItem":
                 touched_quotes.add(record["QuoteId"])
@@ -428,6 +436,21 @@ class Org:
                 ["UseStandardPrice"],
             )
 
+    def _derive_opportunity(
+        self, record: Record, old: Record | None, changes: Mapping[str, Any]
+    ) -> None:
+        synced = changes.get("SyncedQuoteId")
+        if synced is None:
+            return
+        quote = self.store.get("Quote", synced)
+        if quote is None or quote["OpportunityId"] != record.get("Id"):
+            raise DmlError(
+                "FIELD_INTEGRITY_EXCEPTION",
+                "field integrity exception: SyncedQuoteId (the synced quote must belong to "
+                "this opportunity)",
+                ["SyncedQuoteId"],
+            )
+
     def _derive_quote(self, record: Record, old: Record | None, changes: Mapping[str, Any]) -> None:
         opportunity = self.store.get("Opportunity", record["OpportunityId"])
         assert opportunity is not None
@@ -526,7 +549,12 @@ class Org:
                 record[f.name] = quantize(value, places if f.type == "currency" else f.scale)
 
     def _after_write(self, obj: SObjectType, record: Record, old: Record | None) -> None:
-        if obj.name == "QuoteLineItem":
+        if obj.name == "Opportunity":
+            before = old["SyncedQuoteId"] if old is not None else None
+            if record["SyncedQuoteId"] != before:
+                self._mark_syncing(before, syncing=False)
+                self._mark_syncing(record["SyncedQuoteId"], syncing=True)
+        elif obj.name == "QuoteLineItem":
             self._recompute_quote(record["QuoteId"])
         elif obj.name == "Product2" and old is not None and (
             record["Name"] != old["Name"] or record["ProductCode"] != old["ProductCode"]
@@ -535,6 +563,11 @@ class Org:
                 synced = dict(entry)
                 synced["Name"], synced["ProductCode"] = record["Name"], record["ProductCode"]
                 self.store.put("PricebookEntry", synced)
+
+    def _mark_syncing(self, quote_id: str | None, *, syncing: bool) -> None:
+        quote = self.store.get("Quote", quote_id)
+        if quote is not None and quote["IsSyncing"] != syncing:
+            self.store.put("Quote", {**quote, "IsSyncing": syncing})
 
     def _recompute_quote(self, quote_id: str, *, stamp: str | None = None) -> None:
         quote = self.store.get("Quote", quote_id)
@@ -652,4 +685,9 @@ class Org:
                 self._price_line(record, entry)
                 put("QuoteLineItem", record)
             self._recompute_quote(quote_record["Id"], stamp=quote_record["SystemModstamp"])
+            # Each demo opportunity has one quote, its primary one, syncing.
+            self.store._put("Opportunity", {**opportunity, "SyncedQuoteId": quote_record["Id"]})
+            synced = self.store.get("Quote", quote_record["Id"])
+            assert synced is not None
+            self.store._put("Quote", {**synced, "IsSyncing": True})
         self.store.journal.clear()

@@ -154,9 +154,10 @@ class QueryEngine:
             for item in query.order_by
         ]
         if query.offset is not None and query.offset > MAX_SOQL_OFFSET:
+            # The wording of current API versions (older ones omit "for apiName ...").
             raise soql.SoqlError(
                 "NUMBER_OUTSIDE_VALID_RANGE",
-                f"Maximum SOQL offset allowed is {MAX_SOQL_OFFSET}",
+                f"Maximum SOQL offset allowed for apiName {obj.name} is {MAX_SOQL_OFFSET}",
             )
         return bound
 
@@ -281,7 +282,10 @@ class QueryEngine:
                 f"invalid operator on null value for field: {comparison.field.text}",
                 literals[0].pos,
             )
-        if f.type in ("boolean", "id", "reference") and op not in ("=", "!="):
+        # Ids order by their base-62 value, so < > <= >= work on them (the documented
+        # PK-chunking pattern ``Id >= '001...' AND Id < '001...'``); booleans only compare
+        # for equality.
+        if f.type == "boolean" and op not in ("=", "!="):
             raise soql.SoqlError(
                 "INVALID_QUERY_FILTER_OPERATOR",
                 f"invalid operator on {SOAP_TYPES[f.type]} field: {comparison.field.text}",
@@ -450,10 +454,14 @@ class QueryEngine:
                 )
         return out
 
-    def run(self, text: str) -> tuple[int, list[dict[str, Any]]]:
-        """(totalSize, rendered records) for a SOQL query."""
+    def run(self, text: str, batch: int) -> tuple[int, list[dict[str, Any]]]:
+        """(totalSize, rendered records) for a SOQL query answered in ``batch``-sized pages."""
         bound = self.bind(soql.parse(text))
         rows = self.execute(bound)
+        if bound.offset is not None:
+            # OFFSET opens no server-side cursor: such a query answers its first batch
+            # only (done, no nextRecordsUrl); the caller re-queries with a higher offset.
+            rows = rows[:batch]
         if bound.count_only:
             return len(rows), []
         if bound.aggregates:

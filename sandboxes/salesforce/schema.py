@@ -256,6 +256,27 @@ _STAGES = (
 )  # fmt: skip
 _RO: dict[str, Any] = {"createable": False, "updateable": False}
 
+# The custom fields the gateway writes progress to (a real org creates them; see
+# docs/systems/salesforce.md): API name -> (label, length).
+Q2C_QUOTE_FIELDS: dict[str, tuple[str, int]] = {
+    "Q2C_Transaction_Id__c": ("Q2C Transaction Id", 64),
+    "Q2C_Order_Number__c": ("Q2C Order Number", 40),
+    "Q2C_Invoice_Number__c": ("Q2C Invoice Number", 40),
+    "Q2C_Payment_Status__c": ("Q2C Payment Status", 40),
+    "Q2C_Stage__c": ("Q2C Stage", 40),
+}
+Q2C_OPPORTUNITY_FIELDS: dict[str, tuple[str, int]] = {
+    "Q2C_Order_Number__c": ("Q2C Order Number", 40),
+    "Q2C_Stage__c": ("Q2C Stage", 40),
+}
+
+
+def _q2c_fields(fields: dict[str, tuple[str, int]]) -> tuple[FieldSpec, ...]:
+    return tuple(
+        FieldSpec(name, label, "string", length, custom=True)
+        for name, (label, length) in fields.items()
+    )
+
 
 def _build_schema() -> dict[str, SObjectType]:
     objects = [
@@ -317,13 +338,17 @@ def _build_schema() -> dict[str, SObjectType]:
             FieldSpec("CloseDate", "Close Date", "date", required=True),
             _ref("Pricebook2Id", "Price Book ID", "Pricebook2", "Pricebook2",
                  child="Opportunities"),
+            # The quote whose lines the opportunity mirrors ("Start Sync" on a quote).
+            _ref("SyncedQuoteId", "Quote ID", "Quote", "SyncedQuote"),
             _currency_field(),
+            *_q2c_fields(Q2C_OPPORTUNITY_FIELDS),
         ))),
         SObjectType("Quote", "Quote", "Quotes", "0Q0", _system_fields((
             FieldSpec("Name", "Quote Name", "string", 255, required=True),
             FieldSpec("QuoteNumber", "Quote Number", "string", 30, **_RO),
             FieldSpec("Status", "Status", "picklist", 255, picklist=QUOTE_STATUSES,
                    restricted=True, default="Draft"),
+            FieldSpec("IsSyncing", "Syncing", "boolean", default=False, **_RO),
             _ref("AccountId", "Account ID", "Account", "Account", child="Quotes",
                  on_delete="cascade", **_RO),
             _ref("OpportunityId", "Opportunity ID", "Opportunity", "Opportunity",
@@ -337,6 +362,7 @@ def _build_schema() -> dict[str, SObjectType]:
             FieldSpec("TotalPrice", "Total Price", "currency", scale=2, **_RO),
             FieldSpec("Tax", "Tax", "currency", scale=2),
             FieldSpec("GrandTotal", "Grand Total", "currency", scale=2, **_RO),
+            *_q2c_fields(Q2C_QUOTE_FIELDS),
         ))),
         SObjectType("QuoteLineItem", "Quote Line Item", "Quote Line Items", "0QL", _system_fields((
             FieldSpec("LineNumber", "Line Item Number", "string", 255, **_RO),

@@ -18,6 +18,18 @@ Implemented surface (all under ``/v1``):
   ``invoice_payments`` retrieve/list
 * ``payment_intents`` create/retrieve/update/list, ``/confirm``, ``/cancel``;
   ``charges`` retrieve/list; ``refunds`` create/retrieve/update/list
+* ``webhook_endpoints`` create (the ``whsec_`` secret in that answer only)/retrieve/
+  update/delete/list; ``events`` retrieve/list (``type`` with ``*``, ``types[]``,
+  ``delivery_success``). Each state change records an event and delivers it, signed, to
+  the enabled endpoints subscribed to it (:mod:`.webhooks`: real HTTP by default, or the
+  ``StripeSandbox.webhooks.post`` an embedding sets), retrying non-2xx answers a bounded
+  number of times. An embedded gateway registers its own URL through the normal API.
+
+Parameters follow the API version of the request (``Stripe-Version``, else
+|API_VERSION|): unknown ones answer ``parameter_unknown``; from 2026-09-30.endive
+``payment_method_types`` on PaymentIntent create/update/confirm answers
+``payment_method_types_no_longer_supported`` (``allowed_payment_method_types`` and
+``excluded_payment_method_types`` replace it).
 
 Amounts are integers in the currency's minor unit (none for zero-decimal currencies such
 as JPY). Every POST honours ``Idempotency-Key``: the first executed result is stored per
@@ -25,7 +37,7 @@ API key for 24 hours and replayed with ``Idempotent-Replayed: true``; the same k
 different parameters answers ``idempotency_error``.
 
 Deliberately absent: taxes (``total_taxes`` is always empty), discounts, subscriptions,
-prices/products as resources, webhooks, 3-D Secure (``requires_action``) and Connect.
+prices/products as resources, 3-D Secure (``requires_action``) and Connect.
 """
 
 from __future__ import annotations
@@ -58,6 +70,7 @@ from sandboxes.stripe.params import (
     parse_form,
 )
 from sandboxes.stripe.store import IdempotencyCache, Record, Store, StoredResult, mint_id
+from sandboxes.stripe.webhooks import Delivery, WebhookDispatcher
 
 __all__ = [
     "ACCOUNT_ID",
@@ -160,12 +173,15 @@ _LABELS = {
     "customer": "customer", "invoice": "invoice", "invoiceitem": "invoiceitem",
     "payment_intent": "payment_intent", "charge": "charge", "refund": "refund",
     "payment_method": "PaymentMethod", "invoice_payment": "invoice_payment",
+    "webhook_endpoint": "webhook endpoint", "event": "event",
 }  # fmt: skip
 _ID_PREFIX = {
     "customer": "cus", "invoice": "in", "invoiceitem": "ii", "payment_intent": "pi",
     "charge": "ch", "refund": "re", "payment_method": "pm", "invoice_payment": "inpay",
+    "webhook_endpoint": "we", "event": "evt",
 }  # fmt: skip
-_LONG_IDS = frozenset({"payment_intent", "charge", "refund", "payment_method", "invoice_payment"})
+_LONG_IDS = frozenset({"payment_intent", "charge", "refund", "payment_method", "invoice_payment",
+                       "webhook_endpoint", "event"})  # fmt: skip
 
 # What ``expand[]`` may reach, per object kind: field -> kind of the object behind it.
 _EXPANDABLE: dict[str, dict[str, str]] = {
@@ -196,6 +212,12 @@ class _Ctx:
     params: dict[str, Any]
     now: int
     request_id: str
+    version: str = API_VERSION  # the request's Stripe-Version, else the account default
+    idempotency_key: str | None = None
+
+    def since(self, version: str) -> bool:
+        """Whether the request's API version is ``version`` or later (dates compare)."""
+        return self.version.split(".")[0] >= version.split(".")[0]
 
 
 Handler = Callable[..., tuple[int, Any]]
@@ -218,6 +240,10 @@ class StripeSandbox:
         self._counter = 0
         self._requests = 0
         self._line_items: dict[str, str] = {}  # il_ -> ii_
+        self._ctx: _Ctx | None = None  # the request being served (events name it)
+        #: Event deliveries to the registered webhook endpoints (see ``.webhooks``).
+        self.webhooks = WebhookDispatcher(clock=lambda: self.clock())
+        self.webhooks.on_delivered = self._delivered
         self._routes = self._build_routes()
         if seed:
             self._seed()
@@ -231,6 +257,10 @@ class StripeSandbox:
             raise KeyError(kind)
         table = self._store.table(kind)
         return [self._render(kind, table[i]) for i in self._store.ids(kind) if i in table]
+
+    def endpoints(self) -> list[tuple[str, str]]:
+        """Every (method, path pattern) served, ``*`` standing for an id."""
+        return [(verb, "/v1/" + "/".join(pattern)) for verb, pattern in self._routes]
 
     @property
     def request_log(self) -> list[tuple[str, str, str | None]]:
@@ -319,7 +349,9 @@ class StripeSandbox:
             replay = self._replay(api_key, idempotency_key, method, path, params)
             if replay is not None:
                 return replay
-        ctx = _Ctx(method, unquote(path), params, int(self.clock()), request_id)
+        ctx = _Ctx(method, unquote(path), params, int(self.clock()), request_id,
+                   headers.get("stripe-version") or API_VERSION, idempotency_key)  # fmt: skip
+        self._ctx = ctx
         stored = True
         try:
             status, payload = handler(ctx, *args)
@@ -481,6 +513,13 @@ class StripeSandbox:
             ("POST", "refunds", self._refunds_create),
             ("GET", "refunds/*", self._refunds_retrieve),
             ("POST", "refunds/*", self._refunds_update),
+            ("GET", "webhook_endpoints", self._webhook_endpoints_list),
+            ("POST", "webhook_endpoints", self._webhook_endpoints_create),
+            ("GET", "webhook_endpoints/*", self._webhook_endpoints_retrieve),
+            ("POST", "webhook_endpoints/*", self._webhook_endpoints_update),
+            ("DELETE", "webhook_endpoints/*", self._webhook_endpoints_delete),
+            ("GET", "events", self._events_list),
+            ("GET", "events/*", self._events_retrieve),
         ]
         # literal segments win over wildcards (customers/search before customers/*)
         table.sort(key=lambda r: (r[1].count("*"), -len(r[1].split("/"))))
@@ -595,6 +634,7 @@ class StripeSandbox:
         if default_pm:
             self._set_default_pm(record, default_pm)
         self._store.insert("customer", record, email=record["email"])
+        self._emit("customer.created", "customer", record)
         return self._one("customer", record, args)
 
     def _new_customer(self, customer_id: str, now: int, args: Mapping[str, Any]) -> Record:
@@ -940,7 +980,7 @@ class StripeSandbox:
                 "unit_amount_decimal": _decimal_string(unit),
             },
             "proration": False,
-            "proration_details": {"credited_items": None},
+            "proration_details": {"credited_items": None, "discount_amounts": []},
             "quantity": int(quantity),
             "quantity_decimal": _decimal_string(quantity),
             "tax_rates": [],
@@ -950,6 +990,7 @@ class StripeSandbox:
         if invoice is not None:
             self._attach_item(invoice, record)
             self._recompute(invoice)
+        self._emit("invoiceitem.created", "invoiceitem", record)
         return self._one("invoiceitem", record, args)
 
     def _reject_catalog_refs(self, args: Mapping[str, Any]) -> None:
@@ -1173,6 +1214,7 @@ class StripeSandbox:
                         and item["currency"] == currency):  # fmt: skip
                     self._attach_item(record, item)
         self._recompute(record)
+        self._emit("invoice.created", "invoice", record)
         return self._one("invoice", record, args)
 
     def _customer_snapshot(self, out: dict[str, Any]) -> None:
@@ -1398,6 +1440,9 @@ class StripeSandbox:
         if invoice["amount_due"] == 0:  # nothing to collect: paid on finalization
             invoice.update(status="paid", attempted=True, next_payment_attempt=None)
             invoice["status_transitions"]["paid_at"] = now
+        self._emit("invoice.finalized", "invoice", invoice)
+        if invoice["status"] == "paid":
+            self._emit("invoice.paid", "invoice", invoice)
 
     def _invoices_finalize(self, ctx: _Ctx, invoice_id: str) -> tuple[int, Any]:
         args = bind(obj.INVOICE_FINALIZE, ctx.params)
@@ -1441,6 +1486,7 @@ class StripeSandbox:
             if pi is not None and pi["status"] != "succeeded":
                 pi.update(status="canceled", canceled_at=ctx.now,
                           cancellation_reason="void_invoice")  # fmt: skip
+                self._emit("payment_intent.canceled", "payment_intent", pi)
             return self._one("invoice", invoice, args)
         assert pm is not None
         self._attach(pm, customer)
@@ -1516,6 +1562,7 @@ class StripeSandbox:
             elif inpay is not None and inpay["status"] == "open":
                 inpay["status"] = "canceled"
                 inpay["status_transitions"]["canceled_at"] = now
+        self._emit("invoice.paid", "invoice", invoice)
 
     def _new_invoice_payment(self, invoice: Record, pi: Record, now: int) -> Record:
         record: Record = {
@@ -1551,9 +1598,11 @@ class StripeSandbox:
             raise _invalid("You can only pass in open invoices. This invoice isn't open.")
         invoice.update(status="void", next_payment_attempt=None, auto_advance=False)
         invoice["status_transitions"]["voided_at"] = ctx.now
+        self._emit("invoice.voided", "invoice", invoice)
         pi = self._store.get("payment_intent", invoice["_payment_intent"] or "")
         if pi is not None and pi["status"] not in ("succeeded", "canceled"):
             pi.update(status="canceled", canceled_at=ctx.now, cancellation_reason="void_invoice")
+            self._emit("payment_intent.canceled", "payment_intent", pi)
         for inpay_id in self._store.ids("invoice_payment", "invoice", invoice_id):
             inpay = self._store.get("invoice_payment", inpay_id)
             if inpay is not None and inpay["status"] == "open":
@@ -1617,6 +1666,7 @@ class StripeSandbox:
         record: Record = {
             "id": pi_id,
             "object": "payment_intent",
+            "allowed_payment_method_types": None,
             "amount": amount,
             "amount_capturable": 0,
             "amount_details": {"tip": {}},
@@ -1638,6 +1688,7 @@ class StripeSandbox:
             "last_payment_error": None,
             "latest_charge": None,
             "livemode": False,
+            "managed_payments": None,
             "metadata": metadata,
             "next_action": None,
             "on_behalf_of": None,
@@ -1647,6 +1698,7 @@ class StripeSandbox:
                                                 "network": None,
                                                 "request_three_d_secure": "automatic"}},
             "payment_method_types": payment_method_types,
+            "payment_record": None,
             "processing": None,
             "receipt_email": None,
             "review": None,
@@ -1662,30 +1714,28 @@ class StripeSandbox:
             "_invoice": None,
         }  # fmt: skip
         record.update(fields)
-        return self._store.insert("payment_intent", record, customer=customer)
+        self._store.insert("payment_intent", record, customer=customer)
+        self._emit("payment_intent.created", "payment_intent", record)
+        return record
 
     def _payment_intents_create(self, ctx: _Ctx) -> tuple[int, Any]:
-        args = bind(obj.PAYMENT_INTENT_CREATE, ctx.params)
+        args = bind(_intent_schema(ctx, obj.PAYMENT_INTENT_CREATE), ctx.params)
         self._check_expand("payment_intent", args.get("expand"))
         amount, currency = args["amount"], args["currency"]
         _check_charge_amount(amount, currency)
-        types = args.get("payment_method_types")
+        types = args.get("payment_method_types")  # only before 2026-09-30.endive
+        allowed = args.get("allowed_payment_method_types")
+        excluded = args.get("excluded_payment_method_types")
         automatic = args.get("automatic_payment_methods")
         if types is not None and automatic is not None:
             raise _exclusive("automatic_payment_methods", "payment_method_types")
+        if allowed is not None and automatic is not None:
+            raise _exclusive("automatic_payment_methods", "allowed_payment_method_types")
         if automatic is not None and args.get("confirmation_method") == "manual":
             raise _exclusive("automatic_payment_methods", "confirmation_method")
-        if types is not None:
-            for index, kind in enumerate(types):
-                if kind != "card":
-                    raise _invalid(
-                        f"The payment method type \"{kind}\" is invalid. Please ensure the "
-                        "provided type is activated in your dashboard "
-                        "(https://dashboard.stripe.com/account/payments/settings) and your "
-                        "account is enabled for any preview features that you are trying to use.",
-                        param=f"payment_method_types[{index}]", stored=False,
-                    )  # fmt: skip
-            apm = None
+        _check_method_types(types, allowed, excluded)
+        if types is not None or allowed is not None:
+            apm = None  # an explicit list: cards only, nothing redirects
         elif automatic is None or automatic.get("enabled"):
             apm = {"allow_redirects": (automatic or {}).get("allow_redirects", "always"),
                    "enabled": True}  # fmt: skip
@@ -1711,9 +1761,11 @@ class StripeSandbox:
             ctx.now, amount=amount, currency=currency,
             customer=customer["id"] if customer else None,
             description=args.get("description"),
-            payment_method_types=types or ["card"],
+            payment_method_types=["card"],
             automatic=apm,
             metadata=apply_metadata({}, args.get("metadata"), "metadata" in args),
+            allowed_payment_method_types=allowed,
+            excluded_payment_method_types=excluded,
             capture_method=args.get("capture_method", "automatic_async"),
             confirmation_method=args.get("confirmation_method", "automatic"),
             receipt_email=args.get("receipt_email"),
@@ -1826,6 +1878,7 @@ class StripeSandbox:
                     "brand": pm_card["brand"],
                     "checks": dict(pm_card["checks"]),
                     "country": pm_card["country"],
+                    "electronic_commerce_indicator": None if decline else "07",
                     "exp_month": pm_card["exp_month"],
                     "exp_year": pm_card["exp_year"],
                     "fingerprint": pm_card["fingerprint"],
@@ -1835,7 +1888,11 @@ class StripeSandbox:
                     "mandate": None,
                     "network": pm_card["brand"],
                     "network_token": {"used": False},
+                    "network_transaction_id": None if decline else mint_id(
+                        "ntx", charge_id, length=15)[4:],
+                    "regulated_status": pm_card["regulated_status"],
                     "three_d_secure": None,
+                    "transaction_link_id": None,
                     "wallet": None,
                 },
                 "type": "card",
@@ -1863,13 +1920,19 @@ class StripeSandbox:
             error = {
                 "charge": charge_id, "code": decline.code, "decline_code": decline.decline_code,
                 "doc_url": f"https://stripe.com/docs/error-codes/{decline.code.replace('_', '-')}",
-                "message": decline.message, "param": decline.param,
+                "message": decline.message,
                 "payment_method": self._render("payment_method", pm), "type": "card_error",
             }  # fmt: skip
+            if decline.param is not None:  # absent, not null, when the decline names none
+                error["param"] = decline.param
             pi.update(status="requires_payment_method", payment_method=None,
                       last_payment_error=error)  # fmt: skip
+            self._emit("charge.failed", "charge", record)
+            self._emit("payment_intent.payment_failed", "payment_intent", pi)
             return decline
         pi.update(status="succeeded", amount_received=pi["amount"], last_payment_error=None)
+        self._emit("charge.succeeded", "charge", record)
+        self._emit("payment_intent.succeeded", "payment_intent", pi)
         return None
 
     def _payment_intents_retrieve(self, ctx: _Ctx, pi_id: str) -> tuple[int, Any]:
@@ -1879,7 +1942,7 @@ class StripeSandbox:
                                                      param="intent"), args)  # fmt: skip
 
     def _payment_intents_update(self, ctx: _Ctx, pi_id: str) -> tuple[int, Any]:
-        args = bind(obj.PAYMENT_INTENT_UPDATE, ctx.params)
+        args = bind(_intent_schema(ctx, obj.PAYMENT_INTENT_UPDATE), ctx.params)
         self._check_expand("payment_intent", args.get("expand"))
         pi = self._get("payment_intent", pi_id, param="intent")
         editable = ("requires_payment_method", "requires_confirmation", "requires_action")
@@ -1903,6 +1966,7 @@ class StripeSandbox:
             pi["payment_method"] = pm["id"]
             pi["status"] = "requires_confirmation"
         pi["customer"] = customer
+        self._update_method_types(pi, args)
         for key in ("amount", "currency", "description", "receipt_email", "setup_future_usage",
                     "statement_descriptor", "statement_descriptor_suffix", "transfer_group"):
             if key in args:
@@ -1911,9 +1975,10 @@ class StripeSandbox:
         return self._one("payment_intent", pi, args)
 
     def _payment_intents_confirm(self, ctx: _Ctx, pi_id: str) -> tuple[int, Any]:
-        args = bind(obj.PAYMENT_INTENT_CONFIRM, ctx.params)
+        args = bind(_intent_schema(ctx, obj.PAYMENT_INTENT_CONFIRM), ctx.params)
         self._check_expand("payment_intent", args.get("expand"))
         pi = self._get("payment_intent", pi_id, param="intent")
+        self._update_method_types(pi, args)
         if pi["status"] == "succeeded":
             raise _invalid(
                 "You cannot confirm this PaymentIntent because it has already succeeded after "
@@ -1948,6 +2013,21 @@ class StripeSandbox:
         self._confirm(pi, pm, ctx.now)
         return self._one("payment_intent", pi, args)
 
+    @staticmethod
+    def _update_method_types(pi: Record, args: Mapping[str, Any]) -> None:
+        """Apply ``allowed_``/``excluded_payment_method_types`` (and, for requests pinned
+        before 2026-09-30.endive, ``payment_method_types``) sent to update or confirm."""
+        keys = ("payment_method_types", "allowed_payment_method_types",
+                "excluded_payment_method_types")  # fmt: skip
+        if not any(key in args for key in keys):
+            return
+        allowed = args.get("allowed_payment_method_types", pi["allowed_payment_method_types"])
+        excluded = args.get("excluded_payment_method_types", pi["excluded_payment_method_types"])
+        _check_method_types(args.get("payment_method_types"), allowed, excluded)
+        pi.update(allowed_payment_method_types=allowed, excluded_payment_method_types=excluded)
+        if args.get("payment_method_types") is not None or allowed is not None:
+            pi["automatic_payment_methods"] = None
+
     def _payment_intents_cancel(self, ctx: _Ctx, pi_id: str) -> tuple[int, Any]:
         args = bind(obj.PAYMENT_INTENT_CANCEL, ctx.params)
         self._check_expand("payment_intent", args.get("expand"))
@@ -1962,6 +2042,7 @@ class StripeSandbox:
             )  # fmt: skip
         pi.update(status="canceled", canceled_at=ctx.now,
                   cancellation_reason=args.get("cancellation_reason"))  # fmt: skip
+        self._emit("payment_intent.canceled", "payment_intent", pi)
         return self._one("payment_intent", pi, args)
 
     def _payment_intents_list(self, ctx: _Ctx) -> tuple[int, Any]:
@@ -2056,13 +2137,16 @@ class StripeSandbox:
             "charge": charge["id"],
             "created": ctx.now,
             "currency": charge["currency"],
+            "customer": charge["customer"],
+            "customer_account": None,
             "destination_details": {
-                "card": {"reference": None, "reference_status": "pending",
+                "card": {"reference_status": "pending",
                          "reference_type": "acquirer_reference_number", "type": "refund"},
                 "type": "card",
             },
             "metadata": apply_metadata({}, args.get("metadata"), "metadata" in args),
             "payment_intent": charge["payment_intent"],
+            "payment_method": charge["payment_method"],
             "reason": args.get("reason"),
             "receipt_number": None,
             "source_transfer_reversal": None,
@@ -2073,6 +2157,8 @@ class StripeSandbox:
                            payment_intent=charge["payment_intent"])  # fmt: skip
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
+        self._emit("refund.created", "refund", record)
+        self._emit("charge.refunded", "charge", charge)
         return self._one("refund", record, args)
 
     def _refunds_retrieve(self, ctx: _Ctx, refund_id: str) -> tuple[int, Any]:
@@ -2101,6 +2187,117 @@ class StripeSandbox:
             ctx, "refund", args, ids,
             lambda r: pi_id is None or r["payment_intent"] == pi_id,
         )  # fmt: skip
+
+    # ============================================================== webhooks
+    def _emit(self, event_type: str, kind: str, record: Record) -> None:
+        """Record an event with ``record`` as it is now, and queue its deliveries."""
+        ctx = self._ctx
+        if ctx is None:  # seeding: no request, no events
+            return
+        table = self._store.table("webhook_endpoint")
+        endpoints = [table[i] for i in self._store.ids("webhook_endpoint") if i in table
+                     and table[i]["status"] == "enabled"
+                     and ({event_type, "*"} & set(table[i]["enabled_events"]))]  # fmt: skip
+        event: Record = {
+            "id": self._new_id("event"),
+            "object": "event",
+            "api_version": API_VERSION,
+            "created": ctx.now,
+            "data": {"object": self._render(kind, record)},
+            "livemode": False,
+            "pending_webhooks": len(endpoints),
+            "request": {"id": ctx.request_id, "idempotency_key": ctx.idempotency_key},
+            "type": event_type,
+            "_delivered": False,
+        }
+        self._store.insert("event", event, type=event_type)
+        payload = _ENCODER.encode(self._render("event", event))
+        for endpoint in endpoints:
+            self.webhooks.enqueue(Delivery(endpoint["id"], endpoint["url"],
+                                           endpoint["_secret"], event["id"], payload))  # fmt: skip
+
+    def _delivered(self, delivery: Delivery) -> None:
+        event = self._store.get("event", delivery.event_id)
+        if event is not None:
+            event["pending_webhooks"] = max(event["pending_webhooks"] - 1, 0)
+            event["_delivered"] = True
+
+    def _webhook_endpoints_create(self, ctx: _Ctx) -> tuple[int, Any]:
+        args = bind(obj.WEBHOOK_ENDPOINT_CREATE, ctx.params)
+        url = _webhook_url(args["url"])
+        events = _enabled_events(args["enabled_events"])
+        if args.get("api_version") is not None and args["api_version"] != API_VERSION:
+            raise _invalid(f"Invalid api_version: {args['api_version']}. This sandbox "
+                           f"serves {API_VERSION}.", param="api_version")  # fmt: skip
+        secret = "whsec_" + mint_id("s", "whsec", self._counter, ctx.request_id, length=32)[2:]
+        record: Record = {
+            "id": self._new_id("webhook_endpoint"),
+            "object": "webhook_endpoint",
+            "api_version": args.get("api_version"),
+            "application": None,
+            "created": ctx.now,
+            "description": args.get("description"),
+            "enabled_events": events,
+            "livemode": False,
+            "metadata": apply_metadata({}, args.get("metadata"), "metadata" in args),
+            "status": "enabled",
+            "url": url,
+            "_secret": secret,
+        }
+        self._store.insert("webhook_endpoint", record)
+        # Stripe shows the signing secret once, in the answer to the create.
+        return 200, {**self._render("webhook_endpoint", record), "secret": secret}
+
+    def _webhook_endpoints_retrieve(self, ctx: _Ctx, endpoint_id: str) -> tuple[int, Any]:
+        args = bind(obj.RETRIEVE, ctx.params)
+        return self._one("webhook_endpoint", self._get("webhook_endpoint", endpoint_id), args)
+
+    def _webhook_endpoints_update(self, ctx: _Ctx, endpoint_id: str) -> tuple[int, Any]:
+        args = bind(obj.WEBHOOK_ENDPOINT_UPDATE, ctx.params)
+        record = self._get("webhook_endpoint", endpoint_id)
+        if "url" in args:
+            record["url"] = _webhook_url(args["url"])
+        if "enabled_events" in args:
+            record["enabled_events"] = _enabled_events(args["enabled_events"])
+        if "description" in args:
+            record["description"] = args["description"]
+        if "disabled" in args:
+            record["status"] = "disabled" if args["disabled"] else "enabled"
+        record["metadata"] = apply_metadata(record["metadata"], args.get("metadata"),
+                                            "metadata" in args)  # fmt: skip
+        return self._one("webhook_endpoint", record, args)
+
+    def _webhook_endpoints_delete(self, ctx: _Ctx, endpoint_id: str) -> tuple[int, Any]:
+        bind({}, ctx.params)
+        self._get("webhook_endpoint", endpoint_id)
+        self._store.delete("webhook_endpoint", endpoint_id)
+        return 200, {"id": endpoint_id, "object": "webhook_endpoint", "deleted": True}
+
+    def _webhook_endpoints_list(self, ctx: _Ctx) -> tuple[int, Any]:
+        args = bind(obj.WEBHOOK_ENDPOINT_LIST, ctx.params)
+        return 200, self._list(ctx, "webhook_endpoint", args,
+                               self._store.ids("webhook_endpoint"))  # fmt: skip
+
+    def _events_retrieve(self, ctx: _Ctx, event_id: str) -> tuple[int, Any]:
+        args = bind(obj.RETRIEVE, ctx.params)
+        return self._one("event", self._get("event", event_id), args)
+
+    def _events_list(self, ctx: _Ctx) -> tuple[int, Any]:
+        args = bind(obj.EVENT_LIST, ctx.params)
+        if args.get("type") is not None and args.get("types") is not None:
+            raise _exclusive("type", "types")
+        wanted = set(args.get("types") or ()) or None
+        pattern = args.get("type")
+        success = args.get("delivery_success")
+
+        def keep(event: Record) -> bool:
+            if wanted is not None and event["type"] not in wanted:
+                return False
+            if pattern is not None and not _type_matches(pattern, event["type"]):
+                return False
+            return success is None or event["_delivered"] == success
+
+        return 200, self._list(ctx, "event", args, self._store.ids("event"), keep)
 
     # ================================================================== seed
     def _seed(self) -> None:
@@ -2214,6 +2411,70 @@ def _item_amounts(args: Mapping[str, Any], current: Record | None) -> tuple[int,
     return amount, unit, quantity
 
 
+def _intent_schema(ctx: _Ctx, schema: Mapping[str, Field]) -> dict[str, Field]:
+    """A PaymentIntent write's parameters for the request's API version: from
+    2026-09-30.endive ``payment_method_types`` answers its own error, before it is known."""
+    if "payment_method_types" not in ctx.params:
+        return dict(schema)
+    if ctx.since(obj.PAYMENT_METHOD_TYPES_REMOVED_IN):
+        raise ParamError(
+            "The `payment_method_types` parameter is no longer supported on PaymentIntents "
+            f"as of API version {obj.PAYMENT_METHOD_TYPES_REMOVED_IN}. Use "
+            "`allowed_payment_method_types`, `excluded_payment_method_types` or dynamic "
+            "payment methods instead.",
+            param="payment_method_types", code="payment_method_types_no_longer_supported",
+        )  # fmt: skip
+    return {**schema, **obj.LEGACY_PAYMENT_METHOD_TYPES}
+
+
+#: The payment method types this test account has activated.
+_ACTIVE_METHOD_TYPES = ("card",)
+
+
+def _check_method_types(
+    types: list[str] | None, allowed: list[str] | None, excluded: list[str] | None
+) -> None:
+    """Each listed type must be active here, and cards must remain after the exclusions
+    (the only type this account can charge)."""
+    for param, kinds in (("payment_method_types", types),
+                         ("allowed_payment_method_types", allowed)):  # fmt: skip
+        for index, kind in enumerate(kinds or ()):
+            if kind not in _ACTIVE_METHOD_TYPES:
+                raise _invalid(
+                    f"The payment method type \"{kind}\" is invalid. Please ensure the "
+                    "provided type is activated in your dashboard "
+                    "(https://dashboard.stripe.com/account/payments/settings) and your "
+                    "account is enabled for any preview features that you are trying to use.",
+                    param=f"{param}[{index}]", stored=False,
+                )  # fmt: skip
+    if excluded and set(_ACTIVE_METHOD_TYPES) <= set(excluded):
+        raise _invalid(
+            "No valid payment method types for this PaymentIntent remain after "
+            "`excluded_payment_method_types`: this account accepts card.",
+            param="excluded_payment_method_types", stored=False,
+        )  # fmt: skip
+
+
+def _webhook_url(url: str) -> str:
+    if not re.fullmatch(r"https?://[^\s/$.?#][^\s]*", url):
+        raise _invalid(f"Invalid URL: {url}. URLs must begin with http:// or https://",
+                       param="url", stored=False)  # fmt: skip
+    return url
+
+
+def _enabled_events(events: list[str]) -> list[str]:
+    for index, name in enumerate(events):
+        if name != "*" and name not in obj.EVENT_TYPES:
+            raise _invalid(f"Invalid event type: {name}", param=f"enabled_events[{index}]",
+                           stored=False)  # fmt: skip
+    return list(dict.fromkeys(events))
+
+
+def _type_matches(pattern: str, event_type: str) -> bool:
+    """Stripe's ``type`` filter: an exact type, or ``*`` standing for one part."""
+    return re.fullmatch(re.escape(pattern).replace(r"\*", "[^.]+"), event_type) is not None
+
+
 def _check_due(method: str, args: Mapping[str, Any]) -> None:
     has_due = args.get("days_until_due") is not None or args.get("due_date") is not None
     if method == "send_invoice" and not has_due:
@@ -2308,6 +2569,7 @@ class StripeSandboxApp(asgi.SandboxASGIApp[StripeSandbox]):
                                     request.query, request.headers, request.body)  # fmt: skip
         await asgi.send_json(send, reply, _ENCODER, content_type=_JSON_CONTENT_TYPE, head=head,
                              bare_204=False)  # fmt: skip
+        self.sandbox.webhooks.start()  # the answer first, then the events it caused
 
 
 def create_app(sandbox: StripeSandbox | None = None) -> StripeSandboxApp:

@@ -280,9 +280,17 @@ _APM = Field(
         "allow_redirects": Field("enum", choices=("always", "never")),
     },
 )
+#: Since 2026-09-30.endive PaymentIntent create, update and confirm take the types as
+#: ``allowed_payment_method_types`` / ``excluded_payment_method_types``; the old
+#: ``payment_method_types`` is refused (see ``PAYMENT_METHOD_TYPES_REMOVED_IN``).
+_PM_TYPES = Field("array", item=_STR)
+PAYMENT_METHOD_TYPES_REMOVED_IN = "2026-09-30.endive"
+LEGACY_PAYMENT_METHOD_TYPES = {"payment_method_types": _PM_TYPES}
 PAYMENT_INTENT_CREATE: dict[str, Field] = {
     "amount": Field("integer", required=True),
     "currency": Field("currency", required=True),
+    "allowed_payment_method_types": _PM_TYPES,
+    "excluded_payment_method_types": _PM_TYPES,
     "automatic_payment_methods": _APM,
     "capture_method": Field("enum", choices=("automatic", "automatic_async", "manual")),
     "confirm": _BOOL,
@@ -295,7 +303,6 @@ PAYMENT_INTENT_CREATE: dict[str, Field] = {
     "off_session": Field("any"),
     "payment_method": _STR,
     "payment_method_options": Field("any"),
-    "payment_method_types": Field("array", item=_STR),
     "receipt_email": _STR,
     "return_url": _STR,
     "setup_future_usage": Field("enum", choices=("off_session", "on_session")),
@@ -304,6 +311,8 @@ PAYMENT_INTENT_CREATE: dict[str, Field] = {
     "transfer_group": _STR,
 }
 PAYMENT_INTENT_UPDATE = {
+    "allowed_payment_method_types": Field("array", unsettable=True, item=_STR),
+    "excluded_payment_method_types": Field("array", unsettable=True, item=_STR),
     "amount": _INT,
     "currency": Field("currency"),
     "customer": _STR,
@@ -311,7 +320,6 @@ PAYMENT_INTENT_UPDATE = {
     "expand": _EXPAND,
     "metadata": _META,
     "payment_method": _STR,
-    "payment_method_types": Field("array", item=_STR),
     "receipt_email": _USTR,
     "setup_future_usage": Field("enum", unsettable=True, choices=("off_session", "on_session")),
     "statement_descriptor": _USTR,
@@ -319,12 +327,13 @@ PAYMENT_INTENT_UPDATE = {
     "transfer_group": _STR,
 }
 PAYMENT_INTENT_CONFIRM = {
+    "allowed_payment_method_types": _PM_TYPES,
+    "excluded_payment_method_types": _PM_TYPES,
     "error_on_requires_action": _BOOL,
     "expand": _EXPAND,
     "off_session": Field("any"),
     "payment_method": _STR,
     "payment_method_options": Field("any"),
-    "payment_method_types": Field("array", item=_STR),
     "receipt_email": _USTR,
     "return_url": _STR,
     "setup_future_usage": Field("enum", unsettable=True, choices=("off_session", "on_session")),
@@ -354,3 +363,36 @@ REFUND_CREATE: dict[str, Field] = {
 }
 REFUND_UPDATE = {"metadata": _META, "expand": _EXPAND}
 REFUND_LIST = {**LIST_PARAMS, "charge": _STR, "payment_intent": _STR}
+
+#: Event types an endpoint may subscribe to here: the ones this sandbox generates, and
+#: ``*`` for all of them.
+EVENT_TYPES = (
+    "charge.failed", "charge.refunded", "charge.succeeded", "customer.created",
+    "invoice.created", "invoice.finalized", "invoice.paid", "invoice.voided",
+    "invoiceitem.created", "payment_intent.canceled", "payment_intent.created",
+    "payment_intent.payment_failed", "payment_intent.succeeded", "refund.created",
+)  # fmt: skip
+WEBHOOK_ENDPOINT_CREATE: dict[str, Field] = {
+    "url": Field("string", required=True, max_length=5000),
+    "enabled_events": Field("array", required=True, item=_STR),
+    "api_version": _STR,
+    "connect": _BOOL,
+    "description": _USTR,
+    "expand": _EXPAND,
+    "metadata": _META,
+}
+WEBHOOK_ENDPOINT_UPDATE: dict[str, Field] = {
+    "url": Field("string", max_length=5000),
+    "enabled_events": Field("array", item=_STR),
+    "description": _USTR,
+    "disabled": _BOOL,
+    "expand": _EXPAND,
+    "metadata": _META,
+}
+WEBHOOK_ENDPOINT_LIST = {k: v for k, v in LIST_PARAMS.items() if k != "created"}
+EVENT_LIST = {
+    **LIST_PARAMS,
+    "delivery_success": _BOOL,
+    "type": _STR,
+    "types": Field("array", item=_STR),
+}

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import msgspec
-
-from domains.errors import Conflict, DependencyRejected
+from domains.errors import Conflict, DependencyRejected, FieldIssue, ValidationFailed
 from domains.tax.ports import TaxCategory, TaxRequest, TaxResult
 from systems.avalara.client import AvalaraClient
 from systems.avalara.errors import SYSTEM
 from systems.avalara.mapping import (
     SALES_INVOICE,
+    VOID_REASON,
     AvalaraAddress,
     create_transaction_model,
     recorded_mismatch,
@@ -47,16 +46,27 @@ class AvalaraAdapter:
         return self._companies.get(legal_entity or "", self._default_company)
 
     async def void_transaction(self, company_code: str, document_code: str, reason: str) -> None:
-        """Void the committed SalesInvoice ``document_code`` (AvaTax reason DocVoided);
-        voiding one that is voided already, or was never recorded, is a no-op."""
-        del reason  # AvaTax takes a reason code, not text; the gateway logs the reason
-        await self._ava.void_transaction(company_code, document_code, "DocVoided")
+        """Void the committed invoice document (AvaTax reason ``DocVoided``), for
+        compensation. Idempotent: voided already, or never recorded, is done."""
+        del reason  # AvaTax keeps only its reason code
+        known = {*self._companies.values(), self._default_company}
+        company = company_code if company_code in known else self.company_for(company_code)
+        voided = await self._ava.void_transaction(
+            company, document_code, SALES_INVOICE, VOID_REASON
+        )
+        if voided is not None:
+            return
+        # Refused or missing: fine when nothing is left to void, a failure otherwise.
+        recorded = await self._ava.get_transaction(company, document_code, SALES_INVOICE)
+        if recorded is not None and recorded.status != "Cancelled":
+            raise DependencyRejected(
+                f"AvaTax refused to void tax document {document_code!r} of company "
+                f"{company!r} (status {recorded.status}).",
+                system=SYSTEM,
+                vendor_code="VoidRefused",
+            )
 
     async def calculate(self, request: TaxRequest) -> TaxResult:
-        result = await self._calculate(request)
-        return msgspec.structs.replace(result, company_code=self.company_for(request.legal_entity))
-
-    async def _calculate(self, request: TaxRequest) -> TaxResult:
         company = self.company_for(request.legal_entity)
         model = create_transaction_model(
             request,
@@ -68,7 +78,10 @@ class AvalaraAdapter:
         # refuses to re-create a committed code, so a repeated POST cannot post tax twice.
         # Without a code AvaTax would mint a new one per attempt, so that is not retried.
         retry_safe = request.kind == "estimate" or bool(request.document_code.strip())
-        transaction = await self._ava.create_transaction(model, retry_safe=retry_safe)
+        try:
+            transaction = await self._ava.create_transaction(model, retry_safe=retry_safe)
+        except ValidationFailed as refused:  # the destination address: the client's field
+            raise _renamed(refused, "ship_to", request.ship_to_field) from refused
         if transaction is not None:
             return to_tax_result(transaction, request)
         # DocumentCodeConflict: an earlier attempt (or call) committed this document.
@@ -96,3 +109,17 @@ class AvalaraAdapter:
                 existing_id=request.document_code,
             )
         return to_tax_result(recorded, request)
+
+
+def _renamed(error: ValidationFailed, prefix: str, field: str) -> ValidationFailed:
+    """``error`` with its ``prefix`` fields (``ship_to.country``) named as the client
+    knows them (``customer.address.country``)."""
+    if field == prefix:
+        return error
+    issues = tuple(
+        FieldIssue(field + issue.field[len(prefix) :], issue.message, issue.code)
+        if issue.field == prefix or issue.field.startswith(prefix + ".")
+        else issue
+        for issue in error.errors
+    )
+    return ValidationFailed(error.detail, errors=issues, system=error.system)

@@ -156,6 +156,34 @@ class AvalaraClient:
             raise translate(response)
         return _transaction.decode(response.content)
 
+    async def void_transaction(
+        self, company_code: str, code: str, document_type: str, reason_code: str
+    ) -> Transaction | None:
+        """POST companies/{company}/transactions/{code}/void; the voided document, or None
+        when AvaTax refuses (400: already voided, or another status it cannot void) or
+        has no such document (404). A missing company raises, as configuration."""
+        response = await self._up.request(
+            "POST",
+            f"{API_ROOT}/companies/{quote(company_code, safe='')}/transactions/"
+            f"{transaction_code_segment(code)}/void",
+            operation="transactions.void",
+            retry_safe=True,  # voiding a voided document changes nothing
+            accept_statuses=frozenset({400, 404}),
+            headers={**self._headers, "Content-Type": "application/json"},
+            params={"documentType": document_type, "$include": TRANSACTION_INCLUDE},
+            content=_encoder.encode({"code": reason_code}),
+        )
+        if response.status_code == 404:
+            error = vendor_error(response)
+            if error.code == "EntityNotFoundError" and (
+                "company" not in (error.message or "").casefold()
+            ):
+                return None
+            raise translate(response)
+        if response.status_code == 400:
+            return None
+        return _transaction.decode(response.content)
+
     async def get_transaction(
         self, company_code: str, code: str, document_type: str
     ) -> Transaction | None:
@@ -179,27 +207,3 @@ class AvalaraClient:
                 return None
             raise translate(response)
         return _transaction.decode(response.content)
-
-    async def void_transaction(self, company_code: str, code: str, reason_code: str) -> bool:
-        """POST companies/{company}/transactions/{code}/void for the SalesInvoice ``code``.
-        False when there was nothing to void (no such document, or voided already)."""
-        response = await self._up.request(
-            "POST",
-            f"{API_ROOT}/companies/{quote(company_code, safe='')}/transactions/"
-            f"{transaction_code_segment(code)}/void",
-            operation="transactions.void",
-            # Voiding twice is refused, not repeated: safe to send again.
-            retry_safe=True,
-            accept_statuses=frozenset({400, 404}),
-            headers={**self._headers, "Content-Type": "application/json"},
-            params={"documentType": "SalesInvoice"},
-            content=_encoder.encode({"code": reason_code}),
-        )
-        if response.status_code == 200:
-            return True
-        error = vendor_error(response)
-        if error.code in ("TransactionAlreadyCancelled", "EntityNotFoundError") and (
-            "company" not in (error.message or "").casefold()
-        ):
-            return False
-        raise translate(response)

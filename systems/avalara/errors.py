@@ -10,7 +10,13 @@ import re
 
 import msgspec
 
-from domains.errors import DependencyRejected, DependencyUnavailable, FieldIssue, GatewayError
+from domains.errors import (
+    DependencyRejected,
+    DependencyUnavailable,
+    FieldIssue,
+    GatewayError,
+    ValidationFailed,
+)
 from systems.transport import UpstreamResponse
 
 SYSTEM = "avalara"
@@ -108,6 +114,13 @@ def canonical_field(refers_to: str, code: str) -> str:
     return _REQUEST_FIELDS.get(refers_to.strip().casefold(), refers_to.strip())
 
 
+def _about_the_destination(error: AvaTaxError) -> bool:
+    """An address error that is not about the origin (shipFrom)."""
+    codes = {error.code or ""} | {d.code or "" for d in error.details or ()}
+    targets = " ".join(d.refersTo or "" for d in error.details or ()).casefold()
+    return bool(codes & ADDRESS_ERRORS) and "shipfrom" not in targets
+
+
 def _summary(error: AvaTaxError) -> str:
     code = error.code or "Unknown"
     return f"{code}: {error.message}" if error.message else code
@@ -134,6 +147,14 @@ def translate(response: UpstreamResponse) -> GatewayError:
     code = error.code or ""
     if not issues and code in ADDRESS_ERRORS:
         issues = (FieldIssue(field="ship_to", message=error.message or code, code=code),)
+    if _about_the_destination(error):
+        # The customer's address (the destination) is the caller's data: a 422 naming it,
+        # not a dependency failure. An unusable origin (shipFrom) is our configuration.
+        return ValidationFailed(
+            f"Avalara AvaTax cannot calculate tax for this address: {_summary(error)}"[:1000],
+            errors=issues,
+            system=SYSTEM,
+        )
     return DependencyRejected(
         f"Avalara AvaTax rejected the request: {_summary(error)}"[:1000],
         system=SYSTEM,

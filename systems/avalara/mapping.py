@@ -34,6 +34,7 @@ TAX_CODES: Final[Mapping[TaxCategory, str]] = {
 
 SALES_ORDER = "SalesOrder"  # an estimate: calculated, never recorded
 SALES_INVOICE = "SalesInvoice"  # recorded; committed here so it reaches the tax return
+VOID_REASON = "DocVoided"  # AvaTax's VoidReasonCode for a document cancelled by the seller
 
 
 class AvalaraAddress(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -2,35 +2,39 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from contracts.v1.customers import CustomerCreate, CustomerUpdate
 from domains.customer.ports import CustomerQuery, CustomerRecord, IdentityProbe
 from domains.errors import DependencyRejected
-from domains.paging import Page
+from domains.positions import PositionedPage
 from domains.pricing.ports import PriceQuery, PriceRecord
-from domains.quote.ports import QuoteQuery, QuoteRecord
+from domains.quote.ports import QuoteProgress, QuoteQuery, QuoteRecord
 from systems.salesforce.client import JSON, SalesforceClient, soql_like, soql_literal
 from systems.salesforce.errors import SYSTEM
+from systems.salesforce.keyset import KeysetReader, Slice
 from systems.salesforce.mapping import (
     ACCOUNT_FIELDS,
     CANONICAL_QUOTE_STATUS,
     EXTERNAL_ID_FIELD,
+    OPPORTUNITY_PROGRESS_FIELDS,
     PRICE_FIELDS,
     QUOTE_FIELDS,
     QUOTE_LINE_FIELDS,
+    QUOTE_PROGRESS_FIELDS,
     account_from_create,
     account_from_update,
+    progress_fields,
     to_customer_record,
     to_price_record,
     to_quote_record,
 )
 
+T = TypeVar("T")
+
 
 def _in(values: list[str]) -> str:
     return "(" + ", ".join(soql_literal(v) for v in values) + ")"
-
-
-def _page(records: list[JSON], limit: int) -> tuple[list[JSON], bool]:
-    return records[:limit], len(records) > limit
 
 
 class SalesforceAdapter:
@@ -39,11 +43,14 @@ class SalesforceAdapter:
     def __init__(self, client: SalesforceClient) -> None:
         self._sf = client
         self._price_lists: dict[str, str] | None = None
+        self._accounts = KeysetReader(client, "Account", "001")
+        self._entries = KeysetReader(client, "PricebookEntry", "01u")
+        self._quotes = KeysetReader(client, "Quote", "0Q0")
 
     # -- customers -------------------------------------------------------
     async def list_customers(
-        self, query: CustomerQuery, offset: int, limit: int
-    ) -> Page[CustomerRecord]:
+        self, query: CustomerQuery, offset: int, limit: int, *, after: str | None = None
+    ) -> PositionedPage[CustomerRecord]:
         where = []
         if query.name:
             where.append(f"Name LIKE '%{soql_like(query.name)}%'")
@@ -51,9 +58,10 @@ class SalesforceAdapter:
             where.append(f"BillingCountryCode = {soql_literal(query.country)}")
         if query.tax_id:
             where.append(f"Tax_ID__c = {soql_literal(query.tax_id)}")
-        records = await self._select("Account", ACCOUNT_FIELDS, where, "Name, Id", offset, limit)
-        items, more = _page(records, limit)
-        return Page([to_customer_record(r) for r in items], more)
+        found = await self._accounts.read(
+            ACCOUNT_FIELDS, where, after=after, offset=offset, limit=limit
+        )
+        return _positioned([to_customer_record(r) for r in found.records], found)
 
     async def get_customer(self, system_id: str) -> CustomerRecord | None:
         record = await self._sf.get("Account", system_id, ACCOUNT_FIELDS)
@@ -108,7 +116,9 @@ class SalesforceAdapter:
             self._price_lists = {str(r["Id"]): str(r["Name"]) for r in records}
         return self._price_lists
 
-    async def list_prices(self, query: PriceQuery, offset: int, limit: int) -> Page[PriceRecord]:
+    async def list_prices(
+        self, query: PriceQuery, offset: int, limit: int, *, after: str | None = None
+    ) -> PositionedPage[PriceRecord]:
         names = await self._price_list_names()
         where = []
         if query.sku is not None:
@@ -118,38 +128,72 @@ class SalesforceAdapter:
         if query.price_list is not None:
             ids = [i for i, name in names.items() if name.casefold() == query.price_list.casefold()]
             if not ids:
-                return Page([], False)
+                return PositionedPage()
             where.append(f"Pricebook2Id IN {_in(ids)}")
-        records = await self._select(
-            "PricebookEntry", PRICE_FIELDS, where, "ProductCode, CurrencyIsoCode, Id", offset, limit
+        found = await self._entries.read(
+            PRICE_FIELDS, where, after=after, offset=offset, limit=limit
         )
-        items, more = _page(records, limit)
-        return Page([to_price_record(r, names) for r in items], more)
+        return _positioned([to_price_record(r, names) for r in found.records], found)
 
     # -- quotes ----------------------------------------------------------
-    async def list_quotes(self, query: QuoteQuery, offset: int, limit: int) -> Page[QuoteRecord]:
+    async def list_quotes(
+        self, query: QuoteQuery, offset: int, limit: int, *, after: str | None = None
+    ) -> PositionedPage[QuoteRecord]:
         where = []
         if query.account_id is not None:
             where.append(f"AccountId = {soql_literal(query.account_id)}")
         if query.status is not None:
             statuses = list(CANONICAL_QUOTE_STATUS[query.status])
             if not statuses:
-                return Page([], False)
+                return PositionedPage()
             where.append(f"Status IN {_in(statuses)}")
-        records = await self._select("Quote", QUOTE_FIELDS, where, "QuoteNumber, Id", offset, limit)
-        items, more = _page(records, limit)
-        return Page([await self._with_lines(r) for r in items], more)
+        found = await self._quotes.read(
+            QUOTE_FIELDS, where, after=after, offset=offset, limit=limit
+        )
+        return _positioned(await self._with_lines(found.records), found)
 
     async def get_quote(self, system_id: str) -> QuoteRecord | None:
         record = await self._sf.get("Quote", system_id, QUOTE_FIELDS)
-        return await self._with_lines(record) if record else None
+        return (await self._with_lines([record]))[0] if record else None
 
-    async def _with_lines(self, quote: JSON) -> QuoteRecord:
+    async def write_back(self, quote_system_id: str, progress: QuoteProgress) -> None:
+        quote = await self._sf.get("Quote", quote_system_id, ("Id", "OpportunityId", "IsSyncing"))
+        if quote is None:
+            raise DependencyRejected(
+                f"Salesforce has no Quote {quote_system_id} to record progress on.",
+                system=SYSTEM,
+                vendor_code="NOT_FOUND",
+            )
+        on_quote = progress_fields(progress, QUOTE_PROGRESS_FIELDS)
+        on_opportunity = progress_fields(progress, OPPORTUNITY_PROGRESS_FIELDS)
+        if not (quote.get("IsSyncing") is True and on_opportunity):
+            await self._sf.update("Quote", str(quote["Id"]), on_quote)
+            return
+        # The synced opportunity shows the same progress; both change or neither does.
+        root = self._sf.root
+        await self._sf.composite(
+            [
+                {"method": "PATCH", "referenceId": "quote", "body": on_quote,
+                 "url": f"{root}/sobjects/Quote/{quote['Id']}"},
+                {"method": "PATCH", "referenceId": "opportunity", "body": on_opportunity,
+                 "url": f"{root}/sobjects/Opportunity/{quote['OpportunityId']}"},
+            ],
+            operation="Quote.write_back",
+        )  # fmt: skip
+
+    async def _with_lines(self, quotes: list[JSON]) -> list[QuoteRecord]:
+        """The quotes with their lines: one query for all lines, one for their SKUs."""
+        if not quotes:
+            return []
         lines = await self._sf.query_all(
-            f"SELECT {', '.join(QUOTE_LINE_FIELDS)} FROM QuoteLineItem "
-            f"WHERE QuoteId = {soql_literal(str(quote['Id']))} ORDER BY LineNumber",
+            f"SELECT QuoteId, {', '.join(QUOTE_LINE_FIELDS)} FROM QuoteLineItem "
+            f"WHERE QuoteId IN {_in([str(q['Id']) for q in quotes])} "
+            "ORDER BY QuoteId, LineNumber",
             operation="QuoteLineItem.list",
         )
+        by_quote: dict[str, list[JSON]] = {}
+        for line in lines:
+            by_quote.setdefault(str(line["QuoteId"]), []).append(line)
         product_ids = sorted({str(line["Product2Id"]) for line in lines if line.get("Product2Id")})
         skus: dict[str, str] = {}
         if product_ids:
@@ -158,20 +202,8 @@ class SalesforceAdapter:
                 operation="Product2.list",
             )
             skus = {str(p["Id"]): str(p["ProductCode"]) for p in products if p.get("ProductCode")}
-        return to_quote_record(quote, lines, skus)
+        return [to_quote_record(q, by_quote.get(str(q["Id"]), []), skus) for q in quotes]
 
-    async def _select(
-        self,
-        sobject: str,
-        fields: tuple[str, ...],
-        where: list[str],
-        order: str,
-        offset: int,
-        limit: int,
-    ) -> list[JSON]:
-        soql = f"SELECT {', '.join(fields)} FROM {sobject}"
-        if where:
-            soql += " WHERE " + " AND ".join(where)
-        soql += f" ORDER BY {order} LIMIT {limit + 1} OFFSET {offset}"
-        result = await self._sf.query(soql, operation=f"{sobject}.list")
-        return result.records
+
+def _positioned(items: list[T], found: Slice) -> PositionedPage[T]:
+    return PositionedPage(items, found.has_more, found.positions)

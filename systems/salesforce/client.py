@@ -1,31 +1,18 @@
-"""Salesforce REST: OAuth client credentials, SOQL with paging, sObject writes."""
+"""Salesforce REST: SOQL with paging, sObject reads and writes, composite, on one session."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 from urllib.parse import quote
 
 import msgspec
 
-from systems.salesforce.errors import translate
+from systems.salesforce.errors import SalesforceError, from_errors, translate
+from systems.salesforce.session import SalesforceAuth, Session
 from systems.transport import UpstreamResponse
 from systems.upstream import Upstream
 
 JSON = dict[str, Any]
-
-
-class SalesforceAuth(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Either a fixed session token or OAuth 2.0 client credentials."""
-
-    access_token: str | None = None
-    client_id: str | None = None
-    client_secret: str | None = None
-    token_url: str | None = None  # default: <base_url>/services/oauth2/token
-
-    def __post_init__(self) -> None:
-        if not self.access_token and not (self.client_id and self.client_secret):
-            raise ValueError("salesforce auth needs access_token or client_id + client_secret")
 
 
 class QueryResult(msgspec.Struct, frozen=True):
@@ -35,8 +22,38 @@ class QueryResult(msgspec.Struct, frozen=True):
     nextRecordsUrl: str | None = None
 
 
+class SubResult(msgspec.Struct, frozen=True):
+    """One subrequest's outcome inside a ``/composite`` answer."""
+
+    httpStatusCode: int
+    referenceId: str
+    body: Any = None
+
+    def errors(self) -> list[SalesforceError]:
+        try:
+            return _sub_errors.decode(msgspec.json.encode(self.body))
+        except msgspec.DecodeError:
+            return [SalesforceError(str(self.body)[:500], f"HTTP_{self.httpStatusCode}")]
+
+
+class CompositeResult(msgspec.Struct, frozen=True):
+    compositeResponse: list[SubResult]
+
+
+MAX_SUBREQUESTS = 25
 _query = msgspec.json.Decoder(QueryResult, float_hook=str)
 _record = msgspec.json.Decoder(JSON, float_hook=str)
+_composite = msgspec.json.Decoder(CompositeResult, float_hook=str)
+_sub_errors = msgspec.json.Decoder(list[SalesforceError])
+
+
+def _halted(body: Any) -> bool:
+    """A subrequest rolled back because another one failed (allOrNone)."""
+    return (
+        isinstance(body, list)
+        and bool(body)
+        and all(isinstance(e, dict) and e.get("errorCode") == "PROCESSING_HALTED" for e in body)
+    )
 
 
 def soql_literal(value: str) -> str:
@@ -53,33 +70,13 @@ def soql_like(value: str) -> str:
 class SalesforceClient:
     def __init__(self, upstream: Upstream, auth: SalesforceAuth, api_version: str = "62.0"):
         self._up = upstream
-        self._auth = auth
+        self.session = Session(upstream, auth)
         self._root = f"/services/data/v{api_version}"
-        self._token = auth.access_token
-        self._token_expires = float("inf") if auth.access_token else 0.0
 
-    async def _headers(self) -> dict[str, str]:
-        if self._token is None or time.monotonic() >= self._token_expires:
-            await self._login()
-        return {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
-
-    async def _login(self) -> None:
-        url = self._auth.token_url or f"{self._up.base_url}/services/oauth2/token"
-        response = await self._up.request(
-            "POST",
-            url,
-            operation="oauth.token",
-            retry_safe=True,
-            data={
-                "grant_type": "client_credentials",
-                "client_id": self._auth.client_id or "",
-                "client_secret": self._auth.client_secret or "",
-            },
-        )
-        self._token = str(response.json()["access_token"])
-        # Salesforce does not return expires_in; sessions last hours. Refresh
-        # well before a typical two-hour timeout.
-        self._token_expires = time.monotonic() + 3600
+    @property
+    def root(self) -> str:
+        """The versioned REST root, ``/services/data/vNN.0``."""
+        return self._root
 
     async def _call(
         self,
@@ -91,21 +88,24 @@ class SalesforceClient:
         accept: frozenset[int] = frozenset(),
         **kwargs: Any,
     ) -> UpstreamResponse:
-        for _ in range(2):
+        token = await self.session.token()
+        for attempt in (1, 2):
             response = await self._up.request(
                 method,
                 path,
                 operation=operation,
                 retry_safe=retry_safe,
                 accept_statuses=accept | {401},
-                headers=await self._headers(),
+                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
                 **kwargs,
             )
             if response.status_code != 401:
                 return response
-            if self._auth.access_token:
+            if attempt == 2 or not self.session.renewable:
                 break
-            self._token = None  # the session expired: log in again once
+            # INVALID_SESSION_ID: the session timed out or was revoked. Log in again,
+            # once; a second refusal means the credentials themselves no longer work.
+            token = await self.session.renew(stale=token)
         raise translate(response)
 
     async def query(self, soql: str, *, operation: str) -> QueryResult:
@@ -168,3 +168,23 @@ class SalesforceClient:
             retry_safe=True,
             json=body,
         )
+
+    async def composite(self, subrequests: list[JSON], *, operation: str) -> list[JSON]:
+        """Run ``subrequests`` as one all-or-none transaction (``/composite``, at most
+        25); their bodies in order, or the first failure's error, nothing written."""
+        if not 0 < len(subrequests) <= MAX_SUBREQUESTS:
+            raise ValueError(f"a composite request takes 1 to {MAX_SUBREQUESTS} subrequests")
+        response = await self._call(
+            "POST",
+            f"{self._root}/composite",
+            operation=operation,
+            retry_safe=all(sub["method"] in ("GET", "PATCH") for sub in subrequests),
+            json={"allOrNone": True, "compositeRequest": subrequests},
+        )
+        results = _composite.decode(response.content).compositeResponse
+        failed = [result for result in results if result.httpStatusCode >= 400]
+        if failed:
+            # The cause, not the subrequests rolled back because of it.
+            cause = next((r for r in failed if not _halted(r.body)), failed[0])
+            raise from_errors(cause.httpStatusCode, cause.errors())
+        return [result.body for result in results]

@@ -14,7 +14,7 @@ from contracts.v1.quotes import QuoteStatus
 from domains.customer.ports import CustomerRecord
 from domains.money import decimal_string
 from domains.pricing.ports import PriceRecord
-from domains.quote.ports import QuoteLineRecord, QuoteRecord
+from domains.quote.ports import QuoteLineRecord, QuoteProgress, QuoteRecord
 
 JSON = dict[str, Any]
 _LEGAL_ENTITY = re.compile(LEGAL_ENTITY_PATTERN)
@@ -224,3 +224,25 @@ def to_quote_record(
         created_at=timestamp(record.get("CreatedDate")),
         updated_at=timestamp(record.get("LastModifiedDate")),
     )
+
+
+# Where the transaction's progress lands: custom fields a real org must create (see
+# docs/systems/salesforce.md). The opportunity gets the part sales tracks there.
+QUOTE_PROGRESS_FIELDS = {
+    "transaction_id": "Q2C_Transaction_Id__c",
+    "order_number": "Q2C_Order_Number__c",
+    "invoice_number": "Q2C_Invoice_Number__c",
+    "payment_status": "Q2C_Payment_Status__c",
+    "stage": "Q2C_Stage__c",
+}
+OPPORTUNITY_PROGRESS_FIELDS = {
+    "order_number": "Q2C_Order_Number__c",
+    "stage": "Q2C_Stage__c",
+}
+
+
+def progress_fields(progress: QuoteProgress, fields: dict[str, str]) -> JSON:
+    """The known parts of ``progress`` as field values; unknown ("") parts are left out
+    so that a later, partial write-back never blanks what an earlier one recorded."""
+    values = {field: getattr(progress, member) for member, field in fields.items()}
+    return {field: value for field, value in values.items() if value}

@@ -37,7 +37,14 @@ from systems.stripe.client import (
     path,
     search_literal,
 )
-from systems.stripe.errors import SYSTEM, translate, vendor_error
+from systems.stripe.errors import (
+    PAYMENT_CLIENT_FIELDS,
+    REFUND_CLIENT_FIELDS,
+    SYSTEM,
+    client_data_error,
+    translate,
+    vendor_error,
+)
 from systems.stripe.mapping import (
     CUSTOMER_KEY,
     INVOICE_KEY,
@@ -62,17 +69,18 @@ _SETTLEABLE = frozenset({"open", "uncollectible"})
 
 
 class StripeAdapter:
-    """The BillingSystem port over Stripe API v1.
+    """The BillingSystem port over Stripe API v1, at the version the client pins.
 
-    ``describe_payments=False`` leaves ``description`` off PaymentIntents, for Stripe
-    look-alikes that refuse it (localstripe); real Stripe shows it in the dashboard.
+    ``look_alike=True`` is for a Stripe look-alike on an API from before 2026-09-30.endive
+    (localstripe): PaymentIntents then go without ``description`` (real Stripe shows it in
+    the dashboard) and without ``allowed_payment_method_types``, which it refuses.
     """
 
     system = SYSTEM
 
-    def __init__(self, client: StripeClient, *, describe_payments: bool = True) -> None:
+    def __init__(self, client: StripeClient, *, look_alike: bool = False) -> None:
         self._stripe = client
-        self._describe_payments = describe_payments
+        self._look_alike = look_alike
 
     # -- customers -------------------------------------------------------
     async def find_account(self, party: BillingParty) -> str | None:
@@ -302,14 +310,17 @@ class StripeAdapter:
         invoice lives elsewhere): the charge is made and nothing else.
         """
         amount = _minor(request.amount, request.currency, "amount")
-        response = await self._stripe.request(
-            "POST",
-            path("payment_intents"),
-            operation="payment_intents.create",
-            data=payment_intent_params(request, amount, describe=self._describe_payments),
-            idempotency_key=_key(f"q2c-{request.payment_id}-intent"),
-            accept=frozenset({402}),
-        )
+        try:
+            response = await self._stripe.request(
+                "POST",
+                path("payment_intents"),
+                operation="payment_intents.create",
+                data=payment_intent_params(request, amount, look_alike=self._look_alike),
+                idempotency_key=_key(f"q2c-{request.payment_id}-intent"),
+                accept=frozenset({402}),
+            )
+        except DependencyRejected as rejected:
+            raise client_data_error(rejected, PAYMENT_CLIENT_FIELDS) from rejected
         if response.status_code == 402:  # declined: a failed payment, not an error
             return _payment_record(await self._declined_intent(response))
         intent = decode(response.content, PaymentIntent)
@@ -335,14 +346,17 @@ class StripeAdapter:
                 vendor_code="resource_missing",
             )
         value = _minor(amount, intent.currency, "amount") if amount is not None else None
-        await self._stripe.post(
-            path("refunds"),
-            Refund,
-            {"payment_intent": intent.id, "amount": value},
-            # Scoped by the intent: the caller's key alone is not unique across payments.
-            idempotency_key=_key(f"q2c-{intent.id}-refund-{idempotency_key}"),
-            operation="refunds.create",
-        )
+        try:
+            await self._stripe.post(
+                path("refunds"),
+                Refund,
+                {"payment_intent": intent.id, "amount": value},
+                # Scoped by the intent: the caller's key alone is not unique across payments.
+                idempotency_key=_key(f"q2c-{intent.id}-refund-{idempotency_key}"),
+                operation="refunds.create",
+            )
+        except DependencyRejected as rejected:
+            raise client_data_error(rejected, REFUND_CLIENT_FIELDS) from rejected
         updated = await self._intent(intent.id)
         return _payment_record(updated or intent)
 

@@ -74,6 +74,12 @@ class TaxAmount(msgspec.Struct, frozen=True):
     amount: int
 
 
+class StatusTransitions(msgspec.Struct, frozen=True):
+    finalized_at: int | None = None
+    paid_at: int | None = None
+    voided_at: int | None = None
+
+
 class Invoice(msgspec.Struct, frozen=True):
     id: str
     customer: str | Customer
@@ -90,6 +96,7 @@ class Invoice(msgspec.Struct, frozen=True):
     due_date: int | None = None
     created: int | None = None
     metadata: dict[str, str] = {}
+    status_transitions: StatusTransitions | None = None
     lines: StripeList[InvoiceLine] = msgspec.field(
         default_factory=lambda: StripeList[InvoiceLine](data=[])
     )
@@ -122,6 +129,7 @@ class PaymentIntent(msgspec.Struct, frozen=True):
     amount: int
     currency: str
     status: str
+    amount_received: int = 0
     customer: str | Customer | None = None
     created: int | None = None
     metadata: dict[str, str] = {}

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import msgspec
 
-from domains.errors import DependencyRejected, DependencyUnavailable, FieldIssue, GatewayError
+from domains.errors import (
+    DependencyRejected,
+    DependencyUnavailable,
+    FieldIssue,
+    GatewayError,
+    ValidationFailed,
+)
 from systems.transport import UpstreamResponse
 
 SYSTEM = "stripe"
@@ -62,4 +70,25 @@ def translate(response: UpstreamResponse) -> GatewayError:
         vendor_code=vendor_code(error),
         vendor_message=error.message,
         errors=issues,
+    )
+
+
+#: The Stripe parameters of a payment that carry the caller's own data, by the
+#: PaymentRequest field they come from. Stripe refusing one of them (an unknown or used-up
+#: payment method token, an amount under the currency's minimum) is for the caller to fix:
+#: a 422 naming the field. Everything else stays a dependency rejection.
+PAYMENT_CLIENT_FIELDS: Mapping[str, str] = {"payment_method": "payment_method", "amount": "amount"}
+REFUND_CLIENT_FIELDS: Mapping[str, str] = {"amount": "amount"}
+
+
+def client_data_error(rejected: DependencyRejected, fields: Mapping[str, str]) -> GatewayError:
+    """``rejected`` as a validation failure when Stripe's ``param`` is one of ``fields``."""
+    issue = rejected.errors[0] if rejected.errors else None
+    if issue is None or issue.field not in fields:
+        return rejected
+    field = fields[issue.field]
+    return ValidationFailed(
+        f"Stripe refused {field}: {rejected.vendor_message or rejected.detail}"[:1000],
+        errors=(FieldIssue(field, issue.message, issue.code),),
+        system=SYSTEM,
     )

@@ -275,8 +275,12 @@ def tax_item_params(draft: InvoiceDraft, invoice_system_id: str, amount: int) ->
 
 
 def payment_intent_params(
-    request: PaymentRequest, amount: int, *, describe: bool = True
+    request: PaymentRequest, amount: int, *, look_alike: bool = False
 ) -> dict[str, Any]:
+    """The PaymentIntent create body for the pinned API version (2026-10-28.endive).
+
+    ``look_alike``: for a Stripe look-alike serving an API from before 2026-09-30.endive
+    (localstripe), which refuses ``description`` and ``allowed_payment_method_types``."""
     invoice = request.invoice_system_id or None
     return {
         "amount": amount,
@@ -284,13 +288,15 @@ def payment_intent_params(
         "customer": request.account,
         "payment_method": request.payment_method,
         # Cards only: no redirect-based methods, so no return_url is needed to confirm.
-        "payment_method_types": ["card"],
+        # Since 2026-09-30.endive this is ``allowed_payment_method_types``: Stripe refuses
+        # the former ``payment_method_types`` (payment_method_types_no_longer_supported).
+        "allowed_payment_method_types": None if look_alike else ["card"],
         "confirm": True,
         "metadata": {PAYMENT_KEY: request.payment_id, PAYMENT_INVOICE_KEY: invoice},
         "description": (
-            (f"Invoice {invoice}" if invoice else "Payment") + f" ({request.payment_id})"
-            if describe
-            else None
+            None
+            if look_alike
+            else (f"Invoice {invoice}" if invoice else "Payment") + f" ({request.payment_id})"
         ),
         "expand": ["latest_charge"],
     }

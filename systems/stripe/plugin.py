@@ -22,6 +22,10 @@ class StripeSettings(SystemSettings, frozen=True, tag="stripe"):
     # Every create carries an Idempotency-Key derived from the canonical id, so sending
     # it again after an unknown outcome returns the first result: no need to wait.
     commit_window_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 0.0
+    # The webhook endpoint's signing secret (whsec_..., from the dashboard or the answer
+    # to registering the endpoint) and how far a delivery's timestamp may be from now.
+    webhook_secret_env: str | None = None
+    webhook_tolerance_s: int = 300
 
     def missing_credentials(self) -> str | None:
         return self._require("api_key_env")

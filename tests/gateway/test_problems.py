@@ -7,6 +7,7 @@ import httpx
 import pytest
 from litestar import Litestar, get
 
+from contracts.problem import PROBLEM_TYPE_BASE
 from domains.errors import (
     BadRequest,
     Conflict,
@@ -22,8 +23,11 @@ from domains.errors import (
     PreconditionRequired,
     ValidationFailed,
 )
+from gateway.app import create_app
 from gateway.problems import EXCEPTION_HANDLERS, STATUS
+from gateway.settings import ServerSettings, embedded_settings
 from policies.asgi import Receive, Scope, Send, send_problem
+from policies.problems import set_problem_type_base
 from policies.tracing import TracingMiddleware
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -74,7 +78,7 @@ async def test_each_error_answers_its_status_as_a_problem(
     assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
     assert problem["status"] == status
-    assert problem["type"] == f"https://q2c.dev/problems/{kind}"
+    assert problem["type"] == f"http://127.0.0.1:8080/problems/{kind}"
     assert (problem["code"], problem["title"]) == (error.code, error.title)
     assert problem["instance"] == "/boom"
     assert problem["trace_id"] == TRACE
@@ -104,3 +108,37 @@ async def test_a_policy_problem_is_built_the_same_way() -> None:
             response = await client.get("/boom", headers=TRACEPARENT)
         bodies.append({k: v for k, v in response.json().items() if k != "detail"})
     assert bodies[0] == bodies[1]
+
+
+async def test_problem_types_name_the_gateways_own_pages() -> None:
+    """A problem's ``type`` is the gateway's public address + /problems/<kind>, and
+    dereferencing it on the gateway leads to the portal page that explains it."""
+    settings = embedded_settings(
+        server=ServerSettings(public_url="https://api.example.com")
+    )
+    app = create_app(settings)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="https://api.example.com"
+        ) as client:
+            refused = await client.get("/v1/products")  # no token
+            kind_uri = refused.json()["type"]
+            assert kind_uri == "https://api.example.com/problems/unauthorized"
+            page = await client.get(kind_uri, follow_redirects=True)
+        assert page.status_code == 200
+        assert str(page.url).endswith("/portal/problems/unauthorized")
+        assert "text/html" in page.headers["content-type"]
+    finally:
+        set_problem_type_base(PROBLEM_TYPE_BASE)
+
+
+def test_the_default_base_is_where_the_gateway_listens() -> None:
+    assert ServerSettings().problem_type_base() == "http://127.0.0.1:8080/problems/"
+    assert ServerSettings(host="0.0.0.0", port=9000).problem_type_base() == (
+        "http://0.0.0.0:9000/problems/"
+    )
+    assert ServerSettings(public_url="https://q2c.example.com/").problem_type_base() == (
+        "https://q2c.example.com/problems/"
+    )
+    configured = ServerSettings(problem_base_url="https://docs.example.com/errors/")
+    assert configured.problem_type_base() == "https://docs.example.com/errors/"

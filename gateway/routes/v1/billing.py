@@ -76,6 +76,8 @@ class InvoiceController(Controller):
         "/{invoice_id:str}",
         operation_id="getInvoice",
         summary="Get an invoice",
+        description="The invoice as the billing system holds it: amounts due and remaining, "
+        "tax and status.",
         **governed_route("invoices:read", errors=(*READ, 404), headers=(ETAG_HEADER,)),
     )
     async def get_invoice(
@@ -89,6 +91,7 @@ class InvoiceController(Controller):
     @get(
         operation_id="listInvoices",
         summary="List a customer's invoices",
+        description="Invoices of one customer, in cursor pages.",
         **governed_route("invoices:read", errors=(*READ, 404)),
     )
     async def list_invoices(
@@ -138,6 +141,7 @@ class PaymentController(Controller):
         "/{payment_id:str}",
         operation_id="getPayment",
         summary="Get a payment",
+        description="The payment with its status, refunded amount and failure reason.",
         **governed_route("payments:read", errors=(*READ, 404), headers=(ETAG_HEADER,)),
     )
     async def get_payment(
@@ -153,6 +157,9 @@ class PaymentController(Controller):
         status_code=200,
         operation_id="refundPayment",
         summary="Refund a payment in full or in part",
+        description="Without `amount`, refunds whatever is not yet refunded. The "
+        "Idempotency-Key keys the refund in the billing system, so a retry never refunds "
+        "twice.",
         **governed_route(
             "payments:write",
             errors=(*READ, 404, 422),

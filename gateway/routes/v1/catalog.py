@@ -34,6 +34,8 @@ class ProductController(Controller):
     @get(
         operation_id="listProducts",
         summary="List products",
+        description="The ERP catalogue, by kind, active flag and product group, in cursor "
+        "pages.",
         **governed_route("products:read"),
     )
     async def list_products(
@@ -53,6 +55,7 @@ class ProductController(Controller):
         "/{product_id:str}",
         operation_id="getProduct",
         summary="Get a product",
+        description="One product of the ERP catalogue.",
         **governed_route(
             "products:read",
             errors=(*READ, 404),
@@ -75,6 +78,7 @@ class PriceController(Controller):
     @get(
         operation_id="listPrices",
         summary="List prices by product, price list and currency",
+        description="Price-book entries from the CRM, in cursor pages.",
         **governed_route(
             "prices:read",
             errors=(*READ, 404),

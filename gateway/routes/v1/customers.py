@@ -54,6 +54,8 @@ class CustomerController(Controller):
     @get(
         operation_id="listCustomers",
         summary="List customers",
+        description="Customers of the caller's tenant, filtered by part of the name, country "
+        "or exact tax id, in cursor pages.",
         **governed_route("customers:read"),
     )
     async def list_customers(
@@ -83,6 +85,8 @@ class CustomerController(Controller):
         "/{customer_id:str}",
         operation_id="getCustomer",
         summary="Get a customer",
+        description="The customer master with its system-of-record references; the ETag is "
+        "what an update sends in If-Match.",
         **governed_route(
             "customers:read",
             errors=(*READ, 404),
@@ -139,8 +143,11 @@ class CustomerController(Controller):
             str | None,
             HeaderParameter(
                 name="If-Match",
+                # Documented as required; a call without it still reaches the service,
+                # which answers 428 IF_MATCH_REQUIRED (RFC 6585) rather than a bare 400.
+                required=True,
                 max_length=1024,
-                description="ETag from a GET of this customer",
+                description="ETag from a GET of this customer (428 without it, 412 when stale)",
             ),
         ] = None,
         *,

@@ -36,6 +36,8 @@ class QuoteController(Controller):
     @get(
         operation_id="listQuotes",
         summary="List quotes",
+        description="Quotes of the caller's tenant, by customer and status, in cursor pages "
+        "(without the tax estimate; get a single quote for it).",
         **governed_route(
             "quotes:read",
             errors=(*READ, 404),
@@ -59,6 +61,8 @@ class QuoteController(Controller):
         "/{quote_id:str}",
         operation_id="getQuote",
         summary="Get a quote with its lines",
+        description="The quote with its lines, totals and the tax engine's estimate for the "
+        "customer's address; an accepted quote is what createOrder orders.",
         **governed_route(
             "quotes:read",
             errors=(*READ, 404),
@@ -102,6 +106,7 @@ class OrderController(Controller):
         "/{order_id:str}",
         operation_id="getOrder",
         summary="Get an order",
+        description="The order as the ERP that owns it holds it, with its lines and status.",
         **governed_route(
             "orders:read",
             errors=(*READ, 404),
@@ -116,6 +121,8 @@ class OrderController(Controller):
     @get(
         operation_id="listOrders",
         summary="List orders, by customer",
+        description="Orders of the caller's tenant, by customer and selling legal entity, in "
+        "cursor pages.",
         **governed_route(
             "orders:read",
             errors=(*READ, 404),

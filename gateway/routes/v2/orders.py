@@ -56,6 +56,7 @@ class OrderControllerV2(Controller):
         "/{order_id:str}",
         operation_id="getOrderV2",
         summary="Get an order with its fulfilment status",
+        description="As v1 getOrder, plus how far the order is fulfilled.",
         **governed_route("orders:read", errors=(*READ, 404), headers=(ETAG_HEADER,)),
     )
     async def get_order(
@@ -66,6 +67,7 @@ class OrderControllerV2(Controller):
     @get(
         operation_id="listOrdersV2",
         summary="List orders, by customer, with fulfilment status",
+        description="As v1 listOrders, each order with how far it is fulfilled.",
         **governed_route("orders:read", errors=(*READ, 404)),
     )
     async def list_orders(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -134,4 +135,17 @@ audit_entries = Table(
     Column("entry", Text, nullable=False),
     Index(None, "recorded_ms", "id"),
     Index(None, "tenant", "recorded_ms", "id"),
+)
+
+# Clients registered at run time (the developer portal's sandbox apps). ``record`` is
+# the whole registration (hashed secret, scopes, tenant); revoked ones stay.
+client_registrations = Table(
+    "client_registrations",
+    metadata,
+    Column("client_id", Text, primary_key=True),
+    Column("owner", Text, nullable=False),
+    Column("record", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("revoked_at", Float, nullable=True),
+    Index(None, "owner", "revoked_at"),
 )

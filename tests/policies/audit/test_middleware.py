@@ -50,7 +50,7 @@ async def cancel_order(order_id: Annotated[str, PathParameter()]) -> Response[An
         "status": 409,
         "code": "ORDER_NOT_CANCELLABLE",
         "title": "Already shipped",
-        "type": "https://q2c.dev/problems/conflict",
+        "type": "http://127.0.0.1:8080/problems/conflict",
         "id": "not-the-resource",
     }
     return Response(problem, status_code=409, media_type=PROBLEM)
@@ -72,7 +72,7 @@ async def create_payment() -> Response[Any]:
         "status": 503,
         "code": "DEPENDENCY_UNAVAILABLE",
         "title": "Stripe is down",
-        "type": "https://q2c.dev/problems/dependency-unavailable",
+        "type": "http://127.0.0.1:8080/problems/dependency-unavailable",
     }
     return Response(problem, status_code=503, media_type=PROBLEM)
 

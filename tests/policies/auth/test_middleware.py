@@ -107,7 +107,7 @@ def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str
 async def test_missing_token_has_a_challenge_without_error(api: httpx.AsyncClient) -> None:
     response = await api.get("/v1/orders")
     body = assert_problem(response, 401, "TOKEN_MISSING")
-    assert body["type"] == "https://q2c.dev/problems/unauthorized"
+    assert body["type"] == "http://127.0.0.1:8080/problems/unauthorized"
     assert body["instance"] == "/v1/orders"
     assert response.headers["www-authenticate"] == 'Bearer realm="q2c"'
 
@@ -169,7 +169,7 @@ async def test_missing_tenant_is_rejected(api: httpx.AsyncClient, rsa_key: Signi
 async def test_missing_scope_is_403_naming_it(api: httpx.AsyncClient, rsa_key: SigningKey) -> None:
     response = await api.post("/v1/orders", headers=bearer(rsa_key.sign(claims())))
     body = assert_problem(response, 403, "INSUFFICIENT_SCOPE")
-    assert body["type"] == "https://q2c.dev/problems/forbidden"
+    assert body["type"] == "http://127.0.0.1:8080/problems/forbidden"
     assert "orders:write" in body["detail"]
     challenge = response.headers["www-authenticate"]
     assert 'error="insufficient_scope"' in challenge

@@ -383,7 +383,9 @@ async def test_body_over_the_limit_is_413_before_anything_runs(
 ) -> None:
     response = await client.post("/orders", json={"x": "y" * 2000}, headers=keyed('"big"'))
     assert response.status_code == 413
-    assert response.json()["code"] == "REQUEST_BODY_TOO_LARGE"
+    # The same code and type as the gateway's own 413 (Litestar's body limit).
+    assert response.json()["code"] == "PAYLOAD_TOO_LARGE"
+    assert response.json()["type"] == "http://127.0.0.1:8080/problems/payload-too-large"
     assert world.side_effects == []
     assert world.store.calls == 0
 

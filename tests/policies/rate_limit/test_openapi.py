@@ -33,5 +33,5 @@ def test_route_documents_the_fields_and_the_429_problem() -> None:
 def test_retry_after_is_a_required_positive_integer_header() -> None:
     schema = RETRY_AFTER_HEADER.to_schema()
     assert schema["required"] is True
-    assert schema["schema"] == {"type": "integer", "minimum": 1}
+    assert schema["schema"] == {"type": "integer", "minimum": 1, "maximum": 1_000_000_000}
     assert set(TOO_MANY_REQUESTS_HEADERS) == {"Retry-After", "RateLimit", "RateLimit-Policy"}

@@ -174,7 +174,7 @@ async def test_after_the_sunset_answers_410_without_calling_the_handler(
     assert response.headers["content-type"] == "application/problem+json"
     assert CALLS["createOrder"] == 0
     body = response.json()
-    assert body["type"] == "https://q2c.dev/problems/gone"
+    assert body["type"] == "http://127.0.0.1:8080/problems/gone"
     assert body["status"] == 410
     assert body["code"] == "API_SUNSET"
     assert body["title"] == "Operation retired"

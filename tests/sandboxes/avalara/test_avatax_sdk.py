@@ -152,3 +152,68 @@ def test_sdk_sees_avatax_errors(account: Account) -> None:
     assert unavailable.status_code == 503
     assert unavailable.json()["error"]["code"] == "ServiceNotReady"
     assert account.client.ping().status_code == 200
+
+
+def test_without_include_the_sdk_gets_the_documented_default(account: Account) -> None:
+    """AvaTax: "If you omit the $include parameter, the API will assume you want
+    Summary,Addresses" (Summary implies details, details imply lines)."""
+    bare = account.client.create_transaction(sales_model("SDK-INC-1", "SalesOrder")).json()
+    explicit = account.client.create_transaction(
+        sales_model("SDK-INC-1", "SalesOrder"), {"$include": "Summary,Addresses"}
+    ).json()
+    assert all("details" in line for line in bare["lines"])
+    assert bare["summary"]
+    assert {a["city"] for a in bare["addresses"]} == {"Seattle", "New York"}
+    volatile = {"date", "modifiedDate", "createdDate", "reconciled", "id"}
+    assert {k: v for k, v in bare.items() if k not in volatile} == {
+        k: v for k, v in explicit.items() if k not in volatile
+    }
+
+
+def test_the_adapters_calls_through_the_sdk(account: Account) -> None:
+    """Each request the AvaTax adapter makes, made with the vendor's SDK: create with
+    ``$include=Lines,Details``, the DocumentCodeConflict of a re-created committed code,
+    the read by code and type, void with ``documentType`` (twice), and an address error."""
+    include = {"$include": "Lines,Details"}
+    created = account.client.create_transaction(
+        sales_model("SDK-ADP-1", "SalesInvoice", commit=True), include
+    )
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["status"] == "Committed"
+    assert all("details" in line for line in body["lines"])
+    assert body["summary"] == []
+    assert "addresses" not in body
+
+    again = account.client.create_transaction(
+        sales_model("SDK-ADP-1", "SalesInvoice", commit=True), include
+    )
+    assert again.status_code == 400
+    assert again.json()["error"]["code"] == "DocumentCodeConflict"
+
+    read = account.client.get_transaction_by_code(
+        "ACME", "SDK-ADP-1", {"documentType": "SalesInvoice", **include}
+    )
+    assert read.status_code == 200
+    assert read.json()["totalTax"] == body["totalTax"]
+    missing = account.client.get_transaction_by_code(
+        "ACME", "SDK-ADP-NONE", {"documentType": "SalesInvoice"}
+    )
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "EntityNotFoundError"
+
+    void = {"documentType": "SalesInvoice", **include}
+    voided = account.client.void_transaction("ACME", "SDK-ADP-1", {"code": "DocVoided"}, void)
+    assert voided.status_code == 200, voided.text
+    assert voided.json()["status"] == "Cancelled"
+    twice = account.client.void_transaction("ACME", "SDK-ADP-1", {"code": "DocVoided"}, void)
+    assert twice.status_code == 400
+    never = account.client.void_transaction("ACME", "SDK-ADP-NONE", {"code": "DocVoided"}, void)
+    assert never.status_code == 404
+
+    nowhere = sales_model("SDK-ADP-2", "SalesOrder")
+    nowhere["addresses"]["shipTo"] = {"line1": "1 Main", "city": "X", "country": "XX"}
+    refused = account.client.create_transaction(nowhere, include)
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "InvalidCountry"
+    assert refused.json()["error"]["details"][0]["refersTo"].endswith("shipTo")

@@ -1,15 +1,23 @@
 """The vendor's own client (simple-salesforce) against the sandbox served over real HTTPS."""
 
+# ruff: noqa: S608 - the SOQL here embeds ids the sandbox itself minted
+
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from requests import PreparedRequest, Response
+from requests.adapters import HTTPAdapter
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import (
+    SalesforceAuthenticationFailed,
     SalesforceExpiredSession,
     SalesforceMalformedRequest,
     SalesforceMoreThanOneRecord,
@@ -18,6 +26,7 @@ from simple_salesforce.exceptions import (
 
 from sandboxes import demo_data
 from sandboxes.salesforce.app import STATIC_TOKEN, SalesforceSandbox, create_app
+from sandboxes.salesforce.oauth import INTEGRATION_USER
 from tests.support.servers import serve_in_thread
 from tests.support.tls import make_tls
 
@@ -185,3 +194,137 @@ def test_restful_composite(org: Org) -> None:
     assert created["httpStatusCode"] == 201
     assert read["httpStatusCode"] == 200
     assert read["body"]["AccountId"] == account
+
+
+# ------------------------------------------- every operation the gateway's adapter uses
+
+
+class ToSandbox(HTTPAdapter):
+    """Sends what simple-salesforce addresses to ``https://<domain>.salesforce.com`` (its
+    token endpoints are hard-wired to that host) to the sandbox instead."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__()
+        self.base_url = base_url
+
+    def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> Response:
+        parts = urlsplit(request.url or "")
+        if (parts.hostname or "").endswith(".salesforce.com"):
+            request.url = self.base_url + parts.path + (f"?{parts.query}" if parts.query else "")
+        return super().send(request, *args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def login_session(org: Org) -> Iterator[requests.Session]:
+    with requests.Session() as session:
+        session.trust_env = False
+        session.verify = org.sf.session.verify
+        session.mount("https://", ToSandbox(org.base_url))
+        yield session
+
+
+@pytest.fixture(scope="module")
+def rsa_pem(org: Org) -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    org.sandbox.connected_app.trust_certificate(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def test_jwt_bearer_login_and_a_renewed_session(
+    org: Org, login_session: requests.Session, rsa_pem: str
+) -> None:
+    sf = Salesforce(
+        username=INTEGRATION_USER, consumer_key="q2c-gateway", privatekey=rsa_pem,
+        domain="login", session=login_session, version="62.0",
+    )  # fmt: skip
+    assert sf.base_url == f"{org.base_url}/services/data/v62.0/"
+    first_session = sf.session_id
+    assert sf.query("SELECT Id FROM Account LIMIT 1")["totalSize"] == 1
+    org.sandbox.connected_app.expire_sessions()
+    account = org.sandbox.records("Account")[0]
+    # simple-salesforce logs in again on INVALID_SESSION_ID, as the adapter does.
+    assert sf.Account.get(account["Id"])["Name"] == account["Name"]
+    assert sf.session_id != first_session
+
+
+def test_client_credentials_login(org: Org, login_session: requests.Session) -> None:
+    sf = Salesforce(
+        consumer_key="q2c-gateway", consumer_secret="sandbox-secret", domain="acme.my",
+        session=login_session, version="62.0",
+    )  # fmt: skip
+    assert sf.query("SELECT Id FROM Account LIMIT 1")["totalSize"] == 1
+    with pytest.raises(SalesforceAuthenticationFailed) as refused:
+        Salesforce(
+            consumer_key="q2c-gateway", consumer_secret="wrong", domain="acme.my",
+            session=login_session, version="62.0",
+        )  # fmt: skip
+    assert refused.value.code == "invalid_client"
+
+
+def test_keyset_pages_and_the_offset_cap(org: Org) -> None:
+    ids = sorted(a["Id"] for a in org.sandbox.records("Account"))
+    page = org.sf.query(f"SELECT Id FROM Account WHERE Id > '{ids[1]}' ORDER BY Id LIMIT 3")
+    assert [r["Id"] for r in page["records"]] == ids[2:5]
+    with pytest.raises(SalesforceMalformedRequest) as capped:
+        org.sf.query("SELECT Id FROM Account ORDER BY Id LIMIT 1 OFFSET 2001")
+    assert content(capped) == [{
+        "message": "Maximum SOQL offset allowed for apiName Account is 2000",
+        "errorCode": "NUMBER_OUTSIDE_VALID_RANGE",
+    }]  # fmt: skip
+
+
+def test_get_with_a_field_list(org: Org) -> None:
+    quote = next(q for q in org.sandbox.records("Quote") if q["IsSyncing"])
+    record = org.sf.Quote.get(quote["Id"], params={"fields": "Id,OpportunityId,IsSyncing"})
+    assert set(record) == {"attributes", "Id", "OpportunityId", "IsSyncing"}
+    assert record["IsSyncing"] is True
+
+
+def test_upsert_on_api_45_answers_204_and_keys_stay_out_of_bodies(org: Org) -> None:
+    old = Salesforce(
+        instance_url=org.base_url, session_id=STATIC_TOKEN, session=org.sf.session,
+        version="45.0",
+    )  # fmt: skip
+    assert old.Account.upsert("Q2C_Id__c/cus_simple_45", {"Name": "Forty-five"}) == 201
+    assert old.Account.upsert("Q2C_Id__c/cus_simple_45", {"Phone": "45"}) == 204
+    with pytest.raises(SalesforceMalformedRequest) as repeated:
+        org.sf.Account.upsert("Q2C_Id__c/cus_simple_45", {"Q2C_Id__c": "cus_simple_45"})
+    assert content(repeated)[0]["errorCode"] == "INVALID_FIELD"
+    record_id = org.sf.Account.get_by_custom_id("Q2C_Id__c", "cus_simple_45")["Id"]
+    with pytest.raises(SalesforceMalformedRequest) as with_id:
+        org.sf.Account.update(record_id, {"Id": record_id, "Phone": "1"})
+    assert content(with_id) == [{
+        "message": "The Id field should not be specified in the sobject data.",
+        "errorCode": "INVALID_FIELD",
+    }]  # fmt: skip
+
+
+def test_write_back_fields_and_the_composite_that_carries_them(org: Org) -> None:
+    quote = next(q for q in org.sandbox.records("Quote") if q["IsSyncing"])
+    assert org.sf.Quote.update(quote["Id"], {"Q2C_Transaction_Id__c": "txn_simple"}) == 204
+    assert org.sf.Quote.get(quote["Id"])["Q2C_Transaction_Id__c"] == "txn_simple"
+    with pytest.raises(SalesforceMalformedRequest) as unknown:
+        org.sf.Quote.update(quote["Id"], {"Q2C_Tracking__c": "1Z999"})
+    assert content(unknown) == [{
+        "message": "No such column 'Q2C_Tracking__c' on sobject of type Quote",
+        "errorCode": "INVALID_FIELD",
+    }]  # fmt: skip
+    root = "/services/data/v62.0/sobjects"
+    body = {"allOrNone": True, "compositeRequest": [
+        {"method": "PATCH", "url": f"{root}/Quote/{quote['Id']}", "referenceId": "quote",
+         "body": {"Q2C_Order_Number__c": "SO-SIMPLE"}},
+        {"method": "PATCH", "url": f"{root}/Opportunity/{quote['OpportunityId']}",
+         "referenceId": "opportunity", "body": {"Q2C_Order_Number__c": "SO-SIMPLE"}},
+    ]}  # fmt: skip
+    result = org.sf.restful("composite", method="POST", json=body)
+    assert result is not None
+    assert [r["httpStatusCode"] for r in result["compositeResponse"]] == [204, 204]
+    assert org.sf.Opportunity.get(quote["OpportunityId"])["Q2C_Order_Number__c"] == "SO-SIMPLE"

@@ -745,7 +745,7 @@ async def test_idempotency_stores_executed_results_not_validation_failures(
     assert created["status"] == "requires_payment_method"
     # a decline is an executed result: the retry replays it and charges nothing new
     decline = {"amount": "1000", "currency": "usd", "payment_method": "pm_card_chargeDeclined",
-               "confirm": "true", "payment_method_types[]": "card"}  # fmt: skip
+               "confirm": "true", "allowed_payment_method_types[]": "card"}  # fmt: skip
     first = await client.post("/v1/payment_intents", data=decline,
                               headers={"Idempotency-Key": "pi-decline"})  # fmt: skip
     charges = len(sandbox.objects("charge"))
@@ -787,7 +787,7 @@ async def test_payment_intent_statuses_and_confirm(client: httpx.AsyncClient) ->
     assert "you must provide a `return_url`" in err["message"]
     ready = await ok(client.post("/v1/payment_intents", data={
         "amount": "2000", "currency": "eur", "payment_method": "pm_card_visa",
-        "payment_method_types[]": "card"}))  # fmt: skip
+        "allowed_payment_method_types[]": "card"}))  # fmt: skip
     assert ready["status"] == "requires_confirmation"
     assert ready["automatic_payment_methods"] is None
     assert ID_RE["payment_method"].match(ready["payment_method"])  # cloned from the test token
@@ -818,7 +818,7 @@ async def test_confirm_without_payment_method_creates_nothing(
 ) -> None:
     err = await error(client.post("/v1/payment_intents", data={
         "amount": "1000", "currency": "usd", "confirm": "true",
-        "payment_method_types[]": "card"}), 400)  # fmt: skip
+        "allowed_payment_method_types[]": "card"}), 400)  # fmt: skip
     assert err["code"] == "payment_intent_unexpected_state"
     assert err["message"].startswith(
         "You cannot confirm this PaymentIntent because it's missing a payment method."
@@ -880,7 +880,7 @@ async def succeeded_intent(
 ) -> tuple[str, str]:
     body = await ok(client.post("/v1/payment_intents", data={
         "amount": str(amount), "currency": currency, "payment_method": "pm_card_visa",
-        "confirm": "true", "payment_method_types[]": "card"}))  # fmt: skip
+        "confirm": "true", "allowed_payment_method_types[]": "card"}))  # fmt: skip
     assert body["status"] == "succeeded"
     return str(body["latest_charge"]), str(body["id"])
 
@@ -957,3 +957,91 @@ async def test_fail_next_answers_api_errors_then_recovers(
     assert response.status_code == 503
     assert response.headers["Stripe-Should-Retry"] == "true"
     assert (await client.get("/v1/customers")).status_code == 200
+
+
+# ============================================== API version 2026-09-30.endive
+
+REMOVED_TYPES = {
+    "code": "payment_method_types_no_longer_supported",
+    "doc_url": "https://stripe.com/docs/error-codes/payment-method-types-no-longer-supported",
+    "message": "The `payment_method_types` parameter is no longer supported on PaymentIntents "
+    "as of API version 2026-09-30.endive. Use `allowed_payment_method_types`, "
+    "`excluded_payment_method_types` or dynamic payment methods instead.",
+    "param": "payment_method_types",
+    "type": "invalid_request_error",
+}
+
+
+@pytest.mark.parametrize("version", [None, "2026-09-30.endive", API_VERSION])
+async def test_payment_method_types_is_refused_on_create_update_and_confirm(
+    client: httpx.AsyncClient, sandbox: StripeSandbox, version: str | None
+) -> None:
+    headers = {"Stripe-Version": version} if version else {}
+    removed = {"payment_method_types[0]": "card"}
+    err = await error(client.post("/v1/payment_intents", headers=headers, data={
+        "amount": "1000", "currency": "usd", **removed}), 400)  # fmt: skip
+    assert err == REMOVED_TYPES
+    assert sandbox.objects("payment_intent") == []
+    intent = await ok(client.post("/v1/payment_intents", data={
+        "amount": "1000", "currency": "usd", "allowed_payment_method_types[0]": "card"}))
+    for path in (f"/v1/payment_intents/{intent['id']}",
+                 f"/v1/payment_intents/{intent['id']}/confirm"):  # fmt: skip
+        assert await error(client.post(path, headers=headers, data=removed), 400) == REMOVED_TYPES
+
+
+async def test_requests_pinned_before_endive_still_send_payment_method_types(
+    client: httpx.AsyncClient,
+) -> None:
+    intent = await ok(client.post("/v1/payment_intents", headers={
+        "Stripe-Version": "2026-08-26.dahlia"}, data={
+        "amount": "1000", "currency": "usd", "payment_method_types[0]": "card",
+        "payment_method": "pm_card_visa", "confirm": "true"}))  # fmt: skip
+    assert intent["status"] == "succeeded"
+    assert intent["payment_method_types"] == ["card"]
+    assert intent["allowed_payment_method_types"] is None
+
+
+async def test_allowed_payment_method_types_confirm_cards_without_return_url(
+    client: httpx.AsyncClient,
+) -> None:
+    intent = await ok(client.post("/v1/payment_intents", data={
+        "amount": "1000", "currency": "usd", "allowed_payment_method_types[0]": "card",
+        "payment_method": "pm_card_visa", "confirm": "true"}))  # fmt: skip
+    assert intent["status"] == "succeeded"
+    assert intent["allowed_payment_method_types"] == ["card"]
+    assert intent["excluded_payment_method_types"] is None
+    assert intent["payment_method_types"] == ["card"]
+    assert intent["automatic_payment_methods"] is None
+    err = await error(client.post("/v1/payment_intents", data={
+        "amount": "1000", "currency": "usd", "allowed_payment_method_types[0]": "sepa_debit"}),
+        400)  # fmt: skip
+    assert err["param"] == "allowed_payment_method_types[0]"
+    err = await error(client.post("/v1/payment_intents", data={
+        "amount": "1000", "currency": "usd", "excluded_payment_method_types[0]": "card"}), 400)
+    assert err["param"] == "excluded_payment_method_types"
+    dynamic = await ok(client.post("/v1/payment_intents", data={
+        "amount": "1000", "currency": "usd", "excluded_payment_method_types[0]": "klarna"}))
+    assert dynamic["excluded_payment_method_types"] == ["klarna"]
+    assert dynamic["automatic_payment_methods"] == {"allow_redirects": "always", "enabled": True}
+
+
+async def test_every_endpoint_refuses_a_parameter_the_version_does_not_know(
+    client: httpx.AsyncClient, sandbox: StripeSandbox
+) -> None:
+    endpoints = sandbox.endpoints()
+    assert len(endpoints) >= 40
+    for method, pattern in endpoints:
+        path = pattern.replace("*", "unknown_id")
+        sent = {"q2c_not_a_param": "1"}
+        if method == "POST":
+            response = await client.post(path, data=sent)
+        else:
+            response = await client.request(method, path, params=sent)
+        assert response.status_code == 400, f"{method} {pattern}: {response.text}"
+        assert response.json()["error"] == {
+            "code": "parameter_unknown",
+            "doc_url": "https://stripe.com/docs/error-codes/parameter-unknown",
+            "message": "Received unknown parameter: q2c_not_a_param",
+            "param": "q2c_not_a_param",
+            "type": "invalid_request_error",
+        }, f"{method} {pattern}"

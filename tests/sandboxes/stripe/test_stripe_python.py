@@ -147,7 +147,7 @@ def test_payment_intent_create_confirm_and_refunds(account: Account) -> None:
     v1 = account.client.v1
     intent = v1.payment_intents.create(params={
         "amount": 12_000, "currency": "jpy", "payment_method": "pm_card_visa",
-        "payment_method_types": ["card"], "metadata": {"order_id": "ord_py_2"},
+        "allowed_payment_method_types": ["card"], "metadata": {"order_id": "ord_py_2"},
     })  # fmt: skip
     assert intent.status == "requires_confirmation"
     confirmed = v1.payment_intents.confirm(intent.id)
@@ -202,7 +202,7 @@ def test_idempotent_retry_creates_one_object(account: Account) -> None:
 def test_library_retry_after_a_fault_is_deduplicated(account: Account) -> None:
     account.sandbox.faults.fail_next = 1
     intent = account.client.v1.payment_intents.create(
-        params={"amount": 700, "currency": "eur", "payment_method_types": ["card"]},
+        params={"amount": 700, "currency": "eur", "allowed_payment_method_types": ["card"]},
         options={"idempotency_key": "py-fault-1"},
     )
     assert intent.status == "requires_payment_method"
@@ -226,3 +226,64 @@ def test_errors_map_to_the_library_exceptions(account: Account) -> None:
     with pytest.raises(stripe.AuthenticationError) as denied:
         stranger.v1.customers.list()
     assert denied.value.http_status == 401
+
+
+def test_the_adapters_calls_through_the_library(account: Account) -> None:
+    """Each request the Stripe adapter makes, made with the vendor's library at its
+    pinned API version: the customer search and list, the invoice list and read, the
+    card payment as the adapter creates it, its read and list, the charge, the refund,
+    and the webhook endpoint and events the gateway registers and reads."""
+    v1 = account.client.v1
+    customer = v1.customers.create(params={
+        "name": "Library Round Trip SA", "metadata": {"q2c_customer_id": "cus_01JLIB"}})
+    found = v1.customers.search(params={"query": "metadata['q2c_customer_id']:'cus_01JLIB'"})
+    assert [c.id for c in found.data] == [customer.id]
+    assert customer.id in [c.id for c in v1.customers.list(params={"limit": 100}).data]
+
+    invoice = v1.invoices.create(params={
+        "customer": customer.id, "currency": "eur", "collection_method": "send_invoice",
+        "days_until_due": 30, "pending_invoice_items_behavior": "exclude",
+        "auto_advance": False, "metadata": {"q2c_invoice_id": "inv_01JLIB"}})  # fmt: skip
+    assert invoice.id is not None
+    v1.invoice_items.create(params={"customer": customer.id, "invoice": invoice.id,
+                                    "currency": "eur", "amount": 9_000})  # fmt: skip
+    v1.invoices.finalize_invoice(invoice.id, params={"auto_advance": False})
+    listed = v1.invoices.list(params={"customer": customer.id})
+    assert [i.id for i in listed.data] == [invoice.id]
+    assert v1.invoices.retrieve(invoice.id).status == "open"
+
+    intent = v1.payment_intents.create(params={
+        "amount": 9_000, "currency": "eur", "customer": customer.id,
+        "payment_method": "pm_card_visa", "allowed_payment_method_types": ["card"],
+        "confirm": True, "metadata": {"q2c_invoice": invoice.id},
+        "description": f"Invoice {invoice.id}", "expand": ["latest_charge"]})  # fmt: skip
+    assert intent.status == "succeeded"
+    assert intent.allowed_payment_method_types == ["card"]
+    assert isinstance(intent.latest_charge, stripe.Charge)
+    assert intent.latest_charge.payment_method_details is not None
+    assert intent.latest_charge.payment_method_details.card is not None
+    assert intent.latest_charge.payment_method_details.card.last4 == "4242"
+    again = v1.payment_intents.retrieve(intent.id, params={"expand": ["latest_charge"]})
+    assert isinstance(again.latest_charge, stripe.Charge)
+    assert [p.id for p in v1.payment_intents.list(params={"customer": customer.id}).data] == [
+        intent.id
+    ]
+    refund = v1.refunds.create(params={"payment_intent": intent.id, "amount": 1_000})
+    assert (refund.customer, refund.payment_method) == (customer.id, again.payment_method)
+    paid = v1.invoices.pay(invoice.id, params={"paid_out_of_band": True})
+    assert paid.status == "paid"
+    with pytest.raises(stripe.InvalidRequestError) as removed:
+        v1.payment_intents.create(params={
+            "amount": 500, "currency": "eur",
+            "payment_method_types": ["card"]})  # type: ignore[typeddict-unknown-key]
+    assert removed.value.code == "payment_method_types_no_longer_supported"
+
+    endpoint = v1.webhook_endpoints.create(params={
+        "url": "https://gateway.example/hooks", "enabled_events": ["invoice.paid"]})
+    assert endpoint.secret is not None
+    assert endpoint.secret.startswith("whsec_")
+    assert endpoint.id in [e.id for e in v1.webhook_endpoints.list().data]
+    events = v1.events.list(params={"type": "invoice.paid"})
+    assert events.data[0].type == "invoice.paid"
+    assert v1.events.retrieve(events.data[0].id).id == events.data[0].id
+    assert v1.webhook_endpoints.delete(endpoint.id).deleted is True

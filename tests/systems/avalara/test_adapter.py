@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 
 from contracts.v1.common import Address
-from domains.errors import Conflict, DependencyRejected, DependencyUnavailable
+from domains.errors import Conflict, DependencyRejected, DependencyUnavailable, ValidationFailed
 from domains.tax.ports import TaxCategory, TaxEngine, TaxLine, TaxRequest
 from sandboxes.avalara.app import AvalaraSandbox, create_app
 from systems.avalara.adapter import AvalaraAdapter
@@ -375,24 +376,46 @@ async def test_a_passing_fault_is_retried(env: Env) -> None:
     assert len(env.sandbox.transactions()) == 1
 
 
-async def test_a_us_address_without_a_known_state_is_rejected_naming_ship_to(env: Env) -> None:
+async def test_a_us_address_without_a_known_state_is_a_client_error_naming_ship_to(
+    env: Env,
+) -> None:
     nowhere = Address(country="US", city="Springfield", street="742 Evergreen Terrace")
-    with pytest.raises(DependencyRejected) as caught:
+    with pytest.raises(ValidationFailed) as caught:
         await env.adapter.calculate(tax_request(nowhere, [tax_line("1", "10.00")]))
     error = caught.value
     assert error.system == "avalara"
-    assert error.vendor_code == "InvalidAddress"
     assert [(i.field, i.code) for i in error.errors] == [("ship_to", "InvalidAddress")]
     assert "region" in error.errors[0].message
 
 
-async def test_an_unknown_country_is_rejected_naming_the_country(env: Env) -> None:
-    with pytest.raises(DependencyRejected) as caught:
+async def test_an_unknown_country_is_a_client_error_naming_the_country(env: Env) -> None:
+    with pytest.raises(ValidationFailed) as caught:
         await env.adapter.calculate(
             tax_request(Address(country="XX", city="X"), [tax_line("1", "10.00")])
         )
-    assert caught.value.vendor_code == "InvalidCountry"
+    assert caught.value.system == "avalara"
     assert [i.field for i in caught.value.errors] == ["ship_to.country"]
+
+
+async def test_the_address_error_names_the_field_the_client_gave_it_in(env: Env) -> None:
+    request = msgspec.structs.replace(
+        tax_request(Address(country="XX", city="X"), [tax_line("1", "10.00")]),
+        ship_to_field="customer.address",
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        await env.adapter.calculate(request)
+    assert [i.field for i in caught.value.errors] == ["customer.address.country"]
+
+
+async def test_an_unusable_origin_is_our_configuration_not_the_clients() -> None:
+    async with environment(AvalaraSandbox()) as env:
+        adapter = AvalaraAdapter(
+            env.client, company_codes={}, default_company="ACME",
+            ship_from={"ACME": AvalaraAddress(country="XX", city="Nowhere")},
+        )  # fmt: skip
+        with pytest.raises(DependencyRejected) as caught:
+            await adapter.calculate(tax_request(NEW_YORK, [tax_line("1", "10.00")]))
+    assert caught.value.vendor_code == "InvalidCountry"
 
 
 async def test_a_too_long_document_code_names_the_document_code(env: Env) -> None:
@@ -433,3 +456,47 @@ async def test_every_call_identifies_the_client_and_authenticates(env: Env) -> N
 async def test_ping_reports_bad_credentials_without_failing() -> None:
     async with environment(AvalaraSandbox(), AvalaraAuth("2000123456", "wrong")) as env:
         assert await env.client.ping() is False
+
+
+# ======================================================================== void
+
+
+async def test_void_cancels_the_committed_document_once(env: Env) -> None:
+    await env.adapter.calculate(
+        tax_request(BERLIN, [tax_line("1", "10.00")], currency="EUR", kind="invoice",
+                    code="inv_void", legal_entity="acme-eu")
+    )
+    await env.adapter.void_transaction("acme-eu", "inv_void", "order cancelled")
+    recorded = env.sandbox.transaction("ACME-EU", "inv_void")
+    assert recorded is not None
+    assert recorded["status"] == "Cancelled"
+    voids = [r for r in env.wire.requests if r.url.path.endswith("/void")]
+    assert [json.loads(r.content) for r in voids] == [{"code": "DocVoided"}]
+    assert voids[0].url.params["documentType"] == "SalesInvoice"
+    # again: a no-op (the compensation may run twice)
+    await env.adapter.void_transaction("acme-eu", "inv_void", "order cancelled")
+    assert env.sandbox.transaction("ACME-EU", "inv_void")["status"] == "Cancelled"  # type: ignore[index]
+    assert len([r for r in env.wire.requests if r.url.path.endswith("/void")]) == 2
+
+
+async def test_void_takes_the_legal_entity_or_the_company_code(env: Env) -> None:
+    await env.adapter.calculate(
+        tax_request(LONDON, [tax_line("1", "10.00")], currency="GBP", kind="invoice",
+                    code="inv_uk", legal_entity="acme-uk")
+    )
+    company = env.adapter.company_for("acme-uk")
+    assert company == "ACME-UK"
+    await env.adapter.void_transaction(company, "inv_uk", "duplicate")
+    assert env.sandbox.transaction(company, "inv_uk")["status"] == "Cancelled"  # type: ignore[index]
+
+
+async def test_voiding_a_document_never_recorded_is_a_no_op(env: Env) -> None:
+    await env.adapter.void_transaction("", "inv_never_posted", "order cancelled")
+    assert env.sandbox.transactions() == []
+
+
+async def test_voiding_in_a_company_avatax_lacks_is_a_configuration_failure(env: Env) -> None:
+    adapter = AvalaraAdapter(env.client, company_codes={"acme-xx": "NOPE"},
+                             default_company="ACME")  # fmt: skip
+    with pytest.raises(DependencyUnavailable):
+        await adapter.void_transaction("acme-xx", "inv_x", "order cancelled")

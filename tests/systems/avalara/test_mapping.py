@@ -318,18 +318,16 @@ def response(status: int, body: Any = None, text: str | None = None) -> httpx.Re
     return httpx.Response(status, json=body)
 
 
-def test_an_address_error_names_ship_to() -> None:
+def test_a_destination_address_error_is_a_client_error_naming_ship_to() -> None:
     error = translate(response(400, envelope(
         "InvalidAddress", "The address value was incomplete.",
         {"code": "InvalidAddress", "number": 309, "message": "The address value was incomplete.",
          "description": "'region' is missing", "refersTo": "addresses.shipTo",
          "severity": "Error"},
     )))  # fmt: skip
-    assert isinstance(error, DependencyRejected)
+    assert isinstance(error, ValidationFailed)
     assert error.system == "avalara"
-    assert (error.vendor_code, error.vendor_message) == (
-        "InvalidAddress", "The address value was incomplete.",
-    )  # fmt: skip
+    assert "InvalidAddress" in error.detail
     assert [(i.field, i.message, i.code) for i in error.errors] == [
         ("ship_to", "'region' is missing", "InvalidAddress")
     ]
@@ -337,8 +335,28 @@ def test_an_address_error_names_ship_to() -> None:
 
 def test_an_address_error_without_details_still_names_ship_to() -> None:
     error = translate(response(400, envelope("AddressRangeError", "Address not found")))
-    assert isinstance(error, DependencyRejected)
+    assert isinstance(error, ValidationFailed)
     assert [(i.field, i.code) for i in error.errors] == [("ship_to", "AddressRangeError")]
+
+
+def test_an_origin_address_error_stays_a_dependency_rejection() -> None:
+    error = translate(response(400, envelope(
+        "InvalidCountry", "The country 'XX' is not a recognized country code.",
+        {"code": "InvalidCountry", "number": 125, "message": "Not a country.",
+         "refersTo": "addresses.shipFrom", "severity": "Error"},
+    )))  # fmt: skip
+    assert isinstance(error, DependencyRejected)
+    assert error.vendor_code == "InvalidCountry"
+
+
+def test_a_data_error_of_ours_stays_a_dependency_rejection() -> None:
+    error = translate(response(400, envelope(
+        "InvalidTaxCode", "Tax code is invalid.",
+        {"code": "InvalidTaxCode", "number": 402, "message": "Tax code is invalid.",
+         "refersTo": "lines[1].taxCode", "severity": "Error"},
+    )))  # fmt: skip
+    assert isinstance(error, DependencyRejected)
+    assert [i.field for i in error.errors] == ["lines[1].category"]
 
 
 @pytest.mark.parametrize(

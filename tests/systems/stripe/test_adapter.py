@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from contracts.v1.common import Address
-from domains.errors import DependencyRejected, DependencyUnavailable
+from domains.errors import DependencyRejected, DependencyUnavailable, ValidationFailed
 from domains.invoice.ports import (
     BillingParty,
     BillingSystem,
@@ -195,7 +195,7 @@ def test_form_encoding_uses_stripe_brackets() -> None:
             "auto_advance": False,
             "skip": None,
             "metadata": {"k": "v", "gone": None, "empty": ""},
-            "payment_method_types": ["card"],
+            "allowed_payment_method_types": ["card"],
             "lines": [{"amount": 1, "tags": ["a", "b"]}],
             "rate": Decimal("0.5"),
         }
@@ -206,7 +206,7 @@ def test_form_encoding_uses_stripe_brackets() -> None:
         ("auto_advance", "false"),
         ("metadata[k]", "v"),
         ("metadata[empty]", ""),
-        ("payment_method_types[0]", "card"),
+        ("allowed_payment_method_types[0]", "card"),
         ("lines[0][amount]", "1"),
         ("lines[0][tags][0]", "a"),
         ("lines[0][tags][1]", "b"),
@@ -541,6 +541,7 @@ async def test_payment_succeeds_and_the_invoice_becomes_paid(
         "q2c_payment_id": "pay_01JTEST0001",
         "q2c_invoice": invoice.system_id,
     }
+    assert intent["allowed_payment_method_types"] == ["card"]
     assert intent["payment_method_types"] == ["card"]
     assert [k for _, _, k in posts(sandbox, "/pay")] == ["q2c-pay_01JTEST0001-settle"]
     assert await adapter.get_payment(record.system_id) == record
@@ -727,10 +728,22 @@ async def test_invalid_request_is_dependency_rejected_with_the_vendor_code(
     assert rejected.value.vendor_code == "resource_missing"
     assert "cus_doesnotexist" in rejected.value.vendor_message
     assert rejected.value.errors[0].field == "customer"
-    with pytest.raises(DependencyRejected) as too_small:
+
+
+async def test_an_unknown_payment_method_is_the_clients_error_naming_it(
+    adapter: StripeAdapter,
+) -> None:
+    invoice = await invoiced(adapter)
+    with pytest.raises(ValidationFailed) as refused:
+        await adapter.collect_payment(pay(invoice, "pay_01JBOGUS", payment_method="pm_bogus"))
+    assert refused.value.system == "stripe"
+    assert [(i.field, i.code) for i in refused.value.errors] == [
+        ("payment_method", "resource_missing")
+    ]
+    assert "pm_bogus" in refused.value.errors[0].message
+    with pytest.raises(ValidationFailed) as too_small:
         await adapter.collect_payment(pay(invoice, "pay_01JSMALL", amount="0.10"))
-    assert too_small.value.vendor_code == "amount_too_small"
-    assert too_small.value.errors[0].field == "amount"
+    assert [(i.field, i.code) for i in too_small.value.errors] == [("amount", "amount_too_small")]
 
 
 async def test_a_wrong_api_key_is_dependency_unavailable(transport: FaultyTransport) -> None:

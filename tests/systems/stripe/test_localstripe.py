@@ -68,9 +68,10 @@ async def seen(localstripe_url: str) -> AsyncIterator[tuple[StripeAdapter, list[
             config=UpstreamConfig(backoff_seconds=0.01),
             translate=translate,
         )
-        # localstripe refuses ``description`` on PaymentIntents ("Unexpected description").
+        # localstripe (an older API) refuses ``description`` and
+        # ``allowed_payment_method_types`` on PaymentIntents ("Unexpected ...").
         client = StripeClient(upstream, StripeAuth(API_KEY))
-        yield StripeAdapter(client, describe_payments=False), paths
+        yield StripeAdapter(client, look_alike=True), paths
 
 
 def _party() -> BillingParty:

@@ -10,7 +10,7 @@ import pytest
 
 from contracts.v1.common import Address
 from domains.invoice.ports import BillingParty, InvoiceDraft, InvoiceLineDraft, PaymentRequest
-from systems.stripe.client import Charge, Invoice, PaymentIntent
+from systems.stripe.client import API_VERSION, Charge, Invoice, PaymentIntent
 from systems.stripe.mapping import (
     calendar_date,
     customer_params,
@@ -27,6 +27,7 @@ from systems.stripe.mapping import (
     to_minor,
     to_payment_record,
 )
+from tests.sandboxes.stripe import conformance
 
 # ------------------------------------------------------------------ minor units
 
@@ -456,13 +457,38 @@ def test_payment_intent_params() -> None:
         "currency": "eur",
         "customer": "cus_S1",
         "payment_method": "pm_card_visa",
-        "payment_method_types": ["card"],
+        "allowed_payment_method_types": ["card"],
         "confirm": True,
         "metadata": {"q2c_payment_id": "pay_1", "q2c_invoice": "in_1"},
         "description": "Invoice in_1 (pay_1)",
         "expand": ["latest_charge"],
     }
     standalone = msgspec.structs.replace(request, invoice_system_id="")
-    quiet = payment_intent_params(standalone, 53546, describe=False)
+    quiet = payment_intent_params(standalone, 53546, look_alike=True)
     assert quiet["metadata"] == {"q2c_payment_id": "pay_1", "q2c_invoice": None}
     assert quiet["description"] is None
+    assert quiet["allowed_payment_method_types"] is None
+
+
+def test_every_request_parameter_is_known_to_the_pinned_version() -> None:
+    """What the adapter sends, against what Stripe publishes for the version it pins."""
+    assert conformance.document()["info"]["version"] == API_VERSION
+    request = PaymentRequest(
+        payment_id="pay_1", invoice_system_id="in_1", account="cus_S1",
+        amount="10.00", currency="EUR", payment_method="pm_card_visa",
+    )  # fmt: skip
+    party = BillingParty(canonical_id="cus_01J", name="Acme", country="DE")
+    draft = InvoiceDraft(
+        invoice_id="inv_01J", order_id="ord_01J", account="cus_S1", currency="EUR",
+        lines=[InvoiceLineDraft(description="Widget", sku="W-1", quantity="1", amount="10.00")],
+        tax="1.90", tax_document="inv_01J",
+    )  # fmt: skip
+    sent = {
+        ("POST", "/v1/payment_intents"): payment_intent_params(request, 1000),
+        ("POST", "/v1/customers"): customer_params(party),
+        ("POST", "/v1/invoices"): invoice_params(draft),
+        ("POST", "/v1/invoiceitems"): line_item_params(draft, "in_1", 1, 1000),
+    }
+    for (method, template), params in sent.items():
+        names = {name for name, value in params.items() if value is not None}
+        assert names <= conformance.accepted_parameters(method, template), template
