@@ -12,6 +12,7 @@ import httpx
 import redis.asyncio as aioredis
 
 from domains.customer.service import CustomerService
+from domains.errors import StoreUnavailable
 from domains.invoice.service import InvoiceService
 from domains.order.service import OrderService
 from domains.ownership import OwnershipMap
@@ -108,7 +109,7 @@ class Runtime:
     client_registry: ClientRegistry = field(default_factory=MemoryClientRegistry)
 
     async def start(self) -> None:
-        await prepare_database(self.settings)
+        await self.database.prepare()
         await self.verifier.warm_up()
 
     async def close(self) -> None:
@@ -127,8 +128,11 @@ async def prepare_database(settings: Settings) -> None:
     url = settings.database_url()
     if settings.database is None:
         await asyncio.to_thread(migrate.upgrade, url)
-    else:
+        return
+    try:
         await asyncio.to_thread(migrate.require_current, url)
+    except migrate.SchemaBehind as behind:
+        raise StoreUnavailable(str(behind)) from behind
 
 
 class _NoCookies(CookieJar):
@@ -206,7 +210,11 @@ def build_runtime(settings: Settings) -> Runtime:
 
     # Durable records in the database; Redis (when configured) holds only what may be
     # lost: rate-limit state and the caches in front of the crosswalk and owners.
-    database = Database(settings.database_url(), settings.database)
+    database = Database(
+        settings.database_url(),
+        settings.database,
+        before_first_use=lambda: prepare_database(settings),
+    )
     redis_client: aioredis.Redis | None = None
     cache: RedisCache | None = None
     rate_limit_store: RateLimitStore = MemoryRateLimitStore()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
@@ -20,6 +21,36 @@ from policies.auth.scopes import ALL_SCOPES
 from tests.support.settings import gateway_settings
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+_COLLECTION_HOME: list[str] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before anything is collected (some modules build a gateway at import time), point
+    ``$Q2C_HOME`` at a folder of this run's own: tests never touch ``./.q2c``."""
+    del config
+    from gateway.stores.sql.config import HOME_ENV
+
+    home = tempfile.mkdtemp(prefix="q2c-test-home-")
+    _COLLECTION_HOME.append(home)
+    os.environ[HOME_ENV] = home
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    del config
+    for home in _COLLECTION_HOME:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """``$Q2C_HOME`` for what starts before a test's own (module and session fixtures,
+    and the gateway processes they start): never the working directory's ``.q2c``."""
+    from gateway.stores.sql.config import HOME_ENV
+
+    home = tmp_path_factory.mktemp("q2c-session-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(HOME_ENV, str(home))
+        yield home
 
 
 @pytest.fixture(scope="session")

@@ -16,8 +16,9 @@ when both try to upgrade a read lock.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -57,8 +58,19 @@ def sync_url(url: str) -> URL:
 class Database:
     """The engine plus the counters tests and benchmarks read (statements sent)."""
 
-    def __init__(self, url: str, settings: DatabaseSettings | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        settings: DatabaseSettings | None = None,
+        *,
+        before_first_use: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """``before_first_use`` runs once, before the first statement (the embedded
+        default brings its SQLite file to the current schema there, so it works even
+        when nothing ran the application's start-up)."""
         settings = settings or DatabaseSettings(url=url)
+        self._before_first_use = before_first_use
+        self._first_use = asyncio.Lock()
         self.url = async_url(url)
         self.dialect: Dialect = (
             "postgresql" if self.url.get_backend_name() == "postgresql" else "sqlite"
@@ -85,10 +97,25 @@ class Database:
         if self.dialect == "postgresql":
             event.listen(sync, "begin", count_transaction)
 
+    async def prepare(self) -> None:
+        """Run ``before_first_use`` unless it ran already."""
+        if self._before_first_use is None:
+            return
+        async with self._first_use:
+            prepare, self._before_first_use = self._before_first_use, None
+            if prepare is not None:
+                try:
+                    await prepare()
+                except BaseException:
+                    self._before_first_use = prepare  # the next use tries again
+                    raise
+
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
         """A connection where every statement commits on its own."""
         try:
+            if self._before_first_use is not None:
+                await self.prepare()
             async with self._autocommit.connect() as connection:
                 yield connection
         except UNAVAILABLE as error:
@@ -98,6 +125,8 @@ class Database:
     async def writing(self) -> AsyncIterator[AsyncConnection]:
         """One transaction: committed when the block ends, rolled back when it raises."""
         try:
+            if self._before_first_use is not None:
+                await self.prepare()
             async with self.engine.begin() as connection:
                 yield connection
         except UNAVAILABLE as error:
