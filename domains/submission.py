@@ -213,25 +213,28 @@ class Submissions:
             )
 
         settle = _Settle(self._ledger, tenant, canonical_id, owner, self._clock)
+        record: R | None = None
+        if entry.previous_state in ("in_flight", "unknown"):
+            # The last attempt's outcome is unknown: look before creating again.
+            try:
+                record = await steps.find()
+            except BaseException as error:
+                await settle.after(error, created=False, window=window, previous=entry)
+                raise
+            if record is None and self._clock() < entry.resolve_after:
+                await settle.unknown(entry.resolve_after, entry.last_error)
+                raise OutcomePending(
+                    f"An earlier attempt at {canonical_id} may still be committing in "
+                    f"{system}; it is looked up again after Retry-After seconds.",
+                    system=system,
+                    retry_after=self._remaining(entry.resolve_after),
+                )
         created = False
         try:
-            record = None
-            if entry.previous_state in ("in_flight", "unknown"):
-                record = await steps.find()
-                if record is None and self._clock() < entry.resolve_after:
-                    await settle.unknown(entry.resolve_after, entry.last_error)
-                    raise OutcomePending(
-                        f"An earlier attempt at {canonical_id} may still be committing in "
-                        f"{system}; it is looked up again after Retry-After seconds.",
-                        system=system,
-                        retry_after=self._remaining(entry.resolve_after),
-                    )
             if record is None:
                 record = await steps.create()
                 created = True
             await steps.register(record)
-        except OutcomePending:
-            raise
         except BaseException as error:
             await settle.after(error, created=created, window=window, previous=entry)
             raise

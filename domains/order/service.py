@@ -101,10 +101,11 @@ class OrderService:
         if legal_entity:
             facts["legal_entity"] = legal_entity
 
+        # The ERP customer first: master data of its own (created once, through the
+        # ledger), and no part of this order's attempt.
+        account = await self._account(xw, erp, data.customer_id, customer, currency, legal_entity)
+
         async def submit() -> OrderRecord:
-            account = await self._account(
-                xw, erp, data.customer_id, customer, currency, legal_entity
-            )
             return await erp.submit_order(
                 OrderSubmission(
                     reference=order_id,

@@ -272,3 +272,27 @@ async def test_one_subject_one_record(submissions: Submissions) -> None:
         )
     assert taken.value.existing_id == "ord_1"
     assert erp.creates == 1
+
+
+async def test_a_failed_look_up_leaves_the_outcome_unknown(
+    submissions: Submissions, clock: Clock
+) -> None:
+    erp = FakeSystem(fail_create=[timeout()])
+    with pytest.raises(DependencyTimeout):
+        await submit(submissions, erp)
+    steps = erp.steps("ord_1")
+
+    async def broken_find() -> str | None:
+        raise DependencyUnavailable("erp down", system="erp")
+
+    looking = SubmissionSteps(
+        find=broken_find, create=steps.create, fetch=steps.fetch,
+        register=steps.register, system_id=steps.system_id,
+    )
+    clock.now += 40  # past the window: only the look-up stands between us and a create
+    with pytest.raises(DependencyUnavailable):
+        await submissions.submit("acme", "ord_1", kind="order", system="erp", steps=looking)
+    assert erp.creates == 0  # never created blind
+    erp.records["ord_1"] = "R-first"  # the first attempt had landed after all
+    assert await submit(submissions, erp) == "R-first"
+    assert erp.creates == 0
