@@ -116,8 +116,8 @@ def build(settings: NetSuiteSettings, upstream: Upstream, secrets: SecretReader)
         NetSuiteClient(upstream, tokens_for(settings, upstream, secrets)),
         subsidiaries=dict(settings.subsidiaries),
         default_subsidiary=settings.default_subsidiary,
-        line_number_field=settings.line_number_field,
-        hold_field=settings.hold_field,
+        line_number_field=settings.line_number_field or None,
+        hold_field=settings.hold_field or None,  # "" in the file: not used
     )
 
 
