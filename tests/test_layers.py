@@ -40,12 +40,15 @@ ALLOWED: dict[str, frozenset[str]] = {
         }
     ),
     # Vendor dialects implement domain ports: HTTP clients (aiohttp with its
-    # multidict/yarl types) and a retry library.
+    # multidict/yarl types), a retry library, and JWT signing for the vendors' OAuth 2.0
+    # assertion flows (NetSuite machine-to-machine).
     "systems": frozenset(
         {"domains", "contracts", "msgspec", "httpx", "aiohttp", "multidict", "yarl", "tenacity"}
+        | {"jwt", "cryptography"}
     ),
-    # Simulators know their vendor, not the gateway, its policies or its domains.
-    "sandboxes": frozenset({"msgspec"}),
+    # Simulators know their vendor, not the gateway, its policies or its domains; the
+    # NetSuite token endpoint verifies signed client assertions.
+    "sandboxes": frozenset({"msgspec", "jwt", "cryptography"}),
     # The composition root and edge; ``sandboxes`` only in EMBEDDED (checked below).
     "gateway": frozenset(
         {
