@@ -736,6 +736,7 @@ class NetSuiteSandbox:
                 "subsidiary": f("select", lambda r: r.get("subsidiary")),
                 "currency": f("select", lambda r: r.get("currency")),
                 "trandate": f("date", lambda r: r.get("tranDate")),
+                "shipdate": f("date", lambda r: r.get("shipDate")),
                 "total": f("number", lambda r: self._order_total(r)),
                 "createddate": f("date", lambda r: r.get("createdDate")),
                 "lastmodifieddate": f("date", lambda r: r.get("lastModifiedDate")),
@@ -975,6 +976,7 @@ class NetSuiteSandbox:
             "memo": record.get("memo"),
             "orderStatus": {"id": status, "refName": _ORDER_STATUS[status]},
             "otherRefNum": record.get("otherRefNum"),
+            "shipDate": ship_date.isoformat() if (ship_date := record.get("shipDate")) else None,
             "status": {"id": status, "refName": _ORDER_STATUS[status]},
             "subsidiary": self._ref(base, "subsidiary", record["subsidiary"]),
             "subtotal": _number_json(subtotal),
@@ -1322,6 +1324,8 @@ class NetSuiteSandbox:
                 record[name] = _string(body[name], name)
         if "tranDate" in body:
             record["tranDate"] = _date(body["tranDate"], "tranDate") or record["tranDate"]
+        if "shipDate" in body:  # the requested ship date; null clears it
+            record["shipDate"] = _date(body["shipDate"], "shipDate")
         if "orderStatus" in body and body["orderStatus"] is not None:
             raw = body["orderStatus"]
             status = raw.get("id") if isinstance(raw, dict) else raw
@@ -1553,6 +1557,7 @@ class NetSuiteSandbox:
             "id": c("integer", lambda r: r["id"]),
             "tranid": c("text", lambda r: r["tranId"]),
             "trandate": c("date", lambda r: r["tranDate"]),
+            "shipdate": c("date", lambda r: r.get("shipDate")),
             "type": c("text", lambda r: "SalesOrd"),
             "entity": c("integer", lambda r: r["entity"]),
             "status": c("text", lambda r: r["orderStatus"]),
