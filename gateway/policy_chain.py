@@ -1,6 +1,7 @@
 """The policies every governed call passes, in the one order that is declared and tested.
 
-    tracing -> metrics -> auth -> versioning -> rate_limit -> audit -> idempotency -> handler
+    tracing -> metrics -> auth -> versioning -> rate_limit -> audit -> input -> idempotency
+    -> handler
 
 Tracing and metrics wrap the whole application (they must see unmatched routes
 too); tracing, outermost, opens the request's context (policies/context.py). The
@@ -19,10 +20,12 @@ from typing import Any, cast
 
 from litestar.middleware import DefineMiddleware
 
+from gateway.route_inputs import OperationInputs
 from gateway.wiring import Runtime
 from policies.audit import AuditMiddleware
 from policies.auth import AuthMiddleware
 from policies.idempotency import IdempotencyMiddleware
+from policies.input import InputMiddleware, RouteInputs
 from policies.metrics import MetricsMiddleware
 from policies.rate_limit import RateLimitMiddleware
 from policies.tracing.middleware import TracingMiddleware
@@ -35,6 +38,7 @@ POLICY_ORDER = (
     "versioning",
     "rate_limit",
     "audit",
+    "input",
     "idempotency",
 )
 # Around the whole application, before routing; the rest run after it.
@@ -47,7 +51,7 @@ def _asgi(cls: type) -> Any:
     return cast("Any", cls)
 
 
-def _routed(runtime: Runtime) -> dict[str, DefineMiddleware]:
+def _routed(runtime: Runtime, inputs: RouteInputs) -> dict[str, DefineMiddleware]:
     """The policies that run after routing and are switched on, by name."""
     settings = runtime.settings
     metrics = runtime.metrics
@@ -73,6 +77,10 @@ def _routed(runtime: Runtime) -> dict[str, DefineMiddleware]:
         chain["audit"] = DefineMiddleware(
             _asgi(AuditMiddleware), config=settings.audit, store=runtime.audit_store
         )
+    if settings.input.enabled:
+        chain["input"] = DefineMiddleware(
+            _asgi(InputMiddleware), config=settings.input, inputs=inputs
+        )
     if settings.idempotency.enabled:
         chain["idempotency"] = DefineMiddleware(
             _asgi(IdempotencyMiddleware),
@@ -86,7 +94,7 @@ def _routed(runtime: Runtime) -> dict[str, DefineMiddleware]:
 def policy_middleware(runtime: Runtime) -> list[DefineMiddleware]:
     """The policies that run after routing, as Litestar middleware, in POLICY_ORDER
     (Litestar runs the first in the list outermost)."""
-    chain = _routed(runtime)
+    chain = _routed(runtime, OperationInputs())
     return [chain[name] for name in POLICY_ORDER if name in chain]
 
 

@@ -16,6 +16,7 @@ from domains.ownership import OwnershipMap, OwnershipRule
 from policies.audit import AuditConfig
 from policies.auth import AuthConfig, sandbox_auth_config
 from policies.idempotency import IdempotencyConfig
+from policies.input import InputConfig
 from policies.metrics import MetricsConfig
 from policies.rate_limit import RateLimitConfig
 from policies.tracing.middleware import TracingConfig
@@ -85,6 +86,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     auth: AuthConfig = msgspec.field(default_factory=AuthConfig)
     rate_limit: RateLimitConfig = msgspec.field(default_factory=RateLimitConfig)
     idempotency: IdempotencyConfig = msgspec.field(default_factory=IdempotencyConfig)
+    input: InputConfig = msgspec.field(default_factory=InputConfig)
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     audit: AuditConfig = msgspec.field(default_factory=AuditConfig)
     versioning: VersioningConfig = msgspec.field(default_factory=VersioningConfig)

@@ -14,6 +14,7 @@ from gateway.wiring import build_runtime
 from policies.audit import AuditMiddleware
 from policies.auth import AuthMiddleware
 from policies.idempotency import IdempotencyMiddleware
+from policies.input import InputMiddleware
 from policies.metrics import MetricsConfig, MetricsMiddleware
 from policies.rate_limit import RateLimitMiddleware
 from policies.tracing import TracingMiddleware
@@ -27,6 +28,7 @@ CLASSES: dict[str, type] = {
     "versioning": VersioningMiddleware,
     "rate_limit": RateLimitMiddleware,
     "audit": AuditMiddleware,
+    "input": InputMiddleware,
     "idempotency": IdempotencyMiddleware,
 }
 
@@ -47,6 +49,10 @@ def test_the_declared_order_names_every_policy_once() -> None:
     # Auth before the rate limit (limits key on the consumer); idempotency last.
     assert POLICY_ORDER.index("auth") < POLICY_ORDER.index("rate_limit")
     assert POLICY_ORDER[-1] == "idempotency"
+    # Input checks after the rate limit and audit, before any key is held.
+    assert POLICY_ORDER.index("audit") < POLICY_ORDER.index("input") < POLICY_ORDER.index(
+        "idempotency"
+    )
 
 
 def test_the_chain_follows_the_declared_order() -> None:
@@ -75,4 +81,4 @@ def test_switched_off_policies_leave_the_rest_in_order() -> None:
     assert type(app._asgi) is TracingMiddleware
     assert app._asgi.app is app.litestar
     routed = [define.middleware for define in policy_middleware(runtime)]
-    assert routed == [AuthMiddleware, AuditMiddleware, IdempotencyMiddleware]
+    assert routed == [AuthMiddleware, AuditMiddleware, InputMiddleware, IdempotencyMiddleware]
