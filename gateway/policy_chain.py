@@ -1,10 +1,11 @@
 """The policies every governed call passes, in the one order that is declared and tested.
 
-    tracing -> metrics -> auth -> versioning -> rate_limit -> audit -> input -> idempotency
-    -> handler
+    tracing -> metrics -> http -> auth -> versioning -> rate_limit -> audit -> input
+    -> idempotency -> handler
 
-Tracing and metrics wrap the whole application (they must see unmatched routes
-too); tracing, outermost, opens the request's context (policies/context.py). The
+Tracing, metrics and http wrap the whole application (they must see unmatched routes
+too); tracing, outermost, opens the request's context (policies/context.py), and http
+answers non-canonical paths before routing and turns HEAD into the GET it stands for. The
 rest run after routing, so they know the matched route's declared policy. Auth
 comes before the rate limit so limits key on the consumer. Versioning sits right
 after auth so a retired operation answers 410 without spending quota or an
@@ -20,10 +21,11 @@ from typing import Any, cast
 
 from litestar.middleware import DefineMiddleware
 
-from gateway.route_inputs import OperationInputs
+from gateway.route_inputs import OperationInputs, RouteMethods
 from gateway.wiring import Runtime
 from policies.audit import AuditMiddleware
 from policies.auth import AuthMiddleware
+from policies.http import HttpMiddleware
 from policies.idempotency import IdempotencyMiddleware
 from policies.input import InputMiddleware, RouteInputs
 from policies.metrics import MetricsMiddleware
@@ -34,6 +36,7 @@ from policies.versioning import VersioningMiddleware
 POLICY_ORDER = (
     "tracing",
     "metrics",
+    "http",
     "auth",
     "versioning",
     "rate_limit",
@@ -42,7 +45,7 @@ POLICY_ORDER = (
     "idempotency",
 )
 # Around the whole application, before routing; the rest run after it.
-EDGE_POLICIES = POLICY_ORDER[:2]
+EDGE_POLICIES = POLICY_ORDER[:3]
 
 
 def _asgi(cls: type) -> Any:
@@ -107,6 +110,7 @@ def _edge(runtime: Runtime) -> dict[str, Callable[[Any], Any]]:
     }
     if runtime.settings.metrics.enabled:
         edge["metrics"] = lambda app: MetricsMiddleware(app, metrics=runtime.metrics)
+    edge["http"] = lambda app: HttpMiddleware(app, allowed=RouteMethods())
     return edge
 
 

@@ -1,6 +1,7 @@
-"""What each operation reads from a request, as its OpenAPI operation documents it.
+"""What the policies need to know about the matched route, from the Litestar app.
 
-The input policy refuses query parameters an operation does not declare and
+What each operation reads from a request, as its OpenAPI operation documents it: the
+input policy refuses query parameters an operation does not declare and
 bodies that are not JSON where JSON is taken. Taking both from the app's own
 OpenAPI document keeps the check and the documentation one thing: a parameter
 is accepted exactly when the document lists it.
@@ -54,3 +55,23 @@ def _describe(app: Any, template: str, method: str) -> RouteInput | None:
         query=frozenset(query),
         repeatable=frozenset(repeatable),
     )
+
+
+class RouteMethods:
+    """``AllowedMethods`` for Litestar: every method the matched path's routes serve."""
+
+    def __init__(self) -> None:
+        self._by_template: dict[str, frozenset[str]] | None = None
+
+    def __call__(self, scope: Scope) -> frozenset[str] | None:
+        template = scope.get("path_template")
+        if not isinstance(template, str):
+            return None
+        if self._by_template is None:
+            found: dict[str, set[str]] = {}
+            for route in getattr(scope.get("app"), "routes", ()):
+                methods = getattr(route, "methods", None)
+                if methods:
+                    found.setdefault(route.path_format, set()).update(methods)
+            self._by_template = {path: frozenset(m) for path, m in found.items()}
+        return self._by_template.get(template)

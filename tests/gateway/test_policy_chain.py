@@ -13,6 +13,7 @@ from gateway.policy_chain import EDGE_POLICIES, POLICY_ORDER, policy_middleware
 from gateway.wiring import build_runtime
 from policies.audit import AuditMiddleware
 from policies.auth import AuthMiddleware
+from policies.http import HttpMiddleware
 from policies.idempotency import IdempotencyMiddleware
 from policies.input import InputMiddleware
 from policies.metrics import MetricsConfig, MetricsMiddleware
@@ -24,6 +25,7 @@ from tests.support.settings import gateway_settings
 CLASSES: dict[str, type] = {
     "tracing": TracingMiddleware,
     "metrics": MetricsMiddleware,
+    "http": HttpMiddleware,
     "auth": AuthMiddleware,
     "versioning": VersioningMiddleware,
     "rate_limit": RateLimitMiddleware,
@@ -79,6 +81,7 @@ def test_switched_off_policies_leave_the_rest_in_order() -> None:
     runtime = build_runtime(settings)
     app = create_app(settings, runtime)
     assert type(app._asgi) is TracingMiddleware
-    assert app._asgi.app is app.litestar
+    assert type(app._asgi.app) is HttpMiddleware
+    assert app._asgi.app.app is app.litestar
     routed = [define.middleware for define in policy_middleware(runtime)]
     assert routed == [AuthMiddleware, AuditMiddleware, InputMiddleware, IdempotencyMiddleware]
