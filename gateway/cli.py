@@ -43,6 +43,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if workers > 1 and settings.paging.cursor_key_env is None:
+        from gateway.settings import MULTI_PROCESS_CURSOR_KEY
+
+        print(f"q2c serve: {MULTI_PROCESS_CURSOR_KEY}", file=sys.stderr)
+        return 2
     base = f"http://{host}:{port}"
     mode = "embedded sandboxes, in-memory stores" if settings.embedded else "configured systems"
     print(

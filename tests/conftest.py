@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 
 import httpx
 import pytest
@@ -16,6 +18,21 @@ from policies.auth.scopes import ALL_SCOPES
 from tests.support.settings import gateway_settings
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def q2c_home() -> Iterator[str]:
+    """Local state (generated keys) in a folder of this test run, never in the checkout;
+    servers the tests start inherit it."""
+    home = tempfile.mkdtemp(prefix="q2c-home-")
+    previous = os.environ.get("Q2C_HOME")
+    os.environ["Q2C_HOME"] = home
+    yield home
+    if previous is None:
+        os.environ.pop("Q2C_HOME", None)
+    else:
+        os.environ["Q2C_HOME"] = previous
+    shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from domains.customer.records import Customer
 from domains.errors import Conflict, NotFound
 from domains.ids import new_id
 from domains.ownership import OwnershipMap
-from domains.paging import Listing, next_cursor, page_request
+from domains.paging import Listing, Page, Pager
 from domains.tenancy import CrosswalkFactory, RecordOwners, visible
 
 # The caller's lost-update guard, checked against the customer as it stands
@@ -36,8 +36,10 @@ class CustomerService:
         owners: RecordOwners,
         ownership: OwnershipMap,
         masters: Mapping[str, CustomerMaster],
+        pager: Pager,
     ) -> None:
         self._crosswalks = crosswalks
+        self._pager = pager
         self._owners = owners
         self._ownership = ownership
         self._masters = masters
@@ -50,13 +52,19 @@ class CustomerService:
     ) -> Listing[Customer]:
         master = self._master()
         xw = self._crosswalks(tenant)
-        request = page_request(cursor, limit, "customers", query)
-        page = await master.list_customers(query, request.offset, request.limit)
-        records = await visible(
-            self._owners, tenant, "customer", master.system, page.items, lambda r: r.system_id
-        )
+        request = self._pager.request(tenant, cursor, limit, "customers", master.system, query)
+
+        async def fetch(offset: int, count: int) -> Page[CustomerRecord]:
+            return await master.list_customers(query, offset, count)
+
+        async def keep(records: list[CustomerRecord]) -> list[CustomerRecord]:
+            return await visible(
+                self._owners, tenant, "customer", master.system, records, lambda r: r.system_id
+            )
+
+        records, next_offset = await self._pager.collect(request, fetch, keep)
         data = [await self._canonical(xw, master.system, record) for record in records]
-        return Listing(data, next_cursor(request, page))
+        return Listing(data, self._pager.cursor(request, next_offset))
 
     async def get(self, tenant: str, customer_id: str) -> Customer:
         master = self._master()
