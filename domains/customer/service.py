@@ -106,10 +106,7 @@ class CustomerService:
             if not await visible(
                 self._owners, tenant, "customer", master.system, [existing], lambda r: r.system_id
             ):
-                raise Conflict(
-                    "A customer with this identity is already mastered for another tenant.",
-                    code="CUSTOMER_IDENTITY_TAKEN",
-                )
+                raise _identity_taken()
             known = await self._canonical(xw, master.system, existing)
             raise _duplicate(known.id, reason)
         canonical_id = new_id("customer")
@@ -117,7 +114,9 @@ class CustomerService:
         # Identity claims are global: two tenants creating one company race too.
         holder = await self._crosswalks("").claim_identity(keys, canonical_id)
         if holder is not None:
-            raise _duplicate(holder, "concurrent_create")
+            # A create of this identity is under way, this tenant's or another's: its id
+            # may never exist, and naming it would tell one tenant about another's.
+            raise _identity_taken()
         try:
             record = await master.create_customer(canonical_id, data)
         except BaseException:
@@ -176,6 +175,18 @@ def to_customer(canonical_id: str, references: dict[str, str], record: CustomerR
             ExternalReference(system=system, id=system_id)
             for system, system_id in sorted(references.items())
         ],
+    )
+
+
+def _identity_taken() -> Conflict:
+    """The one answer for an identity this caller may not master and may not see: held
+    by another tenant's customer, or by a create still under way. Both look the same,
+    so the answer tells no tenant that another holds a tax id, name or domain."""
+    return Conflict(
+        "A customer with this identity (tax id, name and country, or web domain) exists "
+        "or is being created, and cannot be mastered again. Look it up with "
+        "GET /v1/customers, or ask your administrator.",
+        code="CUSTOMER_IDENTITY_TAKEN",
     )
 
 
