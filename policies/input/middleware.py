@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from contracts.problem import FieldError
 from policies.asgi import ASGIApp, Message, Receive, Scope, Send, send_problem
@@ -170,9 +170,12 @@ def _query_errors(query_string: bytes, route: RouteInput) -> list[FieldError]:
     declared = route.query or frozenset()
     seen: set[str] = set()
     errors: list[FieldError] = []
-    for name, _ in parse_qsl(
-        query_string.decode("latin-1"), keep_blank_values=True, encoding="latin-1"
-    ):
+    for pair in query_string.decode("latin-1").split("&"):
+        if not pair:
+            continue
+        name = pair.split("=", 1)[0]
+        if "%" in name or "+" in name:
+            name = unquote_plus(name, encoding="latin-1")
         shown = name[:100]
         if name not in declared:
             errors.append(
