@@ -80,15 +80,31 @@ Keep = Callable[[list[T]], Awaitable[list[T]]]
 
 class Pager:
     """Opens and issues the cursors of every list, and fills pages across records
-    the caller may not see."""
+    the caller may not see.
 
-    def __init__(self, key: bytes, *, max_scan: int = DEFAULT_MAX_SCAN) -> None:
-        if len(key) < 16:
-            raise ValueError("the cursor key must be at least 16 bytes")
+    ``key`` may be a function that returns it: the key is then read on first use (or
+    by ``key()`` at start-up), so building the services does no I/O.
+    """
+
+    def __init__(
+        self, key: bytes | Callable[[], bytes], *, max_scan: int = DEFAULT_MAX_SCAN
+    ) -> None:
         if max_scan < MAX_LIMIT:
             raise ValueError(f"max_scan must be at least one full page ({MAX_LIMIT})")
-        self._key = key
+        self._source = key
+        self._key: bytes | None = None
+        if isinstance(key, bytes):
+            self.key()
         self.max_scan = max_scan
+
+    def key(self) -> bytes:
+        """The signing key, read once."""
+        if self._key is None:
+            key = self._source if isinstance(self._source, bytes) else self._source()
+            if len(key) < 16:
+                raise ValueError("the cursor key must be at least 16 bytes")
+            self._key = key
+        return self._key
 
     def request(
         self, tenant: str, cursor: str | None, limit: int, *filters: object
@@ -159,7 +175,7 @@ class Pager:
             batch = min(batch * 2, MAX_LIMIT)
 
     def _tag(self, position: bytes, scope: bytes) -> bytes:
-        return hmac.new(self._key, position + scope, hashlib.sha256).digest()[:_TAG_BYTES]
+        return hmac.new(self.key(), position + scope, hashlib.sha256).digest()[:_TAG_BYTES]
 
 
 def _scope(tenant: str, filters: tuple[object, ...]) -> bytes:

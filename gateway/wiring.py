@@ -85,8 +85,11 @@ class Runtime:
     tracer: Tracer
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
     sandboxes: dict[str, Any] = field(default_factory=dict)
+    pager: Pager | None = None
 
     async def start(self) -> None:
+        if self.pager is not None:
+            self.pager.key()  # a missing or short cursor key stops the start, by name
         await self.verifier.warm_up()
 
     async def close(self) -> None:
@@ -240,7 +243,8 @@ def build_runtime(settings: Settings) -> Runtime:
 
     # Configuration, fixed for the life of the process: every service gets the value.
     ownership = settings.ownership_map()
-    pager = Pager(cursor_key(settings.paging), max_scan=settings.paging.max_scan)
+    paging = settings.paging
+    pager = Pager(lambda: cursor_key(paging), max_scan=paging.max_scan)
     customers = CustomerService(
         crosswalks=crosswalks,
         owners=owners,
@@ -320,6 +324,7 @@ def build_runtime(settings: Settings) -> Runtime:
         tracer=Tracer(settings.tracing),
         health_checks=checks,
         sandboxes=sandboxes,
+        pager=pager,
     )
 
 

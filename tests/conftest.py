@@ -20,19 +20,17 @@ from tests.support.settings import gateway_settings
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
+# Local state (generated keys) goes to a folder of this test run, never the checkout's
+# .q2c/ or the user's $Q2C_HOME: set before any test module is imported (some build
+# an app at import), and inherited by the servers the tests start.
+_HOME = tempfile.mkdtemp(prefix="q2c-home-")
+os.environ["Q2C_HOME"] = _HOME
+
+
 @pytest.fixture(autouse=True, scope="session")
 def q2c_home() -> Iterator[str]:
-    """Local state (generated keys) in a folder of this test run, never in the checkout;
-    servers the tests start inherit it."""
-    home = tempfile.mkdtemp(prefix="q2c-home-")
-    previous = os.environ.get("Q2C_HOME")
-    os.environ["Q2C_HOME"] = home
-    yield home
-    if previous is None:
-        os.environ.pop("Q2C_HOME", None)
-    else:
-        os.environ["Q2C_HOME"] = previous
-    shutil.rmtree(home, ignore_errors=True)
+    yield _HOME
+    shutil.rmtree(_HOME, ignore_errors=True)
 
 
 @pytest.fixture

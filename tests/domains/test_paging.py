@@ -141,3 +141,20 @@ def test_a_short_key_or_a_scan_below_one_page_is_refused() -> None:
         Pager(b"short")
     with pytest.raises(ValueError, match="max_scan"):
         Pager(KEY, max_scan=10)
+
+
+def test_a_key_source_is_read_once_on_first_use() -> None:
+    reads: list[int] = []
+
+    def source() -> bytes:
+        reads.append(1)
+        return KEY
+
+    pager = Pager(source)
+    assert reads == []
+    request = pager.request("acme", None, 10, "list")
+    assert pager.cursor(request, 10) == Pager(KEY).cursor(request, 10)
+    assert pager.key() == KEY
+    assert reads == [1]
+    with pytest.raises(ValueError, match="16 bytes"):
+        Pager(lambda: b"short").key()

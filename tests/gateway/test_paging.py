@@ -256,3 +256,23 @@ def test_several_workers_without_a_configured_key_stop_the_start_naming_the_fiel
     )
     assert load_settings(config).paging.cursor_key_env == "Q2C_CURSOR_KEY"
     assert os.environ.get("Q2C_HOME")  # the suite's own folder, never the checkout's
+
+
+async def test_building_reads_no_key_and_starting_checks_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from gateway.openapi_doc import generate
+
+    monkeypatch.setenv("Q2C_HOME", str(tmp_path / "home"))
+    generate("v1")  # the documents need no key
+    runtime = build_runtime(gateway_settings())
+    assert not (tmp_path / "home" / "cursor.key").exists()
+    await runtime.start()
+    assert (tmp_path / "home" / "cursor.key").exists()
+    await runtime.close()
+    monkeypatch.delenv("TEST_CURSOR_KEY", raising=False)
+    configured = gateway_settings(paging=PagingSettings(cursor_key_env="TEST_CURSOR_KEY"))
+    missing = build_runtime(configured)
+    with pytest.raises(SystemExit, match=r"paging\.cursor_key_env"):
+        await missing.start()
+    await missing.close()
