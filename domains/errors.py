@@ -26,6 +26,9 @@ class GatewayError(Exception):
     title: str = "Internal error"
     kind: str = "internal"
     retryable: bool = False
+    # Seconds after which a retry can succeed, when the failure knows (a paused circuit,
+    # a system's own Retry-After); the edge sends it as Retry-After.
+    retry_after: float | None = None
 
     def __init__(
         self,

@@ -28,6 +28,7 @@ from policies.audit import audit_routes
 from policies.auth.openapi import security_components
 from policies.auth.routes import issuer_routes
 from policies.metrics import MetricsListener, governance_route, metrics_route
+from policies.metrics.routes import caller_view
 from policies.problems import set_problem_type_base
 from policies.route import RoutePolicy, governed, public
 from policies.tracing import tracing_routes
@@ -156,8 +157,14 @@ def ops_routes(runtime: Runtime) -> list[Any]:
     config = runtime.settings.metrics
     if config.enabled:
         scope = config.required_scope
-        routes.append(metrics_route(runtime.metrics, opt=governed(scope) if scope else public()))
-        routes.append(governance_route(runtime.metrics, opt=governed("ops:read")))
+        # Tenants see their own calls; ops:admin (or no tenancy: auth off) sees all.
+        view = caller_view(tenancy=runtime.settings.auth.enabled)
+        routes.append(
+            metrics_route(
+                runtime.metrics, opt=governed(scope) if scope else public(), view=view
+            )
+        )
+        routes.append(governance_route(runtime.metrics, opt=governed("ops:read"), view=view))
     return routes
 
 

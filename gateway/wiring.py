@@ -14,6 +14,7 @@ from domains.customer.service import CustomerService
 from domains.invoice.service import InvoiceService
 from domains.order.service import OrderService
 from domains.ownership import OwnershipMap
+from domains.paging import Pager
 from domains.payment.service import PaymentService
 from domains.pricing.calculate import PriceCalculator
 from domains.pricing.service import PriceService
@@ -21,7 +22,7 @@ from domains.product.service import ProductService
 from domains.quote.service import QuoteService
 from domains.tenancy import CrosswalkFactory, RecordOwners
 from gateway import embedded
-from gateway.settings import Settings, UpstreamClientSettings, env_secrets
+from gateway.settings import Settings, UpstreamClientSettings, cursor_key, env_secrets
 from gateway.stores.crosswalk import (
     MemoryCrosswalks,
     MemoryRecordOwners,
@@ -93,8 +94,11 @@ class Runtime:
     sandboxes: dict[str, Any] = field(default_factory=dict)
     # Clients registered at run time (the portal's sandbox apps), beside configured ones.
     client_registry: ClientRegistry = field(default_factory=MemoryClientRegistry)
+    pager: Pager | None = None
 
     async def start(self) -> None:
+        if self.pager is not None:
+            self.pager.key()  # a missing or short cursor key stops the start, by name
         await self.verifier.warm_up()
 
     async def close(self) -> None:
@@ -251,20 +255,31 @@ def build_runtime(settings: Settings) -> Runtime:
 
     # Configuration, fixed for the life of the process: every service gets the value.
     ownership = settings.ownership_map()
+    paging = settings.paging
+    pager = Pager(lambda: cursor_key(paging), max_scan=paging.max_scan)
     customers = CustomerService(
-        crosswalks=crosswalks, owners=owners, ownership=ownership, masters=adapters.crm
+        crosswalks=crosswalks,
+        owners=owners,
+        ownership=ownership,
+        masters=adapters.crm,
+        pager=pager,
     )
     products = ProductService(
-        crosswalks=crosswalks, ownership=ownership, catalogs=adapters.catalogs
+        crosswalks=crosswalks, ownership=ownership, catalogs=adapters.catalogs, pager=pager
     )
     prices = PriceService(
-        crosswalks=crosswalks, ownership=ownership, books=adapters.crm, products=products
+        crosswalks=crosswalks,
+        ownership=ownership,
+        books=adapters.crm,
+        products=products,
+        pager=pager,
     )
     quotes = QuoteService(
         crosswalks=crosswalks,
         ownership=ownership,
         sources=adapters.crm,
         products=products,
+        pager=pager,
         customers=customers,
         tax=adapters.tax,
     )
@@ -276,6 +291,7 @@ def build_runtime(settings: Settings) -> Runtime:
         customers=customers,
         products=products,
         quotes=quotes,
+        pager=pager,
     )
     invoices = InvoiceService(
         crosswalks=crosswalks,
@@ -286,6 +302,7 @@ def build_runtime(settings: Settings) -> Runtime:
         orders=orders,
         customers=customers,
         products=products,
+        pager=pager,
     )
     payments = PaymentService(
         crosswalks=crosswalks,
@@ -320,6 +337,7 @@ def build_runtime(settings: Settings) -> Runtime:
         health_checks=checks,
         sandboxes=sandboxes,
         client_registry=client_registry,
+        pager=pager,
     )
 
 

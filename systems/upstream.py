@@ -83,6 +83,12 @@ class CircuitBreaker:
     def closed(self) -> bool:
         return self.opened_at is None
 
+    def remaining(self) -> float:
+        """Seconds until the next probe may go through (0 when closed)."""
+        if self.opened_at is None:
+            return 0.0
+        return max(0.0, self.open_seconds - (time.monotonic() - self.opened_at))
+
     def allow(self) -> bool:
         if self.opened_at is None:
             return True
@@ -196,12 +202,14 @@ class Upstream:
         query; the body is ``content`` (bytes), ``json`` or ``data`` (a form).
         """
         if not self.breaker.allow():
-            raise DependencyUnavailable(
+            paused = DependencyUnavailable(
                 f"{self.system} is failing; calls are paused for up to "
                 f"{self._config.breaker_open_seconds:g}s before the next probe.",
                 system=self.system,
                 code="DEPENDENCY_CIRCUIT_OPEN",
             )
+            paused.retry_after = self.breaker.remaining()
+            raise paused
         call_headers = {**self._headers(), **(headers or {})}
         body = encode_body(call_headers, content=content, json=json, data=data)
         base = path if path.startswith(("https://", "http://")) else self.base_url + path

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 
 import httpx
 import pytest
@@ -16,6 +18,19 @@ from policies.auth.scopes import ALL_SCOPES
 from tests.support.settings import gateway_settings
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+# Local state (generated keys) goes to a folder of this test run, never the checkout's
+# .q2c/ or the user's $Q2C_HOME: set before any test module is imported (some build
+# an app at import), and inherited by the servers the tests start.
+_HOME = tempfile.mkdtemp(prefix="q2c-home-")
+os.environ["Q2C_HOME"] = _HOME
+
+
+@pytest.fixture(autouse=True, scope="session")
+def q2c_home() -> Iterator[str]:
+    yield _HOME
+    shutil.rmtree(_HOME, ignore_errors=True)
 
 
 @pytest.fixture

@@ -884,6 +884,7 @@ class NetSuiteSandbox:
                 "subsidiary": f("select", lambda r: r.get("subsidiary")),
                 "currency": f("select", lambda r: r.get("currency")),
                 "trandate": f("date", lambda r: r.get("tranDate")),
+                "shipdate": f("date", lambda r: r.get("shipDate")),
                 "total": f("number", lambda r: self._order_total(r)),
                 "createddate": f("date", lambda r: r.get("createdDate")),
                 "lastmodifieddate": f("date", lambda r: r.get("lastModifiedDate")),
