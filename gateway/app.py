@@ -62,7 +62,8 @@ def openapi_config(version: str = "v1") -> OpenAPIConfig:
             "record that own them. Every call needs a bearer token (client credentials at "
             "/oauth/token) with the operation's scopes; responses carry RateLimit headers; "
             "order creation needs an Idempotency-Key. Errors are RFC 9457 problem details. "
-            "Query parameters an operation does not declare are ignored, not refused."
+            "A query parameter an operation does not declare, or one given twice, is refused "
+            "(400)."
         ),
         contact=Contact(
             name="Q2C Gateway team", url="https://q2c.dev/support", email="api@q2c.dev"
