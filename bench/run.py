@@ -62,6 +62,8 @@ SANDBOX_ENV = {
     "BENCH_SF_TOKEN": SF_TOKEN,
     "BENCH_SAP_USER": SAP_USER,
     "BENCH_SAP_PASSWORD": SAP_PASSWORD,
+    # Every worker signs list cursors with this key (required with --workers 2).
+    "BENCH_CURSOR_KEY": secrets.token_urlsafe(32),
 }
 CLIENT_ID = "bench-client"
 SCOPES = [
@@ -416,6 +418,9 @@ workers = 1
 [redis]
 url = "redis://{LOOPBACK}:{REDIS_PORT}/0"
 prefix = "{prefix}"
+
+[paging]
+cursor_key_env = "BENCH_CURSOR_KEY"
 
 [http_client]
 transport = "{transport}"

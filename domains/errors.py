@@ -27,6 +27,9 @@ class GatewayError(Exception):
     title: str = "Internal error"
     kind: str = "internal"
     retryable: bool = False
+    # Seconds after which a retry can succeed, when the failure knows (a paused circuit,
+    # a system's own Retry-After); the edge sends it as Retry-After.
+    retry_after: float | None = None
 
     def __init__(
         self,
@@ -45,8 +48,8 @@ class GatewayError(Exception):
         self.errors = errors
         self.system = system
         self.existing_id = existing_id
-        # Seconds after which a retry can succeed (sent as Retry-After).
-        self.retry_after = retry_after
+        if retry_after is not None:
+            self.retry_after = retry_after
 
 
 class ValidationFailed(GatewayError):

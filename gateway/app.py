@@ -28,6 +28,7 @@ from policies.audit import audit_routes
 from policies.auth.openapi import security_components
 from policies.auth.routes import issuer_routes
 from policies.metrics import MetricsListener, governance_route, metrics_route
+from policies.metrics.routes import caller_view
 from policies.problems import set_problem_type_base
 from policies.route import RoutePolicy, governed, public
 from policies.tracing import tracing_routes
@@ -61,7 +62,8 @@ def openapi_config(version: str = "v1") -> OpenAPIConfig:
             "record that own them. Every call needs a bearer token (client credentials at "
             "/oauth/token) with the operation's scopes; responses carry RateLimit headers; "
             "order creation needs an Idempotency-Key. Errors are RFC 9457 problem details. "
-            "Query parameters an operation does not declare are ignored, not refused."
+            "A query parameter an operation does not declare, or one given twice, is refused "
+            "(400)."
         ),
         contact=Contact(
             name="Q2C Gateway team", url="https://q2c.dev/support", email="api@q2c.dev"
@@ -156,8 +158,14 @@ def ops_routes(runtime: Runtime) -> list[Any]:
     config = runtime.settings.metrics
     if config.enabled:
         scope = config.required_scope
-        routes.append(metrics_route(runtime.metrics, opt=governed(scope) if scope else public()))
-        routes.append(governance_route(runtime.metrics, opt=governed("ops:read")))
+        # Tenants see their own calls; ops:admin (or no tenancy: auth off) sees all.
+        view = caller_view(tenancy=runtime.settings.auth.enabled)
+        routes.append(
+            metrics_route(
+                runtime.metrics, opt=governed(scope) if scope else public(), view=view
+            )
+        )
+        routes.append(governance_route(runtime.metrics, opt=governed("ops:read"), view=view))
     return routes
 
 

@@ -48,6 +48,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not _database_ready(settings, "q2c serve"):
         return 2
     os.environ["Q2C_LISTEN"] = f"{host}:{port}"
+    if workers > 1 and settings.paging.cursor_key_env is None:
+        from gateway.settings import MULTI_PROCESS_CURSOR_KEY
+
+        print(f"q2c serve: {MULTI_PROCESS_CURSOR_KEY}", file=sys.stderr)
+        return 2
     base = f"http://{host}:{port}"
     mode = "embedded sandboxes" if settings.embedded else "configured systems"
     store = "SQLite file" if settings.database is None else "configured database"
@@ -145,7 +150,8 @@ def cmd_governance(args: argparse.Namespace) -> int:
     token = args.token or os.environ.get("Q2C_TOKEN")
     if not token:
         print(
-            "q2c governance report: pass --token (scope ops:read) or set Q2C_TOKEN; "
+            "q2c governance report: pass --token (scope ops:read for your tenant, ops:admin "
+            "for every tenant) or set Q2C_TOKEN; "
             "`q2c token --scopes ops:read` mints one for a local gateway",
             file=sys.stderr,
         )
@@ -308,7 +314,11 @@ def build_parser() -> argparse.ArgumentParser:
     governance_sub = governance.add_subparsers(dest="action", required=True)
     report = governance_sub.add_parser("report", help="print a running gateway's report")
     report.add_argument("--url", default="http://127.0.0.1:8080")
-    report.add_argument("--token", help="bearer token with ops:read (default $Q2C_TOKEN)")
+    report.add_argument(
+        "--token",
+        help="bearer token with ops:read: its tenant's report; with ops:admin too, every "
+        "tenant's (default $Q2C_TOKEN)",
+    )
     report.add_argument("--json", action="store_true", help="print the JSON document")
     report.set_defaults(func=cmd_governance)
 

@@ -1,9 +1,11 @@
 """The policies every governed call passes, in the one order that is declared and tested.
 
-    tracing -> metrics -> auth -> versioning -> rate_limit -> audit -> idempotency -> handler
+    tracing -> metrics -> http -> auth -> versioning -> rate_limit -> audit -> input
+    -> idempotency -> handler
 
-Tracing and metrics wrap the whole application (they must see unmatched routes
-too); tracing, outermost, opens the request's context (policies/context.py). The
+Tracing, metrics and http wrap the whole application (they must see unmatched routes
+too); tracing, outermost, opens the request's context (policies/context.py), and http
+answers non-canonical paths before routing and turns HEAD into the GET it stands for. The
 rest run after routing, so they know the matched route's declared policy. Auth
 comes before the rate limit so limits key on the consumer. Versioning sits right
 after auth so a retired operation answers 410 without spending quota or an
@@ -19,10 +21,13 @@ from typing import Any, cast
 
 from litestar.middleware import DefineMiddleware
 
+from gateway.route_inputs import OperationInputs, RouteMethods
 from gateway.wiring import Runtime
 from policies.audit import AuditMiddleware
 from policies.auth import AuthMiddleware
+from policies.http import HttpMiddleware
 from policies.idempotency import IdempotencyMiddleware
+from policies.input import InputMiddleware, RouteInputs
 from policies.metrics import MetricsMiddleware
 from policies.rate_limit import RateLimitMiddleware
 from policies.tracing.middleware import TracingMiddleware
@@ -31,14 +36,16 @@ from policies.versioning import VersioningMiddleware
 POLICY_ORDER = (
     "tracing",
     "metrics",
+    "http",
     "auth",
     "versioning",
     "rate_limit",
     "audit",
+    "input",
     "idempotency",
 )
 # Around the whole application, before routing; the rest run after it.
-EDGE_POLICIES = POLICY_ORDER[:2]
+EDGE_POLICIES = POLICY_ORDER[:3]
 
 
 def _asgi(cls: type) -> Any:
@@ -47,7 +54,7 @@ def _asgi(cls: type) -> Any:
     return cast("Any", cls)
 
 
-def _routed(runtime: Runtime) -> dict[str, DefineMiddleware]:
+def _routed(runtime: Runtime, inputs: RouteInputs) -> dict[str, DefineMiddleware]:
     """The policies that run after routing and are switched on, by name."""
     settings = runtime.settings
     metrics = runtime.metrics
@@ -73,6 +80,10 @@ def _routed(runtime: Runtime) -> dict[str, DefineMiddleware]:
         chain["audit"] = DefineMiddleware(
             _asgi(AuditMiddleware), config=settings.audit, store=runtime.audit_store
         )
+    if settings.input.enabled:
+        chain["input"] = DefineMiddleware(
+            _asgi(InputMiddleware), config=settings.input, inputs=inputs
+        )
     if settings.idempotency.enabled:
         chain["idempotency"] = DefineMiddleware(
             _asgi(IdempotencyMiddleware),
@@ -87,7 +98,7 @@ def _routed(runtime: Runtime) -> dict[str, DefineMiddleware]:
 def policy_middleware(runtime: Runtime) -> list[DefineMiddleware]:
     """The policies that run after routing, as Litestar middleware, in POLICY_ORDER
     (Litestar runs the first in the list outermost)."""
-    chain = _routed(runtime)
+    chain = _routed(runtime, OperationInputs())
     return [chain[name] for name in POLICY_ORDER if name in chain]
 
 
@@ -100,6 +111,7 @@ def _edge(runtime: Runtime) -> dict[str, Callable[[Any], Any]]:
     }
     if runtime.settings.metrics.enabled:
         edge["metrics"] = lambda app: MetricsMiddleware(app, metrics=runtime.metrics)
+    edge["http"] = lambda app: HttpMiddleware(app, allowed=RouteMethods())
     return edge
 
 

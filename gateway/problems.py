@@ -15,6 +15,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.utils.scope.state import ScopeState
+from redis import exceptions as redis_errors
 
 from contracts.problem import PROBLEM_MEDIA_TYPE, FieldError
 from domains.errors import (
@@ -69,6 +70,27 @@ _HTTP_CODES = {
 }
 
 
+# When a retry is worth trying after a dependency failed, unless the failure knows
+# better (GatewayError.retry_after): systems of record, and the gateway's own stores.
+SOR_RETRY_AFTER_SECONDS = 5
+STORE_RETRY_AFTER_SECONDS = 2
+
+# What "the store cannot answer right now" looks like from redis-py. Other Redis errors
+# (a script or argument bug) are bugs and stay 500s.
+STORE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    redis_errors.ConnectionError,  # refused, reset, BusyLoading, too many connections
+    redis_errors.TimeoutError,
+    redis_errors.ClusterDownError,
+    redis_errors.TryAgainError,
+    redis_errors.ReadOnlyError,  # a failover left us talking to a replica
+    redis_errors.OutOfMemoryError,
+)
+
+
+def retry_after(seconds: float) -> dict[str, str]:
+    return {"Retry-After": str(max(1, math.ceil(seconds)))}
+
+
 def status_of(error: GatewayError) -> int:
     """The status of ``error``: its own class's, or its nearest listed base's."""
     for cls in type(error).__mro__:
@@ -103,31 +125,23 @@ def _field_errors(issues: tuple[FieldIssue, ...] | list[FieldIssue]) -> list[Fie
     ]
 
 
-# When to retry a dependency failure that does not say: soon, but not at once.
-DEFAULT_RETRY_AFTER_SECONDS = 2
-
-
-def retry_after_header(exc: GatewayError, status: int) -> dict[str, str] | None:
-    """``Retry-After`` for an error a retry can cure: its own estimate, or the default
-    for an unavailable or slow dependency (503, 504)."""
-    if exc.retry_after is not None:
-        return {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
-    if status in (503, 504):
-        return {"Retry-After": str(DEFAULT_RETRY_AFTER_SECONDS)}
-    return None
-
-
 def handle_gateway_error(request: Request[Any, Any, Any], exc: GatewayError) -> Response[bytes]:
     detail = exc.detail
     if isinstance(exc, DependencyRejected) and exc.vendor_code:
         detail = f"{detail} (vendor code {exc.vendor_code})"
     status = status_of(exc)
+    headers = None
     if status >= 500:
         log.warning("dependency failure %s on %s: %s", exc.code, request.url.path, exc.detail)
+    if status in (503, 504):
+        wait = exc.retry_after if exc.retry_after is not None else SOR_RETRY_AFTER_SECONDS
+        headers = retry_after(wait)
+    elif exc.retry_after is not None:  # e.g. 409: another attempt holds the id until then
+        headers = retry_after(exc.retry_after)
     return _problem(
         request,
         status,
-        headers=retry_after_header(exc, status),
+        headers,
         code=exc.code,
         title=exc.title,
         kind=exc.kind,
@@ -211,6 +225,30 @@ def _body_is_malformed(request: Request[Any, Any, Any]) -> bool:
     return False
 
 
+def handle_store_unavailable(
+    request: Request[Any, Any, Any], exc: Exception
+) -> Response[bytes]:
+    """Redis paused, restarted or failing over: a 503 (504 when it timed out) the client
+    may retry, never a 500. Nothing the store was asked for is half-done: the
+    request fails where it first needed the store."""
+    timed_out = isinstance(exc, redis_errors.TimeoutError)
+    log.warning(
+        "store unavailable on %s %s: %s: %s",
+        request.method, request.url.path, type(exc).__name__, exc,
+    )
+    return _problem(
+        request,
+        504 if timed_out else 503,
+        retry_after(STORE_RETRY_AFTER_SECONDS),
+        kind="dependency_timeout" if timed_out else "dependency_unavailable",
+        title="Gateway store timed out" if timed_out else "Gateway store unavailable",
+        code="STORE_TIMEOUT" if timed_out else "STORE_UNAVAILABLE",
+        detail="The gateway's shared store did not answer; retry after the time in "
+        "Retry-After.",
+        retryable=True,
+    )
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.exception(
         "unhandled error on %s %s (trace %s)",
@@ -234,5 +272,6 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     GatewayError: handle_gateway_error,
     ValidationException: handle_validation,
     HTTPException: handle_http,
+    **dict.fromkeys(STORE_UNAVAILABLE, handle_store_unavailable),
     Exception: handle_unexpected,
 }

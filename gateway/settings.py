@@ -14,11 +14,14 @@ from typing import Annotated, Literal
 import msgspec
 
 from domains.ownership import OwnershipMap, OwnershipRule
+from domains.paging import DEFAULT_MAX_SCAN, MAX_LIMIT, MAX_OFFSET
+from gateway.home import local_secret
 from gateway.portal.config import PortalConfig
 from gateway.stores.sql.config import DatabaseSettings, embedded_url
 from policies.audit import AuditConfig
 from policies.auth import AuthConfig, sandbox_auth_config
 from policies.idempotency import IdempotencyConfig
+from policies.input import InputConfig
 from policies.metrics import MetricsConfig
 from policies.rate_limit import RateLimitConfig
 from policies.tracing.middleware import TracingConfig
@@ -28,6 +31,11 @@ from systems.registry import PLUGINS, AnySystemSettings, Plugin, plugin_for
 
 SystemName = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{1,31}$")]
 REQUIRED_DOMAINS = ("customers", "products", "prices", "quotes", "orders")
+MULTI_PROCESS_CURSOR_KEY = (
+    "paging.cursor_key_env: several worker processes must sign list cursors with one key; "
+    "name an environment variable holding it (at least 32 characters)"
+)
+CURSOR_KEY_FILE = "cursor.key"
 
 
 class ServerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -56,6 +64,19 @@ class UpstreamClientSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_u
     max_connections: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 256
     max_keepalive_connections: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 64
     keepalive_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 30.0
+
+
+class PagingSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[paging]``: how list cursors are signed and how far one page reads ahead."""
+
+    # Environment variable holding the key list cursors are signed with (at least 32
+    # characters), the same in every process of a deployment. Unset: a key generated
+    # once into the .q2c folder (``$Q2C_HOME``), which only processes on this machine
+    # share.
+    cursor_key_env: str | None = None
+    # Records of a system of record one list request reads at most while it fills a
+    # page with records the caller may see; past it, a short page with a cursor.
+    max_scan: Annotated[int, msgspec.Meta(ge=MAX_LIMIT, le=MAX_OFFSET)] = DEFAULT_MAX_SCAN
 
 
 class RedisSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -92,6 +113,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # None: the embedded default, a SQLite file under .q2c/ ($Q2C_HOME).
     database: DatabaseSettings | None = None
     http_client: UpstreamClientSettings = UpstreamClientSettings()
+    paging: PagingSettings = PagingSettings()
     systems: dict[SystemName, AnySystemSettings] = msgspec.field(default_factory=_default_systems)
     # Empty: the default map below, restricted to the systems that are configured.
     ownership: dict[str, str | OwnershipRule] = {}
@@ -99,6 +121,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     auth: AuthConfig = msgspec.field(default_factory=AuthConfig)
     rate_limit: RateLimitConfig = msgspec.field(default_factory=RateLimitConfig)
     idempotency: IdempotencyConfig = msgspec.field(default_factory=IdempotencyConfig)
+    input: InputConfig = msgspec.field(default_factory=InputConfig)
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     audit: AuditConfig = msgspec.field(default_factory=AuditConfig)
     versioning: VersioningConfig = msgspec.field(default_factory=VersioningConfig)
@@ -106,6 +129,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     def __post_init__(self) -> None:
+        if self.server.workers > 1 and self.paging.cursor_key_env is None:
+            raise ValueError(MULTI_PROCESS_CURSOR_KEY)
         plugins = {name: _plugin(name, system) for name, system in self.systems.items()}
         self.portal.check(self.auth)
         ownership = self.ownership_map()
@@ -218,6 +243,20 @@ def env_secrets(name: str, system: SystemSettings) -> SecretReader:
         return secret(getattr(system, field, None), f"systems.{name}.{field}")
 
     return read
+
+
+def cursor_key(paging: PagingSettings) -> bytes:
+    """The key list cursors are signed with: from ``paging.cursor_key_env``, or one
+    generated once into the local .q2c folder."""
+    if paging.cursor_key_env is None:
+        return local_secret(CURSOR_KEY_FILE)
+    value = secret(paging.cursor_key_env, "paging.cursor_key_env")
+    if len(value) < 32:
+        raise SystemExit(
+            f"paging.cursor_key_env: {paging.cursor_key_env} holds {len(value)} characters; "
+            "the cursor key needs at least 32"
+        )
+    return value.encode()
 
 
 def secret(env_name: str | None, what: str) -> str:

@@ -16,6 +16,7 @@ from domains.errors import StoreUnavailable
 from domains.invoice.service import InvoiceService
 from domains.order.service import OrderService
 from domains.ownership import OwnershipMap
+from domains.paging import Pager
 from domains.payment.service import PaymentService
 from domains.pricing.calculate import PriceCalculator
 from domains.pricing.service import PriceService
@@ -30,7 +31,7 @@ from gateway.routes.common import (
     ORDER_CREATE,
     PAYMENT_CREATE,
 )
-from gateway.settings import Settings, UpstreamClientSettings, env_secrets
+from gateway.settings import Settings, UpstreamClientSettings, cursor_key, env_secrets
 from gateway.stores.cache import CachedCrosswalks, CachedRecordOwners, RedisCache
 from gateway.stores.sql import migrate
 from gateway.stores.sql.audit import SqlAuditStore
@@ -107,8 +108,11 @@ class Runtime:
     sandboxes: dict[str, Any] = field(default_factory=dict)
     # Clients registered at run time (the portal's sandbox apps), beside configured ones.
     client_registry: ClientRegistry = field(default_factory=MemoryClientRegistry)
+    pager: Pager | None = None
 
     async def start(self) -> None:
+        if self.pager is not None:
+            self.pager.key()  # a missing or short cursor key stops the start, by name
         await self.database.prepare()
         await self.verifier.warm_up()
 
@@ -277,20 +281,31 @@ def build_runtime(settings: Settings) -> Runtime:
 
     # Configuration, fixed for the life of the process: every service gets the value.
     ownership = settings.ownership_map()
+    paging = settings.paging
+    pager = Pager(lambda: cursor_key(paging), max_scan=paging.max_scan)
     customers = CustomerService(
-        crosswalks=crosswalks, owners=owners, ownership=ownership, masters=adapters.crm
+        crosswalks=crosswalks,
+        owners=owners,
+        ownership=ownership,
+        masters=adapters.crm,
+        pager=pager,
     )
     products = ProductService(
-        crosswalks=crosswalks, ownership=ownership, catalogs=adapters.catalogs
+        crosswalks=crosswalks, ownership=ownership, catalogs=adapters.catalogs, pager=pager
     )
     prices = PriceService(
-        crosswalks=crosswalks, ownership=ownership, books=adapters.crm, products=products
+        crosswalks=crosswalks,
+        ownership=ownership,
+        books=adapters.crm,
+        products=products,
+        pager=pager,
     )
     quotes = QuoteService(
         crosswalks=crosswalks,
         ownership=ownership,
         sources=adapters.crm,
         products=products,
+        pager=pager,
         customers=customers,
         tax=adapters.tax,
     )
@@ -302,6 +317,7 @@ def build_runtime(settings: Settings) -> Runtime:
         customers=customers,
         products=products,
         quotes=quotes,
+        pager=pager,
         submissions=submissions(ORDER_CREATE),
     )
     invoices = InvoiceService(
@@ -313,6 +329,7 @@ def build_runtime(settings: Settings) -> Runtime:
         orders=orders,
         customers=customers,
         products=products,
+        pager=pager,
         submissions=submissions(INVOICE_CREATE),
     )
     payments = PaymentService(
@@ -353,6 +370,7 @@ def build_runtime(settings: Settings) -> Runtime:
         health_checks=checks,
         sandboxes=sandboxes,
         client_registry=client_registry,
+        pager=pager,
     )
 
 

@@ -627,3 +627,9 @@ QUOTES: tuple[DemoQuote, ...] = (
 SALES_ORGANIZATION = "1010"
 DISTRIBUTION_CHANNEL = "10"
 DIVISION = "00"
+
+# One customer per ERP is on credit hold, so a quote-to-cash run has an order to stop:
+# in SAP a central order block (A_Customer.OrderIsBlockedForCustomer) on Litware, in
+# NetSuite the credit hold override (customer.creditHoldOverride = ON) on this UK account.
+SAP_ORDER_BLOCKED_CUSTOMER = ("1000104", "01")  # (Customer, order block reason)
+NETSUITE_CREDIT_HOLD_ACCOUNT = "School of Fine Art"

@@ -83,6 +83,12 @@ class CircuitBreaker:
     def closed(self) -> bool:
         return self.opened_at is None
 
+    def remaining(self) -> float:
+        """Seconds until the next probe may go through (0 when closed)."""
+        if self.opened_at is None:
+            return 0.0
+        return max(0.0, self.open_seconds - (time.monotonic() - self.opened_at))
+
     def allow(self) -> bool:
         if self.opened_at is None:
             return True
@@ -201,8 +207,8 @@ class Upstream:
                 f"{self._config.breaker_open_seconds:g}s before the next probe.",
                 system=self.system,
                 code="DEPENDENCY_CIRCUIT_OPEN",
-                retry_after=self._config.breaker_open_seconds,
             )
+            paused.retry_after = self.breaker.remaining()
             paused.delivery = "not_sent"
             raise paused
         call_headers = {**self._headers(), **(headers or {})}

@@ -21,38 +21,6 @@ from policies.auth.scopes import ALL_SCOPES
 from tests.support.settings import gateway_settings
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-_COLLECTION_HOME: list[str] = []
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Before anything is collected (some modules build a gateway at import time), point
-    ``$Q2C_HOME`` at a folder of this run's own: tests never touch ``./.q2c``."""
-    del config
-    from gateway.stores.sql.config import HOME_ENV
-
-    home = tempfile.mkdtemp(prefix="q2c-test-home-")
-    _COLLECTION_HOME.append(home)
-    os.environ[HOME_ENV] = home
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    del config
-    for home in _COLLECTION_HOME:
-        shutil.rmtree(home, ignore_errors=True)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def session_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """``$Q2C_HOME`` for what starts before a test's own (module and session fixtures,
-    and the gateway processes they start): never the working directory's ``.q2c``."""
-    from gateway.stores.sql.config import HOME_ENV
-
-    home = tmp_path_factory.mktemp("q2c-session-home")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(HOME_ENV, str(home))
-        yield home
-
-
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file at the current schema, migrated once and copied for every test."""
@@ -117,6 +85,19 @@ def sql_database(request: pytest.FixtureRequest) -> Database:
     """Each SQL backend in turn: SQLite, then PostgreSQL."""
     database: Database = request.getfixturevalue(f"{request.param}_database")
     return database
+
+
+# Local state (generated keys) goes to a folder of this test run, never the checkout's
+# .q2c/ or the user's $Q2C_HOME: set before any test module is imported (some build
+# an app at import), and inherited by the servers the tests start.
+_HOME = tempfile.mkdtemp(prefix="q2c-home-")
+os.environ["Q2C_HOME"] = _HOME
+
+
+@pytest.fixture(autouse=True, scope="session")
+def q2c_home() -> Iterator[str]:
+    yield _HOME
+    shutil.rmtree(_HOME, ignore_errors=True)
 
 
 @pytest.fixture

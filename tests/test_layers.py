@@ -40,7 +40,8 @@ ALLOWED: dict[str, frozenset[str]] = {
         }
     ),
     # Vendor dialects implement domain ports: HTTP clients (aiohttp with its
-    # multidict/yarl types), a retry library, and JOSE for OAuth JWT assertions.
+    # multidict/yarl types), a retry library, and JOSE for the vendors' OAuth JWT
+    # assertions (Salesforce JWT bearer, NetSuite machine-to-machine).
     "systems": frozenset(
         {
             "domains",

@@ -21,3 +21,7 @@ def test_readme_configuration_example_is_valid() -> None:
     assert settings.redis is not None
     assert not settings.auth.builtin_issuer.enabled
     assert settings.versioning.deprecations[0].operation == "listOrders"
+    # Several workers sign list cursors with one key; the input limits are the defaults.
+    assert settings.server.workers > 1
+    assert settings.paging.cursor_key_env == "Q2C_CURSOR_KEY"
+    assert settings.input == type(settings.input)()

@@ -11,8 +11,32 @@ from contracts.v1.codes import CountryCodeValue, CurrencyCodeValue
 ULID_BODY = "[0-9A-HJKMNP-TV-Z]{26}"
 COUNTRY_PATTERN = r"^[A-Z]{2}$"
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
-LEGAL_ENTITY_PATTERN = r"^[A-Z0-9][A-Z0-9-]{0,19}$"
-CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,512}$"
+# The end of the text. Python's ``$`` also matches before a final line feed, so
+# ``^[A-Z]+$`` would let "ACME\n" through; JSON Schema (ECMA-262) agrees with this form.
+END = r"(?!\n)$"
+LEGAL_ENTITY_PATTERN = rf"^[A-Z0-9][A-Z0-9-]{{0,19}}{END}"
+CURSOR_PATTERN = rf"^[A-Za-z0-9_-]{{1,512}}{END}"
+# One line of text: no C0 or C1 control character (NUL, CR, LF, TAB, ESC, DEL, NEL...)
+# and no Unicode line or paragraph separator. A name with a line break in it splits
+# CSV exports, log lines and e-mail headers, and NUL truncates it in C-based systems.
+_CONTROLS = r"\u0000-\u001f\u007f-\u009f\u2028\u2029"
+SINGLE_LINE_PATTERN = rf"^[^{_CONTROLS}]*{END}"
+# Text that may span lines (a street with its address lines): line feeds only.
+MULTI_LINE_PATTERN = r"^[^\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]*$"
+# A name: one line with at least one visible character.
+NAME_PATTERN = rf"^[^{_CONTROLS}]*[^\s{_CONTROLS}][^{_CONTROLS}]*{END}"
+# A real Gregorian date, years 0001-9999: month lengths and leap years included, so
+# 2026-02-30 is refused here with the field named rather than by a system of record.
+CALENDAR_DATE_PATTERN = (
+    r"^(?!0000)(?:[0-9]{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+    r"|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29)"
+    + END
+)
+# Above zero, at most 9 integer digits and 3 decimals: 0, 0.0 and 0.000 are no quantity.
+POSITIVE_QUANTITY_PATTERN = (
+    r"^(?:[1-9][0-9]{0,8}(?:\.[0-9]{1,3})?|0\.(?:[1-9][0-9]{0,2}|0[1-9][0-9]?|00[1-9]))" + END
+)
 
 
 def canonical_id(prefix: str, what: str) -> msgspec.Meta:
@@ -37,7 +61,7 @@ PaymentId = Annotated[str, canonical_id("pay", "payment")]
 DecimalString = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^-?(0|[1-9][0-9]{0,14})(\.[0-9]{1,6})?$",
+        pattern=r"^-?(0|[1-9][0-9]{0,14})(\.[0-9]{1,6})?" + END,
         max_length=23,
         description="Exact decimal number as a string",
         examples=["12.50"],
@@ -46,7 +70,7 @@ DecimalString = Annotated[
 PositiveQuantity = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^(0|[1-9][0-9]{0,8})(\.[0-9]{1,3})?$",
+        pattern=POSITIVE_QUANTITY_PATTERN,
         max_length=13,
         description="Quantity as a decimal string, greater than zero, at most 3 decimals",
         examples=["2", "1.5"],
@@ -69,7 +93,11 @@ Timestamp = Annotated[
 CalendarDate = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^\d{4}-\d{2}-\d{2}$", max_length=10, description="ISO 8601 calendar date"
+        pattern=CALENDAR_DATE_PATTERN,
+        min_length=10,
+        max_length=10,
+        description="ISO 8601 calendar date (a day that exists)",
+        extra_json_schema={"format": "date"},
     ),
 ]
 Cursor = Annotated[
@@ -132,6 +160,7 @@ class Address(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
         str,
         msgspec.Meta(pattern=r"^([A-Z0-9]{1,3})?$", max_length=3, examples=["IL"]),
     ] = ""
-    city: Annotated[str, msgspec.Meta(max_length=100)] = ""
-    street: Annotated[str, msgspec.Meta(max_length=200)] = ""
-    postal_code: Annotated[str, msgspec.Meta(max_length=20)] = ""
+    city: Annotated[str, msgspec.Meta(max_length=100, pattern=SINGLE_LINE_PATTERN)] = ""
+    # CRMs keep address lines in one street field, separated by line feeds.
+    street: Annotated[str, msgspec.Meta(max_length=200, pattern=MULTI_LINE_PATTERN)] = ""
+    postal_code: Annotated[str, msgspec.Meta(max_length=20, pattern=SINGLE_LINE_PATTERN)] = ""

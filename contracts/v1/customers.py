@@ -7,7 +7,10 @@ from typing import Annotated
 import msgspec
 
 from contracts.v1.common import (
+    END,
     MAX_PAGE_SIZE,
+    NAME_PATTERN,
+    SINGLE_LINE_PATTERN,
     Address,
     CountryCode,
     Cursor,
@@ -19,9 +22,11 @@ from contracts.v1.common import (
 
 CustomerName = Annotated[
     str,
-    msgspec.Meta(min_length=1, max_length=255, pattern=r"\S", examples=["Northwind Traders GmbH"]),
+    msgspec.Meta(
+        min_length=1, max_length=255, pattern=NAME_PATTERN, examples=["Northwind Traders GmbH"]
+    ),
 ]
-TAX_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 .\-/]*$"
+TAX_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 .\-/]*" + END
 TaxId = Annotated[
     str,
     msgspec.Meta(
@@ -36,12 +41,14 @@ Website = Annotated[
     str,
     msgspec.Meta(
         max_length=255,
-        pattern=r"^(https?://)?[A-Za-z0-9.-]+\.[A-Za-z]{2,}(/.*)?$",
+        pattern=r"^(https?://)?[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
+        + r"(/[^\s\u0000-\u001f\u007f-\u009f]*)?"
+        + END,
         examples=["northwind.example"],
     ),
 ]
-Industry = Annotated[str, msgspec.Meta(max_length=80)]
-Phone = Annotated[str, msgspec.Meta(max_length=40, pattern=r"^[0-9+() .\-/]*$")]
+Industry = Annotated[str, msgspec.Meta(max_length=80, pattern=SINGLE_LINE_PATTERN)]
+Phone = Annotated[str, msgspec.Meta(max_length=40, pattern=r"^[0-9+() .\-/]*" + END)]
 
 
 class Customer(msgspec.Struct, frozen=True, kw_only=True):

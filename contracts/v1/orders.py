@@ -8,6 +8,7 @@ import msgspec
 
 from contracts.v1.common import (
     MAX_PAGE_SIZE,
+    SINGLE_LINE_PATTERN,
     CalendarDate,
     CurrencyCode,
     Cursor,
@@ -27,7 +28,9 @@ from contracts.v1.products import Sku
 OrderStatus = Literal[
     "acknowledged", "in_progress", "held", "completed", "cancelled", "rejected", "failed"
 ]
-PurchaseOrderReference = Annotated[str, msgspec.Meta(min_length=1, max_length=35)]
+PurchaseOrderReference = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=35, pattern=SINGLE_LINE_PATTERN)
+]
 
 
 class OrderLine(msgspec.Struct, frozen=True, kw_only=True):

@@ -7,6 +7,7 @@ from typing import Annotated
 import msgspec
 
 from contracts.v1.common import (
+    SINGLE_LINE_PATTERN,
     Address,
     CurrencyCode,
     CustomerId,
@@ -41,9 +42,9 @@ class PriceCalculationRequest(
     currency: CurrencyCode
     lines: Annotated[list[PriceLineRequest], msgspec.Meta(min_length=1, max_length=200)]
     ship_to: Address | None = None  # default: the customer's address
-    price_list: Annotated[str, msgspec.Meta(min_length=1, max_length=80)] = (
-        "Standard Price Book"
-    )
+    price_list: Annotated[
+        str, msgspec.Meta(min_length=1, max_length=80, pattern=SINGLE_LINE_PATTERN)
+    ] = "Standard Price Book"
 
 
 class PricedLine(msgspec.Struct, frozen=True, kw_only=True):

@@ -20,7 +20,7 @@ from domains.customer.records import Customer
 from domains.errors import Conflict, NotFound
 from domains.ids import new_id
 from domains.ownership import OwnershipMap
-from domains.paging import Listing, next_cursor, page_request
+from domains.paging import Listing, Page, Pager
 from domains.tenancy import CrosswalkFactory, RecordOwners, visible
 
 # The caller's lost-update guard, checked against the customer as it stands
@@ -36,8 +36,10 @@ class CustomerService:
         owners: RecordOwners,
         ownership: OwnershipMap,
         masters: Mapping[str, CustomerMaster],
+        pager: Pager,
     ) -> None:
         self._crosswalks = crosswalks
+        self._pager = pager
         self._owners = owners
         self._ownership = ownership
         self._masters = masters
@@ -50,13 +52,19 @@ class CustomerService:
     ) -> Listing[Customer]:
         master = self._master()
         xw = self._crosswalks(tenant)
-        request = page_request(cursor, limit, "customers", query)
-        page = await master.list_customers(query, request.offset, request.limit)
-        records = await visible(
-            self._owners, tenant, "customer", master.system, page.items, lambda r: r.system_id
-        )
+        request = self._pager.request(tenant, cursor, limit, "customers", master.system, query)
+
+        async def fetch(offset: int, count: int) -> Page[CustomerRecord]:
+            return await master.list_customers(query, offset, count)
+
+        async def keep(records: list[CustomerRecord]) -> list[CustomerRecord]:
+            return await visible(
+                self._owners, tenant, "customer", master.system, records, lambda r: r.system_id
+            )
+
+        records, next_offset = await self._pager.collect(request, fetch, keep)
         data = [await self._canonical(xw, master.system, record) for record in records]
-        return Listing(data, next_cursor(request, page))
+        return Listing(data, self._pager.cursor(request, next_offset))
 
     async def get(self, tenant: str, customer_id: str) -> Customer:
         master = self._master()
@@ -98,10 +106,7 @@ class CustomerService:
             if not await visible(
                 self._owners, tenant, "customer", master.system, [existing], lambda r: r.system_id
             ):
-                raise Conflict(
-                    "A customer with this identity is already mastered for another tenant.",
-                    code="CUSTOMER_IDENTITY_TAKEN",
-                )
+                raise _identity_taken()
             known = await self._canonical(xw, master.system, existing)
             raise _duplicate(known.id, reason)
         canonical_id = new_id("customer")
@@ -109,7 +114,9 @@ class CustomerService:
         # Identity claims are global: two tenants creating one company race too.
         holder = await self._crosswalks("").claim_identity(keys, canonical_id)
         if holder is not None:
-            raise _duplicate(holder, "concurrent_create")
+            # A create of this identity is under way, this tenant's or another's: its id
+            # may never exist, and naming it would tell one tenant about another's.
+            raise _identity_taken()
         try:
             record = await master.create_customer(canonical_id, data)
         except BaseException:
@@ -168,6 +175,18 @@ def to_customer(canonical_id: str, references: dict[str, str], record: CustomerR
             ExternalReference(system=system, id=system_id)
             for system, system_id in sorted(references.items())
         ],
+    )
+
+
+def _identity_taken() -> Conflict:
+    """The one answer for an identity this caller may not master and may not see: held
+    by another tenant's customer, or by a create still under way. Both look the same,
+    so the answer tells no tenant that another holds a tax id, name or domain."""
+    return Conflict(
+        "A customer with this identity (tax id, name and country, or web domain) exists "
+        "or is being created, and cannot be mastered again. Look it up with "
+        "GET /v1/customers, or ask your administrator.",
+        code="CUSTOMER_IDENTITY_TAKEN",
     )
 
 

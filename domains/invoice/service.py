@@ -33,7 +33,7 @@ from domains.invoice.records import Invoice
 from domains.money import money
 from domains.order.service import OrderService
 from domains.ownership import OwnershipMap
-from domains.paging import Listing, Page, next_cursor, page_request
+from domains.paging import Listing, Page, Pager
 from domains.product.service import ProductService
 from domains.submission import Submissions, SubmissionSteps, definite
 from domains.tax.categories import category_of
@@ -55,9 +55,11 @@ class InvoiceService:
         orders: OrderService,
         customers: CustomerService,
         products: ProductService,
+        pager: Pager,
         submissions: Submissions,
     ) -> None:
         self._crosswalks = crosswalks
+        self._pager = pager
         self._owners = owners
         self._ownership = ownership
         self._billing = billing
@@ -250,19 +252,25 @@ class InvoiceService:
     ) -> Listing[Invoice]:
         billing = self.billing_system()
         xw = self._crosswalks(tenant)
-        request = page_request(cursor, limit, "invoices", customer_id)
+        request = self._pager.request(
+            tenant, cursor, limit, "invoices", billing.system, customer_id
+        )
         account = (await xw.system_ids(customer_id)).get(billing.system)
         if account is None:
             await self._customers.record(tenant, customer_id)  # 404 for unknown customers
             return Listing([])
-        page: Page[InvoiceRecord] = await billing.list_invoices(
-            account, request.offset, request.limit
-        )
-        records = await visible(
-            self._owners, tenant, "invoice", billing.system, page.items, lambda r: r.system_id
-        )
+
+        async def fetch(offset: int, count: int) -> Page[InvoiceRecord]:
+            return await billing.list_invoices(account, offset, count)
+
+        async def keep(records: list[InvoiceRecord]) -> list[InvoiceRecord]:
+            return await visible(
+                self._owners, tenant, "invoice", billing.system, records, lambda r: r.system_id
+            )
+
+        records, next_offset = await self._pager.collect(request, fetch, keep)
         data = [await self._represent(xw, billing.system, r) for r in records]
-        return Listing(data, next_cursor(request, page))
+        return Listing(data, self._pager.cursor(request, next_offset))
 
     async def _represent(
         self, xw: Crosswalk, system: str, record: InvoiceRecord, invoice_id: str | None = None

@@ -65,6 +65,15 @@ class OrderRecord(msgspec.Struct, frozen=True, kw_only=True):
     fulfillment_status: FulfillmentStatus = "unfulfilled"
 
 
+class CreditStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """Whether the ERP takes orders from a customer now; ``reason`` says why not, in the
+    ERP's terms (its block or hold), and ``system`` which ERP answered."""
+
+    blocked: bool
+    reason: str = ""
+    system: str = ""
+
+
 class OrderSystem(Protocol):
     system: str
 
@@ -85,3 +94,15 @@ class OrderSystem(Protocol):
     async def list_orders(
         self, account: str | None, offset: int, limit: int
     ) -> Page[OrderRecord]: ...
+
+    async def credit_status(self, account: str) -> CreditStatus:
+        """Whether the ERP customer ``account`` is blocked for new orders (credit hold)."""
+        ...
+
+    async def hold_order(self, system_id: str, reason: str) -> None:
+        """Stop the order from being fulfilled and billed; holding a held order is a no-op."""
+        ...
+
+    async def cancel_order(self, system_id: str, reason: str) -> None:
+        """Cancel the order (compensation); cancelling a cancelled order is a no-op."""
+        ...

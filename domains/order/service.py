@@ -34,7 +34,7 @@ from domains.order.ports import (
 )
 from domains.order.records import Order, OrderLine
 from domains.ownership import OwnershipMap
-from domains.paging import Listing, next_cursor, page_request
+from domains.paging import Listing, Page, Pager
 from domains.product.service import ProductService
 from domains.quote.ports import QuoteRecord
 from domains.quote.service import QuoteService
@@ -58,9 +58,11 @@ class OrderService:
         customers: CustomerService,
         products: ProductService,
         quotes: QuoteService,
+        pager: Pager,
         submissions: Submissions,
     ) -> None:
         self._crosswalks = crosswalks
+        self._pager = pager
         self._owners = owners
         self._ownership = ownership
         self._erps = erps
@@ -175,21 +177,33 @@ class OrderService:
         cursor: str | None,
         limit: int,
     ) -> Listing[Order]:
-        erp = self._erps[self._ownership.owner("orders", legal_entity)]
         xw = self._crosswalks(tenant)
         account = None
-        request = page_request(cursor, limit, "orders", customer_id, legal_entity)
+        if customer_id is not None and legal_entity is None:
+            # A customer's orders are booked in the ERP of its legal entity (as
+            # ``create`` routes them); the record is also the 404 for unknown ones.
+            legal_entity = (await self._customers.record(tenant, customer_id)).legal_entity
+        erp = self._erps[self._ownership.owner("orders", legal_entity)]
+        request = self._pager.request(
+            tenant, cursor, limit, "orders", erp.system, customer_id, legal_entity
+        )
         if customer_id is not None:
             account = (await xw.system_ids(customer_id)).get(erp.system)
             if account is None:
                 # Known customer that never ordered through this ERP: an empty list.
                 await self._customers.record(tenant, customer_id)
                 return Listing([])
-        page = await erp.list_orders(account, request.offset, request.limit)
+
+        async def fetch(offset: int, count: int) -> Page[OrderRecord]:
+            return await erp.list_orders(account, offset, count)
+
+        async def keep(records: list[OrderRecord]) -> list[OrderRecord]:
+            return await visible(
+                self._owners, tenant, "order", erp.system, records, lambda r: r.system_id
+            )
+
+        records, next_offset = await self._pager.collect(request, fetch, keep)
         data = []
-        records = await visible(
-            self._owners, tenant, "order", erp.system, page.items, lambda r: r.system_id
-        )
         for record in records:
             order_id = await xw.canonical_id("order", erp.system, record.system_id)
             if order_id is None and record.reference and kind_of(record.reference) == "order":
@@ -199,7 +213,7 @@ class OrderService:
                 await xw.link(order_id, erp.system, record.system_id)
             order_id = order_id or await xw.ensure("order", erp.system, record.system_id)
             data.append(await self._represent(tenant, order_id, erp.system, record))
-        return Listing(data, next_cursor(request, page))
+        return Listing(data, self._pager.cursor(request, next_offset))
 
     async def _customer(
         self, tenant: str, customer_id: str, issues: list[FieldIssue]

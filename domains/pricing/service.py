@@ -8,8 +8,8 @@ from contracts.v1.common import ExternalReference
 from domains.errors import NotFound
 from domains.money import money
 from domains.ownership import OwnershipMap
-from domains.paging import Listing, next_cursor, page_request
-from domains.pricing.ports import PriceBook, PriceQuery
+from domains.paging import Listing, Page, Pager
+from domains.pricing.ports import PriceBook, PriceQuery, PriceRecord
 from domains.pricing.records import Price
 from domains.product.service import ProductService
 from domains.tenancy import CrosswalkFactory
@@ -23,8 +23,10 @@ class PriceService:
         ownership: OwnershipMap,
         books: Mapping[str, PriceBook],
         products: ProductService,
+        pager: Pager,
     ) -> None:
         self._crosswalks = crosswalks
+        self._pager = pager
         self._ownership = ownership
         self._books = books
         self._products = products
@@ -47,8 +49,12 @@ class PriceService:
             if sku is None:
                 raise NotFound(f"Product {product_id} does not exist.", code="PRODUCT_NOT_FOUND")
         query = PriceQuery(sku=sku, price_list=price_list, currency=currency)
-        request = page_request(cursor, limit, "prices", query)
-        page = await book.list_prices(query, request.offset, request.limit)
+        request = self._pager.request(tenant, cursor, limit, "prices", book.system, query)
+
+        async def fetch(offset: int, count: int) -> Page[PriceRecord]:
+            return await book.list_prices(query, offset, count)
+
+        records, next_offset = await self._pager.collect(request, fetch)
         xw = self._crosswalks(tenant)
         data = [
             Price(
@@ -60,6 +66,6 @@ class PriceService:
                 active=record.active,
                 external_references=[ExternalReference(system=book.system, id=record.system_id)],
             )
-            for record in page.items
+            for record in records
         ]
-        return Listing(data, next_cursor(request, page))
+        return Listing(data, self._pager.cursor(request, next_offset))

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from contracts.v1.common import ExternalReference
 from domains.errors import NotFound
 from domains.ownership import OwnershipMap
-from domains.paging import Listing, next_cursor, page_request
+from domains.paging import Listing, Page, Pager
 from domains.product.ports import ProductCatalog, ProductQuery, ProductRecord
 from domains.product.records import Product
 from domains.tenancy import CrosswalkFactory
@@ -20,8 +20,10 @@ class ProductService:
         crosswalks: CrosswalkFactory,
         ownership: OwnershipMap,
         catalogs: Mapping[str, ProductCatalog],
+        pager: Pager,
     ) -> None:
         self._crosswalks = crosswalks
+        self._pager = pager
         self._ownership = ownership
         self._catalogs = catalogs
 
@@ -32,10 +34,14 @@ class ProductService:
         self, tenant: str, query: ProductQuery, cursor: str | None, limit: int
     ) -> Listing[Product]:
         catalog = self.catalog()
-        request = page_request(cursor, limit, "products", query)
-        page = await catalog.list_products(query, request.offset, request.limit)
-        data = [await self.represent(tenant, catalog.system, record) for record in page.items]
-        return Listing(data, next_cursor(request, page))
+        request = self._pager.request(tenant, cursor, limit, "products", catalog.system, query)
+
+        async def fetch(offset: int, count: int) -> Page[ProductRecord]:
+            return await catalog.list_products(query, offset, count)
+
+        records, next_offset = await self._pager.collect(request, fetch)
+        data = [await self.represent(tenant, catalog.system, record) for record in records]
+        return Listing(data, self._pager.cursor(request, next_offset))
 
     async def get(self, tenant: str, product_id: str) -> Product:
         catalog = self.catalog()

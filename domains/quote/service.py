@@ -13,7 +13,7 @@ from contracts.v1.common import Address, ExternalReference
 from domains.errors import NotFound
 from domains.money import money
 from domains.ownership import OwnershipMap
-from domains.paging import Listing, next_cursor, page_request
+from domains.paging import Listing, Page, Pager
 from domains.product.service import ProductService
 from domains.quote.ports import QuoteQuery, QuoteRecord, QuoteSource
 from domains.quote.records import Quote, QuoteLine, QuoteStatus
@@ -33,10 +33,12 @@ class QuoteService:
         ownership: OwnershipMap,
         sources: Mapping[str, QuoteSource],
         products: ProductService,
+        pager: Pager,
         customers: CustomerService | None = None,
         tax: Mapping[str, TaxEngine] | None = None,
     ) -> None:
         self._crosswalks = crosswalks
+        self._pager = pager
         self._ownership = ownership
         self._sources = sources
         self._products = products
@@ -62,10 +64,14 @@ class QuoteService:
             if account_id is None:
                 raise NotFound(f"Customer {customer_id} does not exist.", code="CUSTOMER_NOT_FOUND")
         query = QuoteQuery(account_id=account_id, status=status)
-        request = page_request(cursor, limit, "quotes", query)
-        page = await source.list_quotes(query, request.offset, request.limit)
-        data = [await self.represent(tenant, source.system, record) for record in page.items]
-        return Listing(data, next_cursor(request, page))
+        request = self._pager.request(tenant, cursor, limit, "quotes", source.system, query)
+
+        async def fetch(offset: int, count: int) -> Page[QuoteRecord]:
+            return await source.list_quotes(query, offset, count)
+
+        records, next_offset = await self._pager.collect(request, fetch)
+        data = [await self.represent(tenant, source.system, record) for record in records]
+        return Listing(data, self._pager.cursor(request, next_offset))
 
     async def get(self, tenant: str, quote_id: str) -> Quote:
         source = self.source()

@@ -180,6 +180,22 @@ PROBLEM_TYPES: tuple[ProblemType, ...] = (
                          "PAYLOAD_TOO_LARGE", "Request Entity Too Large"),
     ),
     ProblemType(
+        "request-timeout", "The request body did not arrive in time", (408,),
+        ("REQUEST_BODY_TIMEOUT",),
+        "The client announced a body (Content-Length) and stopped sending before all of it "
+        "arrived; the gateway stopped waiting and closed the connection. Nothing was done.",
+        ("A client or proxy that sends a Content-Length larger than the body it sends.",
+         "A network path that stalls mid-upload.",
+         "A client that opens the request and writes the body much later."),
+        ("Send the whole body right after the headers, with a Content-Length that matches it "
+         "(or chunked encoding).",
+         "Retry: nothing was executed, and an Idempotency-Key is not held by a request "
+         "whose body never arrived."),
+        retryable=True,
+        example=_example("request-timeout", "Request body timeout", 408,
+                         "REQUEST_BODY_TIMEOUT", "The request body did not arrive within 5 s."),
+    ),
+    ProblemType(
         "unsupported-media-type", "Unsupported media type", (415,),
         ("UNSUPPORTED_MEDIA_TYPE",),
         "The body's Content-Type is not one the operation reads.",

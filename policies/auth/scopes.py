@@ -15,10 +15,17 @@ _DOMAINS = {
     "ops": "operations (dead letters, replays, exception queue)",
 }
 
+# Operations data across every tenant (metrics, the governance report); ops:read
+# alone shows the caller's own tenant.
+OPS_ADMIN = "ops:admin"
+
 SCOPE_DESCRIPTIONS: dict[str, str] = {
-    f"{domain}:{access}": f"{'Read' if access == 'read' else 'Create and change'} {what}"
-    for domain, what in _DOMAINS.items()
-    for access in ("read", "write")
+    **{
+        f"{domain}:{access}": f"{'Read' if access == 'read' else 'Create and change'} {what}"
+        for domain, what in _DOMAINS.items()
+        for access in ("read", "write")
+    },
+    OPS_ADMIN: "Read operations data of every tenant (metrics, governance report)",
 }
 
 # Every scope the gateway knows; the sandbox client is granted all of them.

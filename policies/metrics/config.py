@@ -37,6 +37,9 @@ class MetricsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     # Distinct consumers (client ids) labelled per process; later ones are counted
     # as "other", so a flood of new clients cannot explode the series count.
     max_consumers: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 50
+    # Distinct tenants labelled per process; later ones are counted as "_other", which
+    # only the global view (ops:admin) shows.
+    max_tenants: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 100
     # Upper bounds (seconds) of the gateway, SoR-call and SoR-wait histograms.
     latency_buckets: Annotated[
         tuple[float, ...], msgspec.Meta(min_length=1, max_length=40)
@@ -60,6 +63,8 @@ class MetricsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
             raise ValueError(
                 f"metrics.max_consumers must be in [1, 10000] (got {self.max_consumers})"
             )
+        if not 1 <= self.max_tenants <= 10_000:
+            raise ValueError(f"metrics.max_tenants must be in [1, 10000] (got {self.max_tenants})")
         buckets = self.latency_buckets
         if not 1 <= len(buckets) <= 40:
             raise ValueError("metrics.latency_buckets must hold 1 to 40 bounds")

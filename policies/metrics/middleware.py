@@ -80,6 +80,7 @@ class MetricsMiddleware:
             labels = UNMATCHED_LABELS
         else:
             labels = metrics.labels_for(handler, str(scope.get("path_template") or ""))
+        consumer = context.consumer
         metrics.record_request(
             labels,
             metrics.consumer_label(context.client_id),
@@ -87,4 +88,5 @@ class MetricsMiddleware:
             seconds,
             context.sor,
             ended,
+            tenant=metrics.tenant_label(consumer.tenant if consumer is not None else None),
         )

@@ -13,6 +13,11 @@ it shows the last value any worker set (it describes one shared stream, not a
 per-process quantity). Consumer label capping stays per process, so N workers
 can label up to N x ``max_consumers`` distinct consumers. Keep one
 ``GatewayMetrics`` per process in that mode (two would write the same file slots).
+
+Tenancy: every family that counts callers' requests carries a ``tenant`` label (the
+caller's tenant; empty for anonymous calls), so a tenant's view (``tenant_view``)
+is those samples alone. Families about shared things (systems of record, auth
+failures, flows, dead letters) have no tenant and belong to the global view only.
 """
 
 from __future__ import annotations
@@ -30,11 +35,15 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from policies.consumer import ANONYMOUS
-from policies.context import SorTracker
+from policies.context import SorTracker, current_request
 from policies.metrics.config import MetricsConfig
 from policies.metrics.labels import RouteLabels, route_labels
 
 OTHER_CONSUMERS = "other"
+# Tenants beyond ``max_tenants``; no tenant can be named so (tenant names start with
+# a letter or digit), so no tenant's view ever shows it.
+OTHER_TENANTS = "_other"
+TENANT_LABEL = "tenant"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 Clock = Callable[[], float]
@@ -93,6 +102,8 @@ class GatewayMetrics:
         self._max_consumers = self.config.max_consumers
         self._consumers: set[str] = set()
         self._consumer_lock = threading.Lock()
+        self._max_tenants = self.config.max_tenants
+        self._tenants: set[str] = set()
         self._routes: dict[tuple[int, str], tuple[Any, RouteLabels]] = {}
         buckets = self.config.latency_buckets
         reg = self.registry
@@ -100,21 +111,21 @@ class GatewayMetrics:
         self.requests = Counter(
             "q2c_requests_total",
             "Requests answered, by matched route (template, not path), consumer and status class.",
-            ["api", "version", "operation", "consumer", "status_class"],
+            ["api", "version", "operation", "consumer", "status_class", TENANT_LABEL],
             registry=reg,
         )
         self.request_errors = Counter(
             "q2c_request_errors_total",
             "Error responses by cause: the SoR error class when a system of record failed "
             "during the request, else the HTTP status code.",
-            ["api", "version", "error_class"],
+            ["api", "version", "error_class", TENANT_LABEL],
             registry=reg,
         )
         self.gateway_latency = Histogram(
             "q2c_gateway_latency_seconds",
             "Request time spent in the gateway itself: total minus time waiting on "
             "systems of record.",
-            ["api", "version", "operation"],
+            ["api", "version", "operation", TENANT_LABEL],
             buckets=buckets,
             registry=reg,
         )
@@ -122,7 +133,7 @@ class GatewayMetrics:
             "q2c_sor_wait_seconds",
             "Per request that called a system of record: wall time with at least one "
             "SoR call outstanding.",
-            ["api", "version", "operation"],
+            ["api", "version", "operation", TENANT_LABEL],
             buckets=buckets,
             registry=reg,
         )
@@ -143,13 +154,13 @@ class GatewayMetrics:
             "q2c_rate_limit_decisions_total",
             "Rate-limit decisions by plan and outcome (admitted, limited, error_open, "
             "error_closed).",
-            ["plan", "outcome"],
+            ["plan", "outcome", TENANT_LABEL],
             registry=reg,
         )
         self.idempotency_outcomes = Counter(
             "q2c_idempotency_outcomes_total",
             "Idempotency-Key handling outcomes (new, replayed, mismatch, in_flight, ...).",
-            ["outcome"],
+            ["outcome", TENANT_LABEL],
             registry=reg,
         )
         self.auth_failures = Counter(
@@ -161,7 +172,7 @@ class GatewayMetrics:
         self.deprecated_calls = Counter(
             "q2c_deprecated_calls_total",
             "Calls to deprecated operations by consumer.",
-            ["operation", "consumer"],
+            ["operation", "consumer", TENANT_LABEL],
             registry=reg,
         )
         self.flow_steps = Counter(
@@ -209,11 +220,11 @@ class GatewayMetrics:
 
     def rate_limit_decision(self, plan: str, outcome: str) -> None:
         if self.enabled:
-            self._rate_limit(plan, outcome).inc()
+            self._rate_limit(plan, outcome, self._current_tenant()).inc()
 
     def idempotency_outcome(self, outcome: str) -> None:
         if self.enabled:
-            self._idempotency(outcome).inc()
+            self._idempotency(outcome, self._current_tenant()).inc()
 
     def auth_failure(self, reason: str) -> None:
         if self.enabled:
@@ -221,7 +232,8 @@ class GatewayMetrics:
 
     def deprecated_call(self, operation: str, consumer: str) -> None:
         if self.enabled:
-            self._deprecated(operation, self.consumer_label(consumer)).inc()
+            label = self.consumer_label(consumer)
+            self._deprecated(operation, label, self._current_tenant()).inc()
 
     def flow_step(self, flow: str, step: str, outcome: str) -> None:
         if self.enabled:
@@ -251,6 +263,27 @@ class GatewayMetrics:
                 return client_id
         return OTHER_CONSUMERS
 
+    def tenant_label(self, tenant: str | None) -> str:
+        """The tenant while fewer than ``max_tenants`` are labelled, else OTHER_TENANTS;
+        empty for calls without a consumer."""
+        if not tenant:
+            return ""
+        if tenant in self._tenants:
+            return tenant
+        with self._consumer_lock:
+            if tenant in self._tenants:
+                return tenant
+            if len(self._tenants) < self._max_tenants:
+                self._tenants.add(tenant)
+                return tenant
+        return OTHER_TENANTS
+
+    def _current_tenant(self) -> str:
+        """The tenant of the request being served (hooks are called inside it)."""
+        context = current_request.get()
+        consumer = context.consumer if context is not None else None
+        return self.tenant_label(consumer.tenant if consumer is not None else None)
+
     def labels_for(self, handler: Any, path_template: str) -> RouteLabels:
         key = (id(handler), path_template)
         cached = self._routes.get(key)
@@ -269,16 +302,18 @@ class GatewayMetrics:
         seconds: float,
         wait: SorTracker,
         ended: float,
+        tenant: str = "",
     ) -> None:
         api, version, operation = labels
-        self._requests(api, version, operation, consumer, status_class(status)).inc()
+        self._requests(api, version, operation, consumer, status_class(status), tenant).inc()
         waited = wait.waited(ended) if wait.calls else 0.0
-        self._gateway_latency(api, version, operation).observe(max(0.0, seconds - waited))
+        latency = self._gateway_latency(api, version, operation, tenant)
+        latency.observe(max(0.0, seconds - waited))
         if wait.calls:
-            self._sor_wait(api, version, operation).observe(waited)
+            self._sor_wait(api, version, operation, tenant).observe(waited)
         if status >= 400:
             cause = wait.failure or str(status)
-            self._request_errors(api, version, cause).inc()
+            self._request_errors(api, version, cause, tenant).inc()
 
     # -- exposition ----------------------------------------------------------------
 
@@ -298,10 +333,15 @@ class GatewayMetrics:
     def collect(self) -> Iterable[Metric]:
         return self.collector().collect()
 
-    def exposition(self, accept: str | None = None) -> tuple[bytes, str]:
-        """(body, content type) for a scrape; OpenMetrics when the scraper asks for it."""
+    def exposition(
+        self, accept: str | None = None, *, tenant: str | None = None
+    ) -> tuple[bytes, str]:
+        """(body, content type) for a scrape; OpenMetrics when the scraper asks for it.
+        With ``tenant``, only that tenant's samples (``tenant_view``)."""
         encoder, content_type = choose_encoder(accept or "")
         source = self.collector()
+        if tenant is not None:
+            source = _TenantOnly(source, tenant)
         if not content_type.startswith("application/openmetrics-text"):
             source = _WithoutCreated(source)
         return encoder(source), content_type
@@ -324,6 +364,26 @@ class _WithoutCreated:
                 trimmed.samples = [s for s in family.samples if not s.name.endswith("_created")]
                 family = trimmed
             yield family
+
+
+def tenant_view(families: Iterable[Metric], tenant: str) -> Iterable[Metric]:
+    """The samples of ``tenant`` alone; families without a tenant label are left out
+    (they describe what every tenant shares)."""
+    for family in families:
+        samples = [s for s in family.samples if s.labels.get(TENANT_LABEL) == tenant]
+        if samples:
+            kept = Metric(family.name, family.documentation, family.type, family.unit)
+            kept.samples = samples
+            yield kept
+
+
+class _TenantOnly:
+    def __init__(self, inner: Collector, tenant: str) -> None:
+        self._inner = inner
+        self._tenant = tenant
+
+    def collect(self) -> Iterable[Metric]:
+        return tenant_view(self._inner.collect(), self._tenant)
 
 
 def prepare_multiprocess_dir(path: str) -> None:

@@ -19,7 +19,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from policies.metrics.quantile import histogram_quantile
-from policies.metrics.registry import GatewayMetrics
+from policies.metrics.registry import GatewayMetrics, tenant_view
 
 # Bounds for the documented schema; lists are cut to them when built.
 MAX_APIS = 1000
@@ -353,9 +353,15 @@ def build_report(families: Iterable[Metric], *, top_consumers: int = 5) -> Gover
     )
 
 
-def governance_report(metrics: GatewayMetrics, *, top_consumers: int = 5) -> GovernanceReport:
-    """The report from the live registry (all workers' in multiprocess mode)."""
-    return build_report(metrics.collect(), top_consumers=top_consumers)
+def governance_report(
+    metrics: GatewayMetrics, *, top_consumers: int = 5, tenant: str | None = None
+) -> GovernanceReport:
+    """The report from the live registry (all workers' in multiprocess mode); with
+    ``tenant``, of that tenant's calls alone."""
+    families = metrics.collect()
+    if tenant is not None:
+        families = tenant_view(families, tenant)
+    return build_report(families, top_consumers=top_consumers)
 
 
 def governance_report_from_text(text: str, *, top_consumers: int = 5) -> GovernanceReport:

@@ -28,6 +28,9 @@ _LOG = logging.getLogger("q2c.policies.rate_limit")
 _RATELIMIT = b"ratelimit"
 _RATELIMIT_POLICY = b"ratelimit-policy"
 _RETRY_AFTER = b"retry-after"
+# How soon to retry when the limiter cannot decide (fail-closed): Redis is back in
+# seconds after a restart or failover, or not at all for a while.
+_UNAVAILABLE_RETRY_AFTER = b"2"
 _FORWARDED_FOR = b"x-forwarded-for"
 
 
@@ -163,7 +166,7 @@ class RateLimitMiddleware:
             code="RATE_LIMITER_UNAVAILABLE",
             title="Rate limiter unavailable",
             detail="The rate limiter cannot decide right now; retry shortly.",
-            headers=[plan.policy],
+            headers=[plan.policy, (_RETRY_AFTER, _UNAVAILABLE_RETRY_AFTER)],
             retryable=True,
         )
 

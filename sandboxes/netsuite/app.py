@@ -26,14 +26,26 @@ Implemented surface:
   ``customer``, ``transaction`` (sales orders, ``type = 'SalesOrd'``), ``subsidiary`` and
   ``currency``.
 
-Authentication: ``Authorization: Bearer <access token>`` (OAuth 2.0), or an OAuth 1.0a
-token-based-authentication header (``OAuth realm="<account>", oauth_consumer_key=...``)
-whose shape, realm and ``HMAC-SHA256`` method are checked but whose signature is NOT
-verified (the sandbox holds no consumer/token secrets). Anything else: 401 ``INVALID_LOGIN``.
+Authentication: ``Authorization: Bearer <access token>`` with a token from the OAuth 2.0
+client credentials (machine-to-machine) endpoint ``/services/rest/auth/oauth2/v1/token``
+(see :mod:`sandboxes.netsuite.oauth`; tokens expire, and an expired one is 401
+``INVALID_LOGIN``), or a fixed bearer token (``access_token``, for compatibility), or an
+OAuth 1.0a token-based-authentication header (``OAuth realm="<account>", ...``) whose shape,
+realm and ``HMAC-SHA256`` method are checked but whose signature is NOT verified (the
+sandbox holds no consumer/token secrets). Anything else: 401 ``INVALID_LOGIN``.
+
+Writes honour ``X-NetSuite-PropertyNameValidation`` (:mod:`sandboxes.netsuite.fields`):
+``Error`` refuses a field the record does not have, ``Warning`` (NetSuite's default) and
+``Ignore`` drop it. Orders keep ``shipDate`` and the account's custom fields; lines close
+(``isClosed``), an order whose lines are all closed is Closed (H); customers carry
+``creditHoldOverride``/``creditLimit``/``balance`` and a customer on credit hold gets no new
+order and no approval. ``/sandbox/admin/`` (not NetSuite's) puts customers on credit hold
+and fulfils orders.
 
 Sandbox simplifications (documented, deliberate): no tax engine (``total`` = ``subtotal``),
-``entityId`` defaults to the company name without a uniqueness rule, unknown body fields are
-ignored whatever ``X-NetSuite-PropertyNameValidation`` says, and SuiteQL has no joins.
+``entityId`` defaults to the company name without a uniqueness rule, SuiteQL has no joins,
+fulfilment has no itemFulfillment records (the admin endpoint moves ``quantityFulfilled``
+and the status), and nothing is ever billed (``quantityBilled`` stays 0).
 Items carry their base price in ``rate`` (the REST record has no ``basePrice``); a sales
 order line without ``rate`` is priced from the demo list price in the order's currency,
 else from ``rate``; the ``price`` pricing matrix itself is not served.
@@ -54,7 +66,9 @@ from urllib.parse import parse_qs, unquote, urlencode
 import msgspec
 
 from sandboxes import asgi, demo_data
-from sandboxes.netsuite import query
+from sandboxes.netsuite import fields, query
+from sandboxes.netsuite.fields import CUSTOM_FIELDS
+from sandboxes.netsuite.oauth import TOKEN_PATH, TOKEN_SECONDS, Integration, OAuthError, TokenIssuer
 
 __all__ = [
     "ACCESS_TOKEN",
@@ -73,6 +87,7 @@ _log = logging.getLogger(__name__)
 ACCESS_TOKEN: Final = "q2c-netsuite-sandbox-token"
 DEFAULT_ACCOUNT_ID: Final = "1234567_SB1"
 RECORD_ROOT: Final = "/services/rest/record/v1"
+ADMIN_PREFIX: Final = "/sandbox/admin/"
 SUITEQL_PATH: Final = "/services/rest/query/v1/suiteql"
 MAX_LIMIT: Final = 1000
 
@@ -121,6 +136,7 @@ _ORDER_STATUS: Final = {
     "F": "Pending Billing", "G": "Billed", "H": "Closed",
 }  # fmt: skip
 _SETTABLE_ORDER_STATUS: Final = frozenset({"A", "B"})
+_CREDIT_HOLD: Final = {"AUTO": "Auto", "ON": "On", "OFF": "Off"}
 _DEFAULT_ORDER_STATUS: Final = "A"  # NetSuite's default "Default Sales Order Status" preference
 _ITEM_TYPE: Final = {
     "inventoryItem": ("InvtPart", "Inventory Item"),
@@ -489,14 +505,27 @@ class NetSuiteSandbox:
         self,
         *,
         account_id: str = DEFAULT_ACCOUNT_ID,
-        access_token: str = ACCESS_TOKEN,
+        access_token: str | None = ACCESS_TOKEN,
+        integration: Integration | None = None,
+        token_lifetime_seconds: float = TOKEN_SECONDS,
+        clock: Callable[[], datetime] | None = None,
         seed: bool = True,
     ) -> None:
+        """``access_token`` is a fixed bearer token the account accepts (None: none);
+        ``integration`` the integration record and certificate the client credentials
+        token endpoint accepts assertions from; its tokens expire after
+        ``token_lifetime_seconds`` of ``clock``."""
         self.account_id = account_id
         self.access_token = access_token
+        self.integration = integration or Integration()
         self.faults = SandboxFaults()
         self._store = _Store()
-        self._clock: Callable[[], datetime] = lambda: datetime.now(UTC).replace(microsecond=0)
+        self._clock: Callable[[], datetime] = clock or (
+            lambda: datetime.now(UTC).replace(microsecond=0)
+        )
+        self.tokens = TokenIssuer(
+            self.integration, lambda: self._clock().timestamp(), token_lifetime_seconds
+        )
         self._api_calls = 0
         self._seed_reference_data()
         if seed:
@@ -545,6 +574,8 @@ class NetSuiteSandbox:
         base_url: str,
     ) -> _Reply:
         """Serve one HTTP request (``headers`` keys lower-case, ``path`` still %-encoded)."""
+        if path.startswith(ADMIN_PREFIX):
+            return self._admin(method, path[len(ADMIN_PREFIX):], body)
         try:
             if self.faults.fail_next > 0:
                 self.faults.fail_next -= 1
@@ -561,6 +592,9 @@ class NetSuiteSandbox:
             segments = [unquote(s) for s in raw_segments]
             if segments[:2] != ["services", "rest"]:
                 raise self._not_found_url(path)
+            if "/" + "/".join(segments) == TOKEN_PATH:
+                _allowed(method, "POST", path)
+                return self._token(headers, body, base_url)
             self._authenticate(headers)
             params = {k: v[-1] for k, v in parse_qs(query_string, keep_blank_values=True).items()}
             if segments[2:4] == ["record", "v1"] and len(segments) >= 5:
@@ -595,10 +629,29 @@ class NetSuiteSandbox:
             ("o:errorUrl", path),
         )
 
+    def _token(self, headers: Mapping[str, str], body: bytes, base_url: str) -> _Reply:
+        """The OAuth 2.0 token endpoint (client credentials with a JWT assertion)."""
+        content_type = headers.get("content-type", "").split(";")[0].strip().casefold()
+        try:
+            if content_type != "application/x-www-form-urlencoded":
+                raise OAuthError(400, "invalid_request",
+                                 "the body must be application/x-www-form-urlencoded")  # fmt: skip
+            form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+            answer = self.tokens.exchange(form, base_url + TOKEN_PATH)
+        except OAuthError as exc:
+            return _Reply(exc.status, exc.body, {"Cache-Control": "no-store"}, "application/json")
+        return _Reply(200, answer, {"Cache-Control": "no-store"}, "application/json")
+
     def _authenticate(self, headers: Mapping[str, str]) -> None:
         scheme, _, credentials = headers.get("authorization", "").strip().partition(" ")
-        if scheme.casefold() == "bearer" and credentials.strip() == self.access_token:
-            return
+        if scheme.casefold() == "bearer":
+            token = credentials.strip()
+            if self.access_token is not None and secrets.compare_digest(
+                token.encode(), self.access_token.encode()
+            ):
+                return
+            if self.tokens.valid(token):
+                return  # an expired one gets NetSuite's 401 INVALID_LOGIN below
         if scheme.casefold() == "oauth":
             params = dict(_OAUTH_PARAM.findall(credentials))
             realm = params.get("realm", "").upper().replace("-", "_")
@@ -611,6 +664,99 @@ class NetSuiteSandbox:
             ):
                 return  # shape accepted; the signature itself is not verified (no secrets here)
         raise NetSuiteError(401, _INVALID_LOGIN, "INVALID_LOGIN")
+
+    # ------------------------------------------------ sandbox-only administration
+    def _admin(self, method: str, path: str, raw: bytes) -> _Reply:
+        """``POST|DELETE /sandbox/admin/customers/{id}/credit-block`` and
+        ``POST /sandbox/admin/orders/{id}/deliver``: what a credit controller and the
+        warehouse do in a real account. Not part of NetSuite's API; no authentication."""
+        parts = [unquote(p) for p in path.strip("/").split("/")]
+        try:
+            body = _JSON_DECODER.decode(raw) if raw.strip() else {}
+        except msgspec.DecodeError:
+            body = None
+        try:
+            if not isinstance(body, dict):
+                raise NetSuiteError(400, "The admin body must be a JSON object.", "INVALID_CONTENT")
+            if len(parts) == 3 and parts[0] == "customers" and parts[2] == "credit-block":
+                if method == "POST":
+                    return _Reply(200, self.credit_hold(
+                        parts[1], str(body.get("override", "ON")),
+                        balance=body.get("balance"), credit_limit=body.get("credit_limit"),
+                    ), content_type="application/json")  # fmt: skip
+                if method == "DELETE":
+                    return _Reply(200, self.credit_hold(parts[1], "AUTO"),
+                                  content_type="application/json")  # fmt: skip
+            if len(parts) == 3 and parts[:1] == ["orders"] and parts[2] == "deliver":
+                lines = body.get("lines")
+                if lines is not None and not (
+                    isinstance(lines, list) and all(isinstance(n, int) for n in lines)
+                ):
+                    raise NetSuiteError(400, "lines must be a list of line numbers.",
+                                        "INVALID_CONTENT")  # fmt: skip
+                if method == "POST":
+                    return _Reply(200, self.deliver(parts[1], lines),
+                                  content_type="application/json")  # fmt: skip
+            raise self._not_found_url(ADMIN_PREFIX + path)
+        except NetSuiteError as exc:
+            return _Reply(exc.status, exc.body(), exc.headers, _ERROR)
+
+    def credit_hold(
+        self, customer_id: str, override: str = "ON", *, balance: Any = None,
+        credit_limit: Any = None,
+    ) -> dict[str, Any]:
+        """Set a customer's ``creditHoldOverride`` (ON, AUTO, OFF) and optionally its
+        ``balance`` (which only transactions move in NetSuite) and ``creditLimit``."""
+        customer = self._store.get("customer", customer_id)
+        if customer is None:
+            raise self._not_found_url(f"{ADMIN_PREFIX}customers/{customer_id}")
+        if override.upper() not in _CREDIT_HOLD:
+            raise _invalid_field_value(override, "creditholdoverride", "override")
+        draft = _copy_record(customer)
+        draft["creditHoldOverride"] = override.upper()
+        if balance is not None:
+            draft["balance"] = _decimal(balance, "balance")
+        if credit_limit is not None:
+            draft["creditLimit"] = _decimal(credit_limit, "credit_limit")
+        draft["lastModifiedDate"] = self._clock()
+        self._store.put("customer", draft)
+        return {"id": customer_id, "creditHoldOverride": draft["creditHoldOverride"],
+                "balance": _number_json(draft["balance"]),
+                "creditLimit": _number_json(draft.get("creditLimit")),
+                "onCreditHold": _on_credit_hold(draft)}  # fmt: skip
+
+    def deliver(self, order_id: str, lines: list[int] | None = None) -> dict[str, Any]:
+        """Fulfil an order's open lines in full (all, or the ``line`` numbers given), as an
+        item fulfillment would: ``quantityFulfilled`` and the order status move on
+        (Pending Billing when every open line is fulfilled, else Pending Billing/Partially
+        Fulfilled). An order pending approval, closed or cancelled cannot be fulfilled."""
+        order = self._store.get("salesOrder", order_id)
+        if order is None:
+            raise self._not_found_url(f"{ADMIN_PREFIX}orders/{order_id}")
+        if order["orderStatus"] not in ("B", "D", "E"):
+            raise NetSuiteError(
+                400,
+                f"{_ACCESS_PREFIX}A sales order in status {_ORDER_STATUS[order['orderStatus']]} "
+                "cannot be fulfilled.",
+                "USER_ERROR",
+            )
+        draft = _copy_record(order)
+        open_lines = [line for line in draft["item"] if not line["isClosed"]]
+        chosen = [line for line in open_lines if lines is None or line["line"] in lines]
+        if lines is not None and {line["line"] for line in chosen} != set(lines):
+            raise NetSuiteError(400, f"Sales order {order_id} has no open line(s) {lines}.",
+                                "INVALID_CONTENT")  # fmt: skip
+        if not chosen or all(line["quantityFulfilled"] >= line["quantity"] for line in chosen):
+            raise NetSuiteError(400, f"Sales order {order_id} has nothing left to fulfil.",
+                                "USER_ERROR")  # fmt: skip
+        for line in chosen:
+            line["quantityFulfilled"] = line["quantity"]
+        done = all(line["quantityFulfilled"] >= line["quantity"] for line in open_lines)
+        draft["orderStatus"] = "F" if done else "E"
+        draft["lastModifiedDate"] = self._clock()
+        self._store.put("salesOrder", draft)
+        return {"id": order_id, "orderStatus": draft["orderStatus"],
+                "refName": _ORDER_STATUS[draft["orderStatus"]]}  # fmt: skip
 
     # --------------------------------------------------------- record routes
     def _record_call(
@@ -637,6 +783,7 @@ class NetSuiteSandbox:
             if method == "GET":
                 return self._list(record_type, params, base)
             body = self._json_body(raw_body, headers)
+            _check_names(record_type, body, headers)
             record = self._create(record_type, body, external_id=None)
             return self._location_reply(record_type, record, base)
         key = segments[1]
@@ -650,6 +797,7 @@ class NetSuiteSandbox:
                 return _Reply(200, self._render(record_type, record, base, expand=expand))
             if method == "PATCH":
                 body = self._json_body(raw_body, headers)
+                _check_names(record_type, body, headers)
                 self._update(record_type, record, body, params)
                 return self._location_reply(record_type, record, base)
             self._delete(record_type, record)
@@ -736,6 +884,7 @@ class NetSuiteSandbox:
                 "subsidiary": f("select", lambda r: r.get("subsidiary")),
                 "currency": f("select", lambda r: r.get("currency")),
                 "trandate": f("date", lambda r: r.get("tranDate")),
+                "shipdate": f("date", lambda r: r.get("shipDate")),
                 "total": f("number", lambda r: self._order_total(r)),
                 "createddate": f("date", lambda r: r.get("createdDate")),
                 "lastmodifieddate": f("date", lambda r: r.get("lastModifiedDate")),
@@ -889,7 +1038,11 @@ class NetSuiteSandbox:
             "addressBook": self._sublist_json(base, "customer", record["id"], "addressBook",
                                               addresses),
             "comments": record.get("comments"),
+            "balance": _number_json(record["balance"]),
             "companyName": record.get("companyName"),
+            "creditHoldOverride": {"id": record["creditHoldOverride"],
+                                   "refName": _CREDIT_HOLD[record["creditHoldOverride"]]},
+            "creditLimit": _number_json(record.get("creditLimit")),
             "currency": self._ref(base, "currency", record["currency"]),
             "dateCreated": _datetime_json(record["dateCreated"]),
             "defaultAddress": self._default_address(record),
@@ -975,13 +1128,14 @@ class NetSuiteSandbox:
             "memo": record.get("memo"),
             "orderStatus": {"id": status, "refName": _ORDER_STATUS[status]},
             "otherRefNum": record.get("otherRefNum"),
+            "shipDate": record["shipDate"].isoformat() if record.get("shipDate") else None,
             "status": {"id": status, "refName": _ORDER_STATUS[status]},
             "subsidiary": self._ref(base, "subsidiary", record["subsidiary"]),
             "subtotal": _number_json(subtotal),
             "total": _number_json(subtotal),
             "tranDate": record["tranDate"].isoformat(),
             "tranId": record["tranId"],
-        }
+        } | {name: record.get(name) for name in CUSTOM_FIELDS["salesOrder"]}
 
     def _render_line(self, order: Record, line: Record, base: str) -> dict[str, Any]:
         found = self._store.item(line["item"])
@@ -995,15 +1149,20 @@ class NetSuiteSandbox:
         if line.get("description"):
             rendered["description"] = line["description"]
         rendered.update({
-            "isClosed": False,
+            "isClosed": line["isClosed"],
             "item": self._ref(base, "item", line["item"]),
             "itemType": {"id": type_id, "refName": type_name},
             "line": line["line"],
             "price": {"id": "-1", "refName": "Custom"} if line["customRate"]
             else {"id": "1", "refName": "Base Price"},
             "quantity": _number_json(line["quantity"]),
+            "quantityBilled": 0,
+            "quantityFulfilled": _number_json(line["quantityFulfilled"]),
             "rate": _number_json(line["rate"]),
         })  # fmt: skip
+        for name in CUSTOM_FIELDS["salesOrder.item"]:
+            if line.get(name) is not None:
+                rendered[name] = line[name]
         return rendered
 
     def _render_item(
@@ -1105,7 +1264,8 @@ class NetSuiteSandbox:
         record: Record
         if record_type == "customer":
             record = {"id": record_id, "addressBook": [], "dateCreated": now,
-                      "isPerson": False, "isInactive": False}  # fmt: skip
+                      "isPerson": False, "isInactive": False, "creditHoldOverride": "AUTO",
+                      "creditLimit": None, "balance": Decimal(0)}  # fmt: skip
             self._apply_customer(record, body, creating=True)
         elif record_type == "salesOrder":
             record = {"id": record_id, "item": [], "createdDate": now,
@@ -1174,6 +1334,7 @@ class NetSuiteSandbox:
             )
         external_id = key[4:]
         body = dict(self._json_body(raw_body, headers))
+        _check_names(record_type, body, headers)
         body.pop("externalId", None)  # the URL names the external id
         existing = self._store.by_eid(record_type, external_id)
         if existing is None:
@@ -1210,6 +1371,17 @@ class NetSuiteSandbox:
         for name in ("isPerson", "isInactive"):
             if name in body:
                 record[name] = _boolean(body[name], name)
+        if body.get("creditHoldOverride") is not None:
+            raw = body["creditHoldOverride"]
+            code = raw.get("id") if isinstance(raw, dict) else raw
+            if not isinstance(code, str) or code.upper() not in _CREDIT_HOLD:
+                raise _invalid_field_value(code, "creditholdoverride", "creditHoldOverride")
+            record["creditHoldOverride"] = code.upper()
+        if "creditLimit" in body:
+            limit = _decimal(body["creditLimit"], "creditLimit")
+            if limit is not None and limit < 0:
+                raise _invalid_field_value(body["creditLimit"], "creditlimit", "creditLimit")
+            record["creditLimit"] = limit
         if body.get("subsidiary") is not None:
             sub_id = self._resolve_ref("subsidiary", body["subsidiary"], "subsidiary",
                                        "subsidiary")[1]["id"]  # fmt: skip
@@ -1322,12 +1494,11 @@ class NetSuiteSandbox:
                 record[name] = _string(body[name], name)
         if "tranDate" in body:
             record["tranDate"] = _date(body["tranDate"], "tranDate") or record["tranDate"]
-        if "orderStatus" in body and body["orderStatus"] is not None:
-            raw = body["orderStatus"]
-            status = raw.get("id") if isinstance(raw, dict) else raw
-            if status not in _SETTABLE_ORDER_STATUS:
-                raise _invalid_value("orderStatus")
-            record["orderStatus"] = status
+        if "shipDate" in body:
+            record["shipDate"] = _date(body["shipDate"], "shipDate")
+        for name, kind in CUSTOM_FIELDS["salesOrder"].items():
+            if name in body:
+                record[name] = _custom_value(kind, body[name], name)
         if "entity" in body or creating:
             if body.get("entity") is None:
                 raise _missing_values(["Customer"])
@@ -1351,6 +1522,14 @@ class NetSuiteSandbox:
             record["currency"] = cur["id"]
         elif creating:
             record["currency"] = customer["currency"]
+        if creating and _on_credit_hold(customer):
+            raise NetSuiteError(
+                400,
+                f"{_ACCESS_PREFIX}Customer {customer.get('entityId')} is on credit hold; "
+                "the transaction cannot be saved.",
+                "USER_ERROR",
+                ("o:errorPath", "entity"),
+            )
         if "item" in body:
             replace = creating or "item" in _replace_set(params)
             record["item"] = self._order_lines(record, body["item"], replace=replace)
@@ -1360,6 +1539,50 @@ class NetSuiteSandbox:
                 f"{_ACCESS_PREFIX}You must enter at least one line item for this transaction.",
                 "USER_ERROR",
             )
+        if "orderStatus" in body and body["orderStatus"] is not None:
+            raw = body["orderStatus"]
+            self._set_order_status(record, raw.get("id") if isinstance(raw, dict) else raw,
+                                   customer)  # fmt: skip
+        self._close_or_reopen(record)
+
+    def _set_order_status(self, record: Record, status: Any, customer: Record) -> None:
+        """Approval (A -> B) and back to Pending Approval (B -> A, before anything is
+        fulfilled); closed and cancelled orders keep their status."""
+        current = record["orderStatus"]
+        if status not in _SETTABLE_ORDER_STATUS:
+            raise _invalid_value("orderStatus")
+        if status == current:
+            return
+        if current not in _SETTABLE_ORDER_STATUS or any(
+            line["quantityFulfilled"] > 0 for line in record["item"]
+        ):
+            raise NetSuiteError(
+                400,
+                f"{_ACCESS_PREFIX}The order status cannot be changed from "
+                f"{_ORDER_STATUS[current]} to {_ORDER_STATUS[status]}.",
+                "USER_ERROR",
+                ("o:errorPath", "orderStatus"),
+            )
+        if status == "B" and _on_credit_hold(customer):
+            raise NetSuiteError(
+                400,
+                f"{_ACCESS_PREFIX}Customer {customer.get('entityId')} is on credit hold; "
+                "the order cannot be approved.",
+                "USER_ERROR",
+                ("o:errorPath", "orderStatus"),
+            )
+        record["orderStatus"] = status
+
+    @staticmethod
+    def _close_or_reopen(record: Record) -> None:
+        """An order whose every line is closed is Closed (H); reopening a line gives it
+        back the status it had."""
+        closed = all(line["isClosed"] for line in record["item"])
+        if closed and record["orderStatus"] != "H":
+            record["statusBeforeClose"] = record["orderStatus"]
+            record["orderStatus"] = "H"
+        elif not closed and record["orderStatus"] == "H":
+            record["orderStatus"] = record.pop("statusBeforeClose", _DEFAULT_ORDER_STATUS)
 
     def _order_lines(self, order: Record, value: Any, *, replace: bool) -> list[Record]:
         if value is None:
@@ -1393,7 +1616,8 @@ class NetSuiteSandbox:
                     raise _missing_values(["Item"])
                 line = {"line": next_line, "item": None, "quantity": Decimal(1),
                         "rate": None, "amount": None, "description": None,
-                        "customRate": False}  # fmt: skip
+                        "customRate": False, "isClosed": False,
+                        "quantityFulfilled": Decimal(0)}  # fmt: skip
                 next_line += 1
                 lines.append(line)
                 named.add(line["line"])
@@ -1434,6 +1658,11 @@ class NetSuiteSandbox:
             )
             if "description" in raw:
                 line["description"] = _string(raw["description"], f"{path}.description")
+            if "isClosed" in raw:
+                line["isClosed"] = _boolean(raw["isClosed"], f"{path}.isClosed")
+            for name, kind in CUSTOM_FIELDS["salesOrder.item"].items():
+                if name in raw:
+                    line[name] = _custom_value(kind, raw[name], f"{path}.{name}")
             if line["description"] is None and item_record is not None:
                 line["description"] = (
                     item_record.get("salesDescription") or item_record.get("displayName")
@@ -1548,11 +1777,16 @@ class NetSuiteSandbox:
             "isinactive": c("boolean", lambda r: r["isInactive"]),
             "datecreated": c("datetime", lambda r: r["dateCreated"]),
             "lastmodifieddate": c("datetime", lambda r: r["lastModifiedDate"]),
+            "creditholdoverride": c("text", lambda r: r["creditHoldOverride"]),
+            "creditlimit": c("decimal", lambda r: r.get("creditLimit")),
+            "balance": c("decimal", lambda r: r["balance"]),
+            "oncredithold": c("boolean", _on_credit_hold),
         }
         transaction_columns = {
             "id": c("integer", lambda r: r["id"]),
             "tranid": c("text", lambda r: r["tranId"]),
             "trandate": c("date", lambda r: r["tranDate"]),
+            "shipdate": c("date", lambda r: r.get("shipDate")),
             "type": c("text", lambda r: "SalesOrd"),
             "entity": c("integer", lambda r: r["entity"]),
             "status": c("text", lambda r: r["orderStatus"]),
@@ -1657,8 +1891,56 @@ class NetSuiteSandbox:
                 }],
                 "dateCreated": SEED_CLOCK,
                 "lastModifiedDate": SEED_CLOCK,
+                "creditHoldOverride": (
+                    "ON" if account.name == demo_data.NETSUITE_CREDIT_HOLD_ACCOUNT else "AUTO"
+                ),
+                "creditLimit": None,
+                "balance": Decimal(0),
             }  # fmt: skip
             self._store.put("customer", customer)
+
+
+def _on_credit_hold(customer: Record) -> bool:
+    """NetSuite's credit hold: forced on, or automatic with the balance over the limit."""
+    override = customer.get("creditHoldOverride", "AUTO")
+    if override != "AUTO":
+        return bool(override == "ON")
+    limit = customer.get("creditLimit")
+    return limit is not None and customer.get("balance", Decimal(0)) > limit
+
+
+def _custom_value(kind: str, value: Any, path: str) -> Any:
+    if value is None:
+        return None
+    if kind == "integer":
+        number = _decimal(value, path)
+        if number is None or number != number.to_integral_value():
+            raise _invalid_value(path)
+        return int(number)
+    return _string(value, path)
+
+
+def _check_names(record_type: str, body: Mapping[str, Any], headers: Mapping[str, str]) -> None:
+    validation = fields.mode(headers)
+    if validation is None:
+        raise NetSuiteError(
+            400,
+            "Invalid header value. X-NetSuite-PropertyNameValidation takes Error, Warning or "
+            "Ignore.",
+            "INVALID_HEADER",
+            ("o:errorHeader", "X-NetSuite-PropertyNameValidation"),
+        )
+    wrong = fields.unknown(record_type, body)
+    if wrong and validation == "Error":
+        raise NetSuiteError(
+            400,
+            f"Invalid content in the request body. The record type {record_type} has no field "
+            f"'{wrong[0].rsplit('.', 1)[-1]}'.",
+            "INVALID_CONTENT",
+            ("o:errorPath", wrong[0]),
+        )
+    if wrong:
+        _log.info("netsuite sandbox: %s fields dropped (%s): %s", record_type, validation, wrong)
 
 
 def _replace_set(params: Mapping[str, str]) -> set[str]:

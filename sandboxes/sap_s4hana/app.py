@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
@@ -83,6 +83,26 @@ COUNTRY_CURRENCY: Final = {
     "DK": "DKK", "PL": "PLN", "HU": "HUF", "NO": "NOK",
 }
 SERVICE_PRODUCT_TYPES: Final = frozenset({"DIEN", "SERV", "NLAG"})
+# The tenant's customizing for blocks and rejections (SPRO: TVAST order blocks, TVLS
+# delivery blocks, TVFS billing blocks, TVAG rejection reasons). Codes, not texts, travel.
+ORDER_BLOCKS: Final = frozenset({"01", "02", "03", "04", "05", "06", "07", "08", "09", "10"})
+DELIVERY_BLOCKS: Final = frozenset({"01", "02", "03", "04", "05", "06", "07", "08", "Z1"})
+BILLING_BLOCKS: Final = frozenset({"01", "02", "03", "04", "05", "06", "07", "08", "Z1"})
+REJECTION_REASONS: Final = frozenset({"00", "01", "02", "03", "04", "05", "10", "11", "50",
+                                      "Z1"})
+# What a change may touch on an existing order; the rest is fixed once the order exists
+# (organisation data, sold-to, currency) or is not modelled by the sandbox (quantities,
+# materials: those re-price and re-schedule in SAP).
+_HEADER_CHANGEABLE: Final = frozenset({
+    "DeliveryBlockReason", "HeaderBillingBlockReason", "PurchaseOrderByCustomer",
+    "CustomerPurchaseOrderType", "CustomerPurchaseOrderDate", "RequestedDeliveryDate",
+    "ShippingCondition", "IncotermsClassification", "CustomerPaymentTerms", "SalesGroup",
+    "SalesOffice",
+})
+_ITEM_CHANGEABLE: Final = frozenset({
+    "SalesDocumentRjcnReason", "SalesOrderItemText", "PurchaseOrderByCustomer",
+    "MaterialByCustomer",
+})
 # Equality indexes per entity set, used by ``$filter=<Prop> eq '...'``.
 _EQ_INDEXES: Final[dict[str, tuple[str, ...]]] = {
     "A_SalesOrder": ("PurchaseOrderByCustomer", "SoldToParty"),
@@ -148,6 +168,20 @@ class Table:
                     index.pop(row[prop], None)
                 index.setdefault(changes[prop], {})[key] = row
         row.update(changes)
+
+    def remove(self, row: Row) -> None:
+        key = self.key_of(row)
+        del self.rows[key]
+        for length in range(1, len(key)):
+            siblings = self._prefix.get(key[:length], {})
+            siblings.pop(key, None)
+            if not siblings:
+                self._prefix.pop(key[:length], None)
+        for prop, index in self._eq.items():
+            bucket = index.get(row[prop], {})
+            bucket.pop(key, None)
+            if not bucket:
+                index.pop(row[prop], None)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -270,6 +304,8 @@ class SapSandbox:
         for account in demo_data.ACCOUNTS:
             if account.sap_business_partner:
                 self._add_seeded_partner(account, account.sap_business_partner)
+        blocked, reason = demo_data.SAP_ORDER_BLOCKED_CUSTOMER
+        self.block_customer(blocked, reason)
 
     def _add_product(self, product: demo_data.DemoProduct) -> None:
         description = product.name[:40]
@@ -526,6 +562,10 @@ class SapSandbox:
             raise bad_request("Deep updates are not supported; update the entities one by one")
         if values.pop("BusinessPartner", partner["BusinessPartner"]) != partner["BusinessPartner"]:
             raise bad_request("The key property BusinessPartner cannot be changed")
+        for fixed in ("BusinessPartnerCategory", "BusinessPartnerGrouping"):
+            if values.get(fixed, partner[fixed]) != partner[fixed]:
+                raise bad_request(f"{fixed} of an existing business partner cannot be changed",
+                                  "ZQ2C_BP/011")
         if replace:
             values = {
                 p.name: default_value(p) for p in A_BUSINESS_PARTNER.props
@@ -576,15 +616,29 @@ class SapSandbox:
         sales_area: Row | None = None
         if area not in SALES_AREAS:
             errors.append(ErrorDetail("ZQ2C_SD/012", f"Sales area {label} is not defined"))
-        elif self.table(A_CUSTOMER).get((sold_to,)) is None:
+        elif (customer := self.table(A_CUSTOMER).get((sold_to,))) is None:
             errors.append(ErrorDetail("ZQ2C_SD/002", f"Sold-to party {sold_to} does not exist",
                                       propertyref="A_SalesOrder/SoldToParty"))
+        elif customer["OrderIsBlockedForCustomer"]:
+            errors.append(ErrorDetail(
+                "ZQ2C_SD/013",
+                f"Sold-to party {sold_to} is blocked for sales orders (order block"
+                f" {customer['OrderIsBlockedForCustomer']})",
+                propertyref="A_SalesOrder/SoldToParty",
+            ))
         else:
             sales_area = self.table(A_CUSTOMER_SALES_AREA).get((sold_to, *area))
             if sales_area is None:
                 errors.append(ErrorDetail(
                     "ZQ2C_SD/003",
                     f"Sold-to party {sold_to} is not defined for sales area {label}",
+                    propertyref="A_SalesOrder/SoldToParty",
+                ))
+            elif sales_area["OrderIsBlockedForCustomer"]:
+                errors.append(ErrorDetail(
+                    "ZQ2C_SD/013",
+                    f"Sold-to party {sold_to} is blocked for sales orders in sales area"
+                    f" {label} (order block {sales_area['OrderIsBlockedForCustomer']})",
                     propertyref="A_SalesOrder/SoldToParty",
                 ))
         currency = header.get("TransactionCurrency") or (
@@ -621,6 +675,7 @@ class SapSandbox:
             "OverallSDProcessStatus": "A",
             "TotalCreditCheckStatus": "A",
             "OverallTotalDeliveryStatus": "A" if goods else "",
+            "OverallDeliveryStatus": "A" if goods else "",
             "OverallSDDocumentRejectionSts": "A",
         }
         self.table(A_SALES_ORDER).insert(order)
@@ -628,6 +683,223 @@ class SapSandbox:
             self.table(A_SALES_ORDER_ITEM).insert(item | {"SalesOrder": number})
             self.table(A_SALES_ORDER_ITEM_PRICING).insert(pricing | {"SalesOrder": number})
         return order, "to_Item/to_PricingElement"
+
+    # -- changes to existing orders ---------------------------------------------------------
+
+    def _order(self, number: str) -> Row:
+        order = self.table(A_SALES_ORDER).get((number,))
+        if order is None:
+            raise not_found(A_SALES_ORDER)
+        return order
+
+    def _items(self, number: str) -> list[Row]:
+        return list(self.table(A_SALES_ORDER_ITEM).children((number,)))
+
+    def _touch(self, order: Row, user: str) -> None:
+        """Record a change: a new ``LastChangeDateTime`` (and with it a new ETag), strictly
+        later than the last one even when the clock has not moved."""
+        now = self.now()
+        previous = order["LastChangeDateTime"]
+        if previous is not None and now <= previous:
+            now = previous + timedelta(microseconds=1)
+        self.table(A_SALES_ORDER).update(order, {
+            "LastChangeDateTime": now,
+            "LastChangeDate": now.replace(hour=0, minute=0, second=0, microsecond=0),
+        })
+        del user  # SAP records the changer in the change documents, which are not modelled
+
+    @staticmethod
+    def _changes(
+        etype: EntityType, row: Row, payload: Any, where: str, changeable: frozenset[str],
+        *, replace: bool,
+    ) -> Row:
+        values, navs = _read_entity(etype, payload, where, for_update=True)
+        if navs:
+            raise bad_request("Deep updates are not supported; update the entities one by one")
+        for key in etype.keys:
+            if values.pop(key, row[key]) != row[key]:
+                raise bad_request(f"The key property {key} cannot be changed")
+        if replace:
+            values = {name: default_value(etype.prop_map[name]) for name in changeable} | values
+        fixed = sorted(n for n, v in values.items() if n not in changeable and v != row[n])
+        if fixed:
+            raise bad_request(
+                f"{', '.join(fixed)} of an existing {where} cannot be changed in the sandbox",
+                "ZQ2C_SD/014",
+            )
+        return {n: v for n, v in values.items() if n in changeable}
+
+    def update_sales_order(
+        self, key: tuple[Any, ...], payload: Any, user: str, *, replace: bool
+    ) -> None:
+        """PATCH/MERGE/PUT ``A_SalesOrder``: blocks, references and dates of the header."""
+        order = self._order(key[0])
+        values = self._changes(A_SALES_ORDER, order, payload, "A_SalesOrder",
+                               _HEADER_CHANGEABLE, replace=replace)
+        for name, allowed, what in (("DeliveryBlockReason", DELIVERY_BLOCKS, "Delivery block"),
+                                    ("HeaderBillingBlockReason", BILLING_BLOCKS,
+                                     "Billing block")):
+            code = values.get(name, "")
+            if code and code not in allowed:
+                raise ODataError(400, "ZQ2C_SD/015", f"{what} '{code}' is not defined",
+                                 [ErrorDetail("ZQ2C_SD/015", f"{what} '{code}' is not defined",
+                                              propertyref=f"A_SalesOrder/{name}")])
+        self.table(A_SALES_ORDER).update(order, values)
+        self._touch(order, user)
+
+    def update_sales_order_item(
+        self, key: tuple[Any, ...], payload: Any, user: str, *, replace: bool
+    ) -> None:
+        """PATCH/MERGE/PUT ``A_SalesOrderItem``: rejection reason and texts of an item.
+
+        Rejecting an item completes it, takes it out of the order's net value and moves
+        the header's rejection and processing statuses; a delivered item cannot be
+        rejected, as in SAP."""
+        order = self._order(key[0])
+        item = self.table(A_SALES_ORDER_ITEM).get(key)
+        if item is None:
+            raise not_found(A_SALES_ORDER_ITEM)
+        where = f"A_SalesOrderItem (item {item['SalesOrderItem']})"
+        values = self._changes(A_SALES_ORDER_ITEM, item, payload, where, _ITEM_CHANGEABLE,
+                               replace=replace)
+        reason = values.get("SalesDocumentRjcnReason", item["SalesDocumentRjcnReason"])
+        if reason and reason not in REJECTION_REASONS:
+            raise bad_request(f"Reason for rejection '{reason}' is not defined", "ZQ2C_SD/016")
+        if reason and not item["SalesDocumentRjcnReason"] and item["DeliveryStatus"] in ("B", "C"):
+            raise bad_request(
+                f"Item {item['SalesOrderItem']} has been delivered and cannot be rejected",
+                "ZQ2C_SD/017",
+            )
+        if "SalesDocumentRjcnReason" in values:
+            values["SDProcessStatus"] = "C" if reason else (
+                "C" if item["DeliveryStatus"] == "C" else "A"
+            )
+        self.table(A_SALES_ORDER_ITEM).update(item, values)
+        self._roll_up(order)
+        self._touch(order, user)
+
+    def _roll_up(self, order: Row) -> None:
+        """Header statuses and net value from the items (rejected items count for nothing)."""
+        items = self._items(order["SalesOrder"])
+        live = [i for i in items if not i["SalesDocumentRjcnReason"]]
+        rejected = len(items) - len(live)
+        goods = [i for i in live if i["DeliveryStatus"]]
+        delivered = [i["DeliveryStatus"] for i in goods]
+        delivery = "" if not goods else "C" if all(d == "C" for d in delivered) else (
+            "B" if any(d in ("B", "C") for d in delivered) else "A"
+        )
+        processing = [i["SDProcessStatus"] for i in live]
+        self.table(A_SALES_ORDER).update(order, {
+            "OverallSDDocumentRejectionSts": "C" if items and not live else (
+                "B" if rejected else "A"
+            ),
+            "OverallTotalDeliveryStatus": delivery,
+            "OverallDeliveryStatus": delivery,
+            "OverallSDProcessStatus": "C" if all(p == "C" for p in processing) else (
+                "B" if any(p in ("B", "C") for p in processing) else "A"
+            ),
+            "TotalNetAmount": sum((i["NetAmount"] for i in live), Decimal(0)),
+        })
+
+    def delete_sales_order(self, number: str) -> None:
+        """DELETE ``A_SalesOrder``: only while nothing has been delivered."""
+        self._order(number)
+        items = self._items(number)
+        if any(i["DeliveryStatus"] in ("B", "C") for i in items):
+            raise bad_request(f"Sales order {number} has subsequent documents (deliveries)"
+                              " and cannot be deleted", "ZQ2C_SD/018")
+        pricing = self.table(A_SALES_ORDER_ITEM_PRICING)
+        for element in list(pricing.children((number,))):
+            pricing.remove(element)
+        for item in items:
+            self.table(A_SALES_ORDER_ITEM).remove(item)
+        self.table(A_SALES_ORDER).remove(self._order(number))
+
+    # -- sandbox administration: what people and other systems do in a real tenant ----------
+
+    def block_customer(
+        self, customer: str, reason: str = "01", sales_area: Any = None
+    ) -> dict[str, Any]:
+        """Put ``customer`` on an order block (``OrderIsBlockedForCustomer``), centrally or,
+        with ``sales_area`` ``{"SalesOrganization", "DistributionChannel", "Division"}``, in
+        that sales area only: what a credit controller does when a customer stops paying."""
+        if reason not in ORDER_BLOCKS:
+            raise bad_request(f"Order block '{reason}' is not defined", "ZQ2C_BP/010")
+        row = self._customer(customer)
+        if sales_area is None:
+            self.table(A_CUSTOMER).update(row, {"OrderIsBlockedForCustomer": reason})
+        else:
+            area = self._customer_area(customer, sales_area)
+            self.table(A_CUSTOMER_SALES_AREA).update(area, {"OrderIsBlockedForCustomer": reason})
+        return self._block_state(customer)
+
+    def release_customer(self, customer: str) -> dict[str, Any]:
+        """Lift every order block of ``customer`` (central and per sales area)."""
+        self.table(A_CUSTOMER).update(self._customer(customer), {"OrderIsBlockedForCustomer": ""})
+        for area in list(self.table(A_CUSTOMER_SALES_AREA).children((customer,))):
+            self.table(A_CUSTOMER_SALES_AREA).update(area, {"OrderIsBlockedForCustomer": ""})
+        return self._block_state(customer)
+
+    def _customer(self, customer: str) -> Row:
+        row = self.table(A_CUSTOMER).get((customer,))
+        if row is None:
+            raise not_found(A_CUSTOMER)
+        return row
+
+    def _customer_area(self, customer: str, sales_area: Any) -> Row:
+        if not isinstance(sales_area, dict):
+            raise bad_request("sales_area must name SalesOrganization, DistributionChannel"
+                              " and Division")
+        key = (customer, sales_area.get("SalesOrganization"),
+               sales_area.get("DistributionChannel"), sales_area.get("Division"))
+        row = self.table(A_CUSTOMER_SALES_AREA).get(key)
+        if row is None:
+            raise not_found(A_CUSTOMER_SALES_AREA)
+        return row
+
+    def _block_state(self, customer: str) -> dict[str, Any]:
+        row = self._customer(customer)
+        return {
+            "Customer": customer,
+            "OrderIsBlockedForCustomer": row["OrderIsBlockedForCustomer"],
+            "SalesAreas": [
+                {k: area[k] for k in ("SalesOrganization", "DistributionChannel", "Division",
+                                      "OrderIsBlockedForCustomer")}
+                for area in self.table(A_CUSTOMER_SALES_AREA).children((customer,))
+            ],
+        }
+
+    def deliver(self, number: str, items: list[str] | None = None) -> dict[str, Any]:
+        """Post goods issue for an order's items (all open ones, or those named): goods
+        items become delivered, service items rendered; the header statuses follow. An
+        order with a delivery block, a failed credit check or no open items is refused."""
+        order = self._order(number)
+        if order["DeliveryBlockReason"]:
+            raise bad_request(f"Sales order {number} is blocked for delivery (delivery block"
+                              f" {order['DeliveryBlockReason']})", "ZQ2C_LE/001")
+        if order["TotalCreditCheckStatus"] == "B":
+            raise bad_request(f"Sales order {number} failed the credit check", "ZQ2C_LE/002")
+        wanted = set(items) if items is not None else None
+        chosen = [
+            i for i in self._items(number)
+            if not i["SalesDocumentRjcnReason"] and i["SDProcessStatus"] != "C"
+            and (wanted is None or i["SalesOrderItem"] in wanted)
+        ]
+        known = {i["SalesOrderItem"] for i in self._items(number)}
+        if wanted is not None and wanted - known:
+            raise bad_request(f"Sales order {number} has no item(s)"
+                              f" {', '.join(sorted(wanted - known))}", "ZQ2C_LE/003")
+        if not chosen:
+            raise bad_request(f"Sales order {number} has nothing open to deliver", "ZQ2C_LE/004")
+        for item in chosen:
+            self.table(A_SALES_ORDER_ITEM).update(item, {
+                "DeliveryStatus": "C" if item["DeliveryStatus"] else "",
+                "SDProcessStatus": "C",
+            })
+        self._roll_up(order)
+        self._touch(order, _SEED_USER)
+        return {k: order[k] for k in ("SalesOrder", "OverallSDProcessStatus",
+                                      "OverallTotalDeliveryStatus", "OverallDeliveryStatus")}
 
     def _price_items(
         self, raw_items: list[Any], header: Row, currency: str, errors: list[ErrorDetail]

@@ -46,6 +46,7 @@ from sandboxes.sap_s4hana.odata import (
     build_projection,
     compile_filter,
     error_document,
+    etag,
     formatters,
     key_predicate,
     next_link,
@@ -70,6 +71,8 @@ JSON_TYPE: Final = "application/json; charset=utf-8"
 MAX_BODY: Final = 16 * 1024 * 1024
 MAX_SESSIONS: Final = 100_000
 _ROOT_PREFIX: Final = SERVICE_ROOT + "/"
+ADMIN_PREFIX: Final = "/sandbox/admin/"
+ADMIN_ORDER_BLOCK: Final = "01"
 _json_decoder: Final = msgspec.json.Decoder(float_hook=Decimal)
 
 
@@ -141,6 +144,8 @@ class SandboxApp:
     async def _handle(self, request: SandboxRequest) -> _Response:
         faults = self.sandbox.faults
         await inject_latency(faults)
+        if request.path.startswith(ADMIN_PREFIX):
+            return self._admin(request)
         segments: list[str] = []
         service: Service | None = None
         if request.path.startswith(_ROOT_PREFIX):
@@ -256,10 +261,31 @@ class SandboxApp:
             return self._create(request, service, target.etype, user)
         if method in ("PUT", "PATCH", "MERGE") and target.row is not None and len(segments) == 1:
             self._only_if(target.etype.updatable, method, target.etype)
+            self._check_precondition(request, target.etype, target.row)
             return self._update(request, target, user, replace=method == "PUT")
         if method == "DELETE" and target.row is not None and len(segments) == 1:
             self._only_if(target.etype.deletable, method, target.etype)
+            self._check_precondition(request, target.etype, target.row)
+            return self._delete(target)
         raise self._not_allowed(method, segments[-1])
+
+    @staticmethod
+    def _check_precondition(request: SandboxRequest, etype: EntityType, row: Row) -> None:
+        """Optimistic concurrency for types with a ``ConcurrencyMode="Fixed"`` property:
+        a change needs ``If-Match`` (428 without it) naming the current ETag (412 if not)."""
+        current = etag(etype, row)
+        if current is None:
+            return
+        wanted = request.headers.get("if-match", "").strip()
+        if not wanted:
+            raise ODataError(428, "/IWBEP/CM_MGW_RT/089",
+                             f"Precondition required for entity {etype.set_name}"
+                             " (If-Match missing); read the entity for its ETag")
+        tags = [tag.strip() for tag in wanted.split(",")]
+        if "*" not in tags and current not in tags:
+            raise ODataError(412, "/IWBEP/CM_MGW_RT/090",
+                             f"Precondition failed for entity {etype.set_name}: it was changed"
+                             " since it was read (ETag mismatch)")
 
     @staticmethod
     def _only(method: str, allowed: tuple[str, ...], what: str) -> None:
@@ -377,7 +403,9 @@ class SandboxApp:
         base = self._base(request, service)
         projection = build_projection(service, etype, options.select, options.expand)
         if target.row is not None:
-            return _json(200, {"d": self._render(service, etype, target.row, projection, base)})
+            entity = self._render(service, etype, target.row, projection, base)
+            tag = entity["__metadata"].get("etag")
+            return _json(200, {"d": entity}, [("etag", tag)] if tag else None)
         return self._read_collection(request, service, target, options, projection, base)
 
     def _read_collection(
@@ -430,9 +458,11 @@ class SandboxApp:
         self, service: Service, etype: EntityType, row: Row, projection: Projection, base: str
     ) -> dict[str, Any]:
         uri = base + etype.set_name + key_predicate(etype, row)
-        out: dict[str, Any] = {
-            "__metadata": {"id": uri, "uri": uri, "type": f"{service.name}.{etype.name}"}
-        }
+        metadata = {"id": uri, "uri": uri, "type": f"{service.name}.{etype.name}"}
+        tag = etag(etype, row)
+        if tag is not None:
+            metadata["etag"] = tag
+        out: dict[str, Any] = {"__metadata": metadata}
         selected = projection.props
         for name, fmt in self._formatters[etype.name]:
             if selected is None or name in selected:
@@ -496,8 +526,53 @@ class SandboxApp:
         self, request: SandboxRequest, target: _Target, user: str, *, replace: bool
     ) -> _Response:
         etype = target.etype
-        if target.row is None or etype.set_name != "A_BusinessPartner":  # pragma: no cover
+        updates = {
+            "A_BusinessPartner": self.sandbox.update_business_partner,
+            "A_SalesOrder": self.sandbox.update_sales_order,
+            "A_SalesOrderItem": self.sandbox.update_sales_order_item,
+        }
+        update = updates.get(etype.set_name)
+        if target.row is None or update is None:  # pragma: no cover - flags route them here
             raise self._not_allowed(request.method, etype.set_name)
         key = tuple(target.row[k] for k in etype.keys)
-        self.sandbox.update_business_partner(key, self._payload(request), user, replace=replace)
+        update(key, self._payload(request), user, replace=replace)
         return _Response(204, content_type=None)
+
+    def _delete(self, target: _Target) -> _Response:
+        etype = target.etype
+        if target.row is None or etype.set_name != "A_SalesOrder":  # pragma: no cover
+            raise self._not_allowed("DELETE", etype.set_name)
+        self.sandbox.delete_sales_order(target.row["SalesOrder"])
+        return _Response(204, content_type=None)
+
+    # -- sandbox-only administration (not part of SAP's API) -----------------------------
+
+    def _admin(self, request: SandboxRequest) -> _Response:
+        """``POST|DELETE /sandbox/admin/customers/{customer}/credit-block`` puts a customer
+        on (or takes it off) an order block, as a credit controller would in SAP;
+        ``POST /sandbox/admin/orders/{order}/deliver`` delivers an order's items (all, or
+        ``{"items": ["10"]}``). Effects are read through the normal OData API."""
+        parts = request.path[len(ADMIN_PREFIX):].strip("/").split("/")
+        try:
+            body = self._payload(request) if request.body.strip() else {}
+            if not isinstance(body, dict):
+                raise bad_request("The admin payload must be a JSON object")
+            if len(parts) == 3 and parts[0] == "customers" and parts[2] == "credit-block":
+                if request.method == "POST":
+                    reason = body.get("reason", ADMIN_ORDER_BLOCK)
+                    area = body.get("sales_area")
+                    state = self.sandbox.block_customer(parts[1], str(reason), area)
+                    return _json(200, state)
+                if request.method == "DELETE":
+                    return _json(200, self.sandbox.release_customer(parts[1]))
+            if (len(parts) == 3 and parts[0] == "orders" and parts[2] == "deliver"
+                    and request.method == "POST"):
+                items = body.get("items")
+                if items is not None and not (
+                    isinstance(items, list) and all(isinstance(i, str) for i in items)
+                ):
+                    raise bad_request("items must be a list of item numbers such as [\"10\"]")
+                return _json(200, self.sandbox.deliver(parts[1], items))
+            raise ODataError(404, "/IWFND/MED/170", f"No sandbox admin resource {request.path}")
+        except ODataError as error:
+            return _Response(error.status, error_document(error, None, self.sandbox.now()))

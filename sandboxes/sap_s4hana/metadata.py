@@ -43,6 +43,8 @@ class Prop:
     display_format: str | None = None
     unit: str | None = None
     semantics: str | None = None
+    # ConcurrencyMode="Fixed": the property is (part of) the entity's ETag.
+    concurrency: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,9 +144,12 @@ def _date(name: str, label: str, *, ro: bool = False) -> Prop:
     )
 
 
-def _stamp(name: str, label: str, *, ro: bool = False) -> Prop:
+def _stamp(
+    name: str, label: str, *, ro: bool = False, precision: int = 7, etag: bool = False
+) -> Prop:
     return Prop(
-        name, EDM_DATETIMEOFFSET, precision=7, label=label, creatable=not ro, updatable=not ro
+        name, EDM_DATETIMEOFFSET, precision=precision, label=label, creatable=not ro,
+        updatable=not ro, concurrency=etag,
     )
 
 
@@ -206,11 +211,9 @@ A_BUSINESS_PARTNER = EntityType(
     (
         _key("BusinessPartner", 10, "Business Partner"),
         _s("Customer", 10, "Customer", fmt=_UC, ro=True),
-        _s("BusinessPartnerCategory", 1, "BP Category", fmt=_UC,
-           updatable=False),
-        _s("BusinessPartnerFullName", 81, "Full Name"),
-        _s("BusinessPartnerGrouping", 4, "Grouping", fmt=_UC,
-           updatable=False),
+        _s("BusinessPartnerCategory", 1, "BP Category", fmt=_UC),
+        _s("BusinessPartnerFullName", 81, "Full Name", ro=True),
+        _s("BusinessPartnerGrouping", 4, "Grouping", fmt=_UC),
         _s("FirstName", 40, "First Name"),
         _s("LastName", 40, "Last Name"),
         _s("OrganizationBPName1", 40, "Name 1"),
@@ -242,8 +245,8 @@ A_BUSINESS_PARTNER_ADDRESS = EntityType(
     (
         _key("BusinessPartner", 10, "Business Partner"),
         _key("AddressID", 10, "Address Number"),
-        _stamp("ValidityStartDate", "Valid From"),
-        _stamp("ValidityEndDate", "Valid To"),
+        _stamp("ValidityStartDate", "Valid From", precision=0),
+        _stamp("ValidityEndDate", "Valid To", precision=0),
         _s("Country", 3, "Country/Region Key", fmt=_UC),
         _s("Region", 3, "Region", fmt=_UC),
         _s("CityName", 40, "City"),
@@ -260,8 +263,8 @@ A_BUSINESS_PARTNER_ROLE = EntityType(
     (
         _key("BusinessPartner", 10, "Business Partner"),
         _key("BusinessPartnerRole", 6, "BP Role"),
-        _stamp("ValidFrom", "Valid From"),
-        _stamp("ValidTo", "Valid To"),
+        _stamp("ValidFrom", "Valid From", precision=0),
+        _stamp("ValidTo", "Valid To", precision=0),
     ),
 )
 
@@ -281,8 +284,8 @@ A_CUSTOMER = EntityType(
     (
         _key("Customer", 10, "Customer"),
         _s("CustomerAccountGroup", 4, "Account Group", fmt=_UC),
-        _s("CustomerFullName", 220, "Customer Full Name"),
-        _s("CustomerName", 80, "Customer Name"),
+        _s("CustomerFullName", 220, "Customer Full Name", ro=True),
+        _s("CustomerName", 80, "Customer Name", ro=True),
         _date("CreationDate", "Created On", ro=True),
         _s("OrderIsBlockedForCustomer", 2, "Order Block", fmt=_UC),
         _s("DeliveryIsBlocked", 2, "Delivery Block", fmt=_UC),
@@ -336,7 +339,7 @@ A_SALES_ORDER = EntityType(
         _date("CreationDate", "Created on", ro=True),
         _s("CreatedByUser", 12, "Created by", ro=True),
         _date("LastChangeDate", "Changed On", ro=True),
-        _stamp("LastChangeDateTime", "Time Stamp", ro=True),
+        _stamp("LastChangeDateTime", "Time Stamp", ro=True, etag=True),
         _s("PurchaseOrderByCustomer", 35, "Customer Reference"),
         _s("CustomerPurchaseOrderType", 4, "Purchase Order Type", fmt=_UC),
         _date("CustomerPurchaseOrderDate", "Customer Ref. Date"),
@@ -348,6 +351,9 @@ A_SALES_ORDER = EntityType(
         _s("ShippingCondition", 2, "Shipping Conditions", fmt=_UC),
         _s("IncotermsClassification", 3, "Incoterms", fmt=_UC),
         _s("CustomerPaymentTerms", 4, "Payment terms", fmt=_UC),
+        _s("HeaderBillingBlockReason", 2, "Billing Block", fmt=_UC),
+        _s("DeliveryBlockReason", 2, "Delivery Block", fmt=_UC),
+        _s("OverallDeliveryStatus", 1, "Delivery Status", fmt=_UC, ro=True),
         _s("OverallSDProcessStatus", 1, "Overall Status", fmt=_UC, ro=True),
         _s("TotalCreditCheckStatus", 1, "Credit Status", fmt=_UC, ro=True),
         _s("OverallTotalDeliveryStatus", 1, "Ovrl Delivery Status", fmt=_UC,
@@ -356,7 +362,7 @@ A_SALES_ORDER = EntityType(
            ro=True),
     ),
     (Nav("to_Item", "A_SalesOrderItemType", True, (("SalesOrder", "SalesOrder"),)),),
-    creatable=True,
+    creatable=True, updatable=True, deletable=True,
 )
 
 A_SALES_ORDER_ITEM = EntityType(
@@ -378,6 +384,7 @@ A_SALES_ORDER_ITEM = EntityType(
         _dec("NetAmount", 16, 3, "Net Value", unit="TransactionCurrency", ro=True),
         _s("MaterialGroup", 9, "Material Group", fmt=_UC),
         _s("ProductionPlant", 4, "Plant", fmt=_UC),
+        _s("SalesDocumentRjcnReason", 2, "Reason for Rejection", fmt=_UC),
         _s("SDProcessStatus", 1, "Overall Status", fmt=_UC, ro=True),
         _s("DeliveryStatus", 1, "Delivery Status", fmt=_UC, ro=True),
     ),
@@ -385,6 +392,7 @@ A_SALES_ORDER_ITEM = EntityType(
         Nav("to_PricingElement", "A_SalesOrderItemPrElementType", True,
             (("SalesOrder", "SalesOrder"), ("SalesOrderItem", "SalesOrderItem"))),
     ),
+    updatable=True,
 )
 
 A_SALES_ORDER_ITEM_PRICING = EntityType(
@@ -448,6 +456,7 @@ def _property_xml(prop: Prop) -> str:
         ("MaxLength", prop.max_length),
         ("Precision", prop.precision),
         ("Scale", prop.scale),
+        ("ConcurrencyMode", "Fixed" if prop.concurrency else None),
         ("sap:display-format", prop.display_format),
         ("sap:unit", prop.unit),
         ("sap:label", prop.label or None),

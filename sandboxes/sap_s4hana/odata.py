@@ -137,6 +137,25 @@ def epoch_ms(value: datetime) -> int:
     return (value - _EPOCH) // timedelta(milliseconds=1)
 
 
+def etag(etype: EntityType, row: Row) -> str | None:
+    """The entity's ETag from its ``ConcurrencyMode="Fixed"`` properties, as SAP Gateway
+    writes it: a weak tag of the URI literals, ``W/"datetimeoffset'2026-11-27T08%3A30%3A00.
+    1234567Z'"`` (colons escaped); None for types without a concurrency token."""
+    parts = []
+    for prop in etype.props:
+        if not prop.concurrency:
+            continue
+        value = row[prop.name]
+        if isinstance(value, datetime):
+            stamp = value.astimezone(UTC)
+            text = stamp.strftime("%Y-%m-%dT%H:%M:%S") + f".{stamp.microsecond:06d}0Z"
+            prefix = "datetimeoffset" if prop.edm == EDM_DATETIMEOFFSET else "datetime"
+            parts.append(f"{prefix}'{quote(text, safe='-.T')}'")
+        else:
+            parts.append(literal(value))
+    return f'W/"{",".join(parts)}"' if parts else None
+
+
 def _plain(value: Decimal) -> str:
     text = format(value, "f")
     return text if text != "-0" else "0"

@@ -15,11 +15,26 @@ from collections.abc import Mapping
 
 from domains.customer.identity import normalise_name, tax_id_variants
 from domains.errors import DependencyRejected, DependencyUnavailable, FieldIssue
-from domains.order.ports import OrderRecord, OrderSubmission, Party, SubmissionLine
+from domains.order.ports import (
+    CreditStatus,
+    OrderRecord,
+    OrderSubmission,
+    Party,
+    SubmissionLine,
+)
 from domains.paging import Page
 from systems.netsuite.client import JSON, NetSuiteClient, eid, suiteql_literal
 from systems.netsuite.errors import DUPLICATE_RECORD, SYSTEM
-from systems.netsuite.mapping import customer_body, ref_id, sales_order_body, to_order_record
+from systems.netsuite.mapping import (
+    customer_body,
+    fulfilled,
+    order_lines,
+    ref_id,
+    sales_order_body,
+    status_code,
+    to_decimal,
+    to_order_record,
+)
 
 # Oracle caps an IN list at 1000 expressions.
 _IN_LIST_MAX = 1000
@@ -45,6 +60,7 @@ class NetSuiteAdapter:
         currencies: Mapping[str, str] | None = None,
         read_concurrency: int = 4,
         line_number_field: str | None = None,
+        hold_field: str | None = None,
     ) -> None:
         """``subsidiaries`` maps a legal entity to the NetSuite subsidiary id that books its
         customers and orders (``default_subsidiary`` otherwise). ``currencies`` maps ISO
@@ -52,12 +68,16 @@ class NetSuiteAdapter:
         table. ``read_concurrency`` bounds parallel record reads when listing orders (NetSuite
         governs concurrent requests per account). ``line_number_field`` is an optional custom
         transaction column field (``custcol_...``) that keeps the canonical line numbers;
-        without it lines are numbered as NetSuite numbers them (1, 2, ...)."""
+        without it lines are numbered as NetSuite numbers them (1, 2, ...). ``hold_field`` is
+        an optional custom body field (``custbody_...``) that keeps the reason of a hold the
+        gateway put on an order; with it, such an order reads as held."""
         for value in (default_subsidiary, *subsidiaries.values()):
             if not value.isdigit():
                 raise ValueError(f"netsuite subsidiary ids are internal ids, not {value!r}")
         if line_number_field is not None and not line_number_field.startswith("custcol"):
             raise ValueError("line_number_field must be a custom column field (custcol...)")
+        if hold_field is not None and not hold_field.startswith("custbody"):
+            raise ValueError("hold_field must be a custom body field (custbody...)")
         if read_concurrency < 1:
             raise ValueError("read_concurrency must be at least 1")
         self._ns = client
@@ -71,6 +91,7 @@ class NetSuiteAdapter:
         self._currencies_loaded_at: float | None = None
         self._read_slots = asyncio.Semaphore(read_concurrency)
         self._line_number_field = line_number_field
+        self._hold_field = hold_field
 
     def _subsidiary(self, legal_entity: str | None) -> str:
         return self._subsidiaries.get(legal_entity or "", self._default_subsidiary)
@@ -288,7 +309,91 @@ class NetSuiteAdapter:
             order,
             currency=await self._currency_code(currency_id),
             line_number_field=self._line_number_field,
+            hold_field=self._hold_field,
         )
+
+    # -- credit and compensation -------------------------------------------------------
+    async def credit_status(self, account: str) -> CreditStatus:
+        """NetSuite's credit hold on the customer: ``creditHoldOverride`` ON, or AUTO with
+        the balance over ``creditLimit`` (NetSuite's automatic hold)."""
+        customer = await self._ns.get("customer", account) if account.isdigit() else None
+        if customer is None:
+            detail = f"NetSuite has no customer {account}."
+            raise DependencyRejected(
+                detail, system=SYSTEM, errors=(FieldIssue("account", detail, "unknown_customer"),)
+            )
+        override = (ref_id(customer.get("creditHoldOverride")) or "AUTO").upper()
+        if override == "ON":
+            return CreditStatus(
+                blocked=True, reason=f"customer {account} is on credit hold", system=SYSTEM
+            )
+        limit = customer.get("creditLimit")
+        balance = to_decimal(customer.get("balance"))
+        if override == "AUTO" and limit is not None and balance > to_decimal(limit):
+            return CreditStatus(
+                blocked=True,
+                reason=f"customer {account} balance {balance} is over its credit limit "
+                f"{to_decimal(limit)}",
+                system=SYSTEM,
+            )
+        return CreditStatus(blocked=False, system=SYSTEM)
+
+    async def hold_order(self, system_id: str, reason: str) -> None:
+        """Send the order back to Pending Approval (nothing is fulfilled or billed before
+        approval) with ``reason`` in the hold field; an order already pending with a reason,
+        or closed, or cancelled, is left alone; one that is partly fulfilled cannot be held."""
+        order = await self._order(system_id)
+        code = status_code(order)
+        if code in ("C", "H"):
+            return
+        if code not in ("A", "B"):
+            detail = f"NetSuite sales order {system_id} is already being fulfilled or billed."
+            raise DependencyRejected(
+                detail, system=SYSTEM, errors=(FieldIssue("order", detail, "already_fulfilled"),)
+            )
+        changes: JSON = {}
+        if code == "B":
+            changes["orderStatus"] = {"id": "A"}
+        if self._hold_field and not order.get(self._hold_field):
+            changes[self._hold_field] = reason[:300]
+        if changes:
+            await self._ns.update("salesOrder", system_id, changes)
+
+    async def cancel_order(self, system_id: str, reason: str) -> None:
+        """Close every open line (NetSuite's way to cancel what will not ship; the order
+        becomes Closed). Nothing may have been fulfilled; a cancelled or closed order is
+        left alone."""
+        del reason
+        order = await self._order(system_id, expand=True)
+        code = status_code(order)
+        lines = order_lines(order)
+        if code == "C" or (code == "H" and not any(fulfilled(line) for line in lines)):
+            return
+        if code not in ("A", "B") or any(fulfilled(line) for line in lines):
+            detail = f"NetSuite sales order {system_id} has fulfilled lines; return them first."
+            raise DependencyRejected(
+                detail, system=SYSTEM, errors=(FieldIssue("order", detail, "already_fulfilled"),)
+            )
+        closing = [
+            {"line": line["line"], "isClosed": True}
+            for line in lines
+            if not line.get("isClosed") and line.get("line") is not None
+        ]
+        if closing:
+            await self._ns.update("salesOrder", system_id, {"item": {"items": closing}})
+
+    async def _order(self, system_id: str, *, expand: bool = False) -> JSON:
+        order = (
+            await self._ns.get("salesOrder", system_id, expand=expand)
+            if system_id.isdigit()
+            else None
+        )
+        if order is None:
+            detail = f"NetSuite has no sales order {system_id}."
+            raise DependencyRejected(
+                detail, system=SYSTEM, errors=(FieldIssue("order", detail, "unknown_order"),)
+            )
+        return order
 
 
 def _countries(customer: JSON) -> set[str]:

@@ -2,6 +2,11 @@
 
 Wire facts this client encodes:
 
+* every call carries an OAuth 2.0 bearer token (:mod:`systems.netsuite.auth`); a 401 means
+  NetSuite did not process the call (the token expired or was revoked), so the call is sent
+  once more with a renewed token, whatever its method;
+* writes send ``X-NetSuite-PropertyNameValidation: Error``: a field the account's record
+  does not have is refused instead of dropped (NetSuite's default only warns);
 * records live under ``/services/rest/record/v1/{type}``; ``{type}/{id}`` addresses one by
   internal id and ``{type}/eid:{externalId}`` by external id;
 * a create (``POST``), update (``PATCH``) or upsert (``PUT`` on ``eid:``) answers
@@ -23,7 +28,9 @@ from urllib.parse import quote
 import msgspec
 
 from domains.errors import DependencyUnavailable
-from systems.netsuite.errors import SYSTEM
+from systems.netsuite.auth import FixedToken, TokenSource
+from systems.netsuite.errors import SYSTEM, translate
+from systems.outbound import Params
 from systems.transport import UpstreamResponse
 from systems.upstream import Upstream
 
@@ -89,26 +96,59 @@ def _cell(value: Any) -> str:
 
 
 class NetSuiteClient:
-    def __init__(self, upstream: Upstream, auth: NetSuiteAuth) -> None:
+    def __init__(self, upstream: Upstream, auth: NetSuiteAuth | TokenSource) -> None:
         self._up = upstream
-        self._auth = f"Bearer {auth.access_token}"
+        self._tokens: TokenSource = (
+            FixedToken(auth.access_token) if isinstance(auth, NetSuiteAuth) else auth
+        )
 
-    def _headers(self, *, body: bool = False) -> dict[str, str]:
-        headers = {"Authorization": self._auth, "Accept": "application/json"}
-        if body:
-            headers["Content-Type"] = "application/json"
-        return headers
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        retry_safe: bool,
+        accept: frozenset[int] = frozenset(),
+        write: bool = False,
+        headers: dict[str, str] | None = None,
+        params: Params | None = None,
+        content: bytes | None = None,
+    ) -> UpstreamResponse:
+        """One call with a bearer token; after a 401 once more with a renewed token."""
+        token = await self._tokens.token()
+        for attempt in range(2):
+            sent = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+            if write:
+                sent["Content-Type"] = "application/json"
+                sent["X-NetSuite-PropertyNameValidation"] = "Error"
+            response = await self._up.request(
+                method,
+                path,
+                operation=operation,
+                retry_safe=retry_safe,
+                accept_statuses=accept | {401},
+                headers={**sent, **(headers or {})},
+                params=params,
+                content=content,
+            )
+            if response.status_code != 401:
+                return response
+            renewed = await self._tokens.refresh(token) if not attempt else None
+            if renewed is None:
+                break
+            token = renewed
+        raise translate(response)
 
     # -- record API --------------------------------------------------------
     async def get(self, record_type: str, key: str, *, expand: bool = False) -> JSON | None:
         """One record by internal id or ``eid:``; None when NetSuite has no such record."""
-        response = await self._up.request(
+        response = await self._call(
             "GET",
             record_path(record_type, key),
             operation=f"{record_type}.read",
             retry_safe=True,
-            accept_statuses=frozenset({404}),
-            headers=self._headers(),
+            accept=frozenset({404}),
             params={"expandSubResources": "true"} if expand else None,
         )
         if response.status_code == 404:
@@ -122,12 +162,12 @@ class NetSuiteClient:
         with ``DUP_RCRD`` instead of creating a twin, and callers resolve that by ``eid:``.
         Without an external id a create is never retried after it may have been received.
         """
-        response = await self._up.request(
+        response = await self._call(
             "POST",
             record_path(record_type),
             operation=f"{record_type}.create",
             retry_safe=bool(body.get("externalId")),
-            headers=self._headers(body=True),
+            write=True,
             content=_encoder.encode(body),
         )
         return self._location_id(response, record_type)
@@ -136,12 +176,12 @@ class NetSuiteClient:
         self, record_type: str, key: str, body: JSON, *, replace: tuple[str, ...] = ()
     ) -> str:
         """PATCH a record; ``replace`` names sublists whose unnamed lines are dropped."""
-        response = await self._up.request(
+        response = await self._call(
             "PATCH",
             record_path(record_type, key),
             operation=f"{record_type}.update",
             retry_safe=True,
-            headers=self._headers(body=True),
+            write=True,
             params={"replace": ",".join(replace)} if replace else None,
             content=_encoder.encode(body),
         )
@@ -155,12 +195,12 @@ class NetSuiteClient:
         Sublist lines without a key are appended on update, so an upsert whose body has a
         sublist is only repeatable with that sublist named in ``replace``.
         """
-        response = await self._up.request(
+        response = await self._call(
             "PUT",
             record_path(record_type, eid(external_id)),
             operation=f"{record_type}.upsert",
             retry_safe=True,
-            headers=self._headers(body=True),
+            write=True,
             params={"replace": ",".join(replace)} if replace else None,
             content=_encoder.encode(body),
         )
@@ -183,12 +223,12 @@ class NetSuiteClient:
         """One page of a SuiteQL query (``offset`` must be a multiple of ``limit``)."""
         if not 1 <= limit <= MAX_PAGE or offset < 0 or offset % limit:
             raise ValueError("SuiteQL pages need 1 <= limit <= 1000 and offset = k * limit")
-        response = await self._up.request(
+        response = await self._call(
             "POST",
             SUITEQL_PATH,
             operation="suiteql",
             retry_safe=True,  # a read, even though it is a POST
-            headers={**self._headers(body=True), "Prefer": "transient"},
+            headers={"Content-Type": "application/json", "Prefer": "transient"},
             params={"limit": str(limit), "offset": str(offset)},
             content=_encoder.encode({"q": query}),
         )

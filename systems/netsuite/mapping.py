@@ -24,6 +24,11 @@ Order Status" preference, so it reads as *acknowledged* (received, not yet worke
 block. Approval (B) commits the order to fulfilment, hence *in_progress*; an order is
 *completed* once billed (G) or closed (H), like SAP's "completely processed" which includes
 billing. A closed order's fulfilment comes from its lines' ``quantityFulfilled``.
+
+Two readings need more than the code: an order the gateway held is sent back to Pending
+Approval with its hold reason in a custom body field (``hold_field``); with that field set,
+A reads as *held*. NetSuite cancels an order by closing its lines; a Closed order on which
+nothing was fulfilled reads as *cancelled*.
 """
 
 from __future__ import annotations
@@ -229,8 +234,22 @@ def status_code(order: JSON) -> str:
     return ""
 
 
-def order_status(order: JSON) -> OrderStatus:
-    return ORDER_STATUS.get(status_code(order), "acknowledged")
+def order_lines(order: JSON) -> list[JSON]:
+    """Every line of a salesOrder read with ``expandSubResources=true``."""
+    return _sublist_items(order.get("item"))
+
+
+def fulfilled(line: JSON) -> bool:
+    return to_decimal(line.get("quantityFulfilled")) > 0
+
+
+def order_status(order: JSON, hold_field: str | None = None) -> OrderStatus:
+    code = status_code(order)
+    if code == "A" and hold_field and order.get(hold_field):
+        return "held"
+    if code == "H" and not any(fulfilled(line) for line in order_lines(order) if _sells(line)):
+        return "cancelled"
+    return ORDER_STATUS.get(code, "acknowledged")
 
 
 def fulfillment_status(order: JSON) -> FulfillmentStatus:
@@ -264,7 +283,11 @@ def to_order_line(
 
 
 def to_order_record(
-    order: JSON, *, currency: str, line_number_field: str | None = None
+    order: JSON,
+    *,
+    currency: str,
+    line_number_field: str | None = None,
+    hold_field: str | None = None,
 ) -> OrderRecord:
     """A salesOrder read with ``expandSubResources=true``; ``currency`` is its ISO code.
 
@@ -281,7 +304,7 @@ def to_order_record(
         system_id=str(order["id"]),
         reference=str(order.get("externalId") or "") or None,
         account=ref_id(order.get("entity")) or "",
-        status=order_status(order),
+        status=order_status(order, hold_field),
         currency=currency,
         lines=lines,
         total_net=format(quantize(to_decimal(order.get("subtotal")), currency), "f"),

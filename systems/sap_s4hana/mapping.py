@@ -41,10 +41,14 @@ def date_literal(iso_date: str) -> str:
     return f"/Date({int(moment.timestamp() * 1000)})/"
 
 
-def _results(value: Any) -> list[JSON]:
+def results_of(value: Any) -> list[JSON]:
+    """The entities of an expanded to-many navigation (``{"results": [...]}`` or a list)."""
     if isinstance(value, dict):
         return list(value.get("results", []))
     return list(value or [])
+
+
+_results = results_of
 
 
 def to_product_record(entity: JSON) -> ProductRecord:
@@ -143,9 +147,15 @@ def sales_order_body(
 
 
 def order_status(entity: JSON) -> OrderStatus:
+    """Rejected in full -> cancelled; a failed credit check or a delivery or billing
+    block on the header -> held; else SAP's overall processing status."""
     if entity.get("OverallSDDocumentRejectionSts") == "C":
         return "cancelled"
-    if entity.get("TotalCreditCheckStatus") == "B":
+    if (
+        entity.get("TotalCreditCheckStatus") == "B"
+        or entity.get("DeliveryBlockReason")
+        or entity.get("HeaderBillingBlockReason")
+    ):
         return "held"
     return {"B": "in_progress", "C": "completed"}.get(
         str(entity.get("OverallSDProcessStatus") or "A"), "acknowledged"
@@ -180,8 +190,12 @@ def to_order_record(entity: JSON) -> OrderRecord:
 
 
 def fulfillment_status(entity: JSON) -> FulfillmentStatus:
-    """SAP's overall delivery status: A not delivered, B partially, C completely."""
-    status = str(entity.get("OverallTotalDeliveryStatus") or "A")
+    """SAP's overall delivery status: A not delivered, B partially, C completely. An
+    order of services only is not relevant for delivery (status blank): it counts as
+    fulfilled once SAP has processed it completely."""
+    status = str(entity.get("OverallTotalDeliveryStatus") or "")
+    if not status and entity.get("OverallSDProcessStatus") == "C":
+        return "fulfilled"
     if status == "C":
         return "fulfilled"
     return "partially_fulfilled" if status == "B" else "unfulfilled"

@@ -10,7 +10,7 @@ from systems.plugin import (
     basic_authorization,
 )
 from systems.ports import CATALOG, ERP
-from systems.sap_s4hana.adapter import SalesArea, SapAdapter
+from systems.sap_s4hana.adapter import OrderChanges, SalesArea, SapAdapter
 from systems.sap_s4hana.client import SERVICE_ROOT, SapAuth, SapClient
 from systems.sap_s4hana.errors import translate
 from systems.upstream import Upstream
@@ -24,6 +24,8 @@ class SapS4HanaSettings(SystemSettings, frozen=True, tag="sap_s4hana"):
     password_env: str | None = None
     sales_area: SalesArea = SalesArea()
     sales_areas: dict[str, SalesArea] = {}  # per legal entity
+    # Block and rejection codes the gateway writes when it holds or cancels an order.
+    order_changes: OrderChanges = OrderChanges()
 
     def missing_credentials(self) -> str | None:
         return self._require("user_env", "password_env")
@@ -31,7 +33,12 @@ class SapS4HanaSettings(SystemSettings, frozen=True, tag="sap_s4hana"):
 
 def build(settings: SapS4HanaSettings, upstream: Upstream, secrets: SecretReader) -> SapAdapter:
     auth = SapAuth(user=secrets("user"), password=secrets("password"))
-    return SapAdapter(SapClient(upstream, auth), settings.sales_area, dict(settings.sales_areas))
+    return SapAdapter(
+        SapClient(upstream, auth),
+        settings.sales_area,
+        dict(settings.sales_areas),
+        settings.order_changes,
+    )
 
 
 def probe(secrets: SecretReader) -> HealthProbe:

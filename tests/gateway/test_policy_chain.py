@@ -13,7 +13,9 @@ from gateway.policy_chain import EDGE_POLICIES, POLICY_ORDER, policy_middleware
 from gateway.wiring import build_runtime
 from policies.audit import AuditMiddleware
 from policies.auth import AuthMiddleware
+from policies.http import HttpMiddleware
 from policies.idempotency import IdempotencyMiddleware
+from policies.input import InputMiddleware
 from policies.metrics import MetricsConfig, MetricsMiddleware
 from policies.rate_limit import RateLimitMiddleware
 from policies.tracing import TracingMiddleware
@@ -23,10 +25,12 @@ from tests.support.settings import gateway_settings
 CLASSES: dict[str, type] = {
     "tracing": TracingMiddleware,
     "metrics": MetricsMiddleware,
+    "http": HttpMiddleware,
     "auth": AuthMiddleware,
     "versioning": VersioningMiddleware,
     "rate_limit": RateLimitMiddleware,
     "audit": AuditMiddleware,
+    "input": InputMiddleware,
     "idempotency": IdempotencyMiddleware,
 }
 
@@ -47,6 +51,10 @@ def test_the_declared_order_names_every_policy_once() -> None:
     # Auth before the rate limit (limits key on the consumer); idempotency last.
     assert POLICY_ORDER.index("auth") < POLICY_ORDER.index("rate_limit")
     assert POLICY_ORDER[-1] == "idempotency"
+    # Input checks after the rate limit and audit, before any key is held.
+    assert POLICY_ORDER.index("audit") < POLICY_ORDER.index("input") < POLICY_ORDER.index(
+        "idempotency"
+    )
 
 
 def test_the_chain_follows_the_declared_order() -> None:
@@ -73,6 +81,7 @@ def test_switched_off_policies_leave_the_rest_in_order() -> None:
     runtime = build_runtime(settings)
     app = create_app(settings, runtime)
     assert type(app._asgi) is TracingMiddleware
-    assert app._asgi.app is app.litestar
+    assert type(app._asgi.app) is HttpMiddleware
+    assert app._asgi.app.app is app.litestar
     routed = [define.middleware for define in policy_middleware(runtime)]
-    assert routed == [AuthMiddleware, AuditMiddleware, IdempotencyMiddleware]
+    assert routed == [AuthMiddleware, AuditMiddleware, InputMiddleware, IdempotencyMiddleware]

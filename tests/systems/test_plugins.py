@@ -12,6 +12,7 @@ import msgspec
 import pytest
 
 from gateway.settings import env_secrets
+from sandboxes.netsuite.oauth import DEMO_PRIVATE_KEY
 from systems.plugin import SystemSettings
 from systems.ports import SystemAdapters
 from systems.registry import PLUGINS, AnySystemSettings, plugin_for
@@ -20,6 +21,8 @@ from systems.upstream import Upstream
 
 KINDS = sorted(PLUGINS)
 SECRET = "sk_test_value_from_the_environment"  # Stripe only takes sk_/rk_ keys
+# Credentials whose value must have a shape (a key is parsed at start-up).
+SHAPED = {("netsuite", "private_key_env"): DEMO_PRIVATE_KEY}
 
 
 @pytest.fixture
@@ -36,8 +39,8 @@ def _real(kind: str, monkeypatch: pytest.MonkeyPatch) -> SystemSettings:
     """Settings for a real system of ``kind`` with every credential variable set."""
     plugin = PLUGINS[kind]
     fields = {name: f"Q2C_PLUGIN_TEST_{name.upper()}" for name in _env_fields(plugin.settings)}
-    for variable in fields.values():
-        monkeypatch.setenv(variable, SECRET)
+    for name, variable in fields.items():
+        monkeypatch.setenv(variable, SHAPED.get((kind, name), SECRET))
     return msgspec.convert(
         {"kind": kind, "base_url": "https://sor.example", **fields}, type=AnySystemSettings
     )

@@ -7,6 +7,7 @@ from typing import Annotated
 from litestar import Controller, Response, get
 from litestar.params import FromQuery, QueryParameter
 
+from contracts.v1.common import SINGLE_LINE_PATTERN
 from contracts.v1.products import PricePage, Product, ProductKind, ProductPage
 from domains.pricing.service import PriceService
 from domains.product.ports import ProductQuery
@@ -44,7 +45,9 @@ class ProductController(Controller):
         caller: Injected[Caller],
         kind: FromQuery[ProductKind | None] = None,
         active: FromQuery[bool | None] = None,
-        product_group: Annotated[str | None, QueryParameter(min_length=1, max_length=20)] = None,
+        product_group: Annotated[
+            str | None, QueryParameter(min_length=1, max_length=20, pattern=SINGLE_LINE_PATTERN)
+        ] = None,
         limit: Limit = DEFAULT_PAGE,
         cursor: CursorParam = None,
     ) -> ProductPage:
@@ -90,7 +93,13 @@ class PriceController(Controller):
         caller: Injected[Caller],
         product_id: ProductIdQuery = None,
         price_list: Annotated[
-            str | None, QueryParameter(min_length=1, max_length=80, description="Price list name")
+            str | None,
+            QueryParameter(
+                min_length=1,
+                max_length=80,
+                pattern=SINGLE_LINE_PATTERN,
+                description="Price list name",
+            ),
         ] = None,
         currency: CurrencyQuery = None,
         limit: Limit = DEFAULT_PAGE,

@@ -7,6 +7,7 @@ from typing import Annotated
 from litestar import Controller, Response, get, patch, post
 from litestar.params import HeaderParameter, JSONBody, QueryParameter
 
+from contracts.v1.common import SINGLE_LINE_PATTERN
 from contracts.v1.customers import (
     TAX_ID_PATTERN,
     Customer,
@@ -63,7 +64,13 @@ class CustomerController(Controller):
         customers: Injected[CustomerService],
         caller: Injected[Caller],
         name: Annotated[
-            str | None, QueryParameter(min_length=1, max_length=100, description="Part of the name")
+            str | None,
+            QueryParameter(
+                min_length=1,
+                max_length=100,
+                pattern=SINGLE_LINE_PATTERN,
+                description="Part of the name",
+            ),
         ] = None,
         country: CountryQuery = None,
         tax_id: Annotated[

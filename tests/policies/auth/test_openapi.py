@@ -20,8 +20,9 @@ from policies.route import governed
 
 def test_all_scopes_cover_every_domain() -> None:
     domains = ("customers", "products", "prices", "quotes", "orders", "invoices", "payments", "ops")
-    assert set(ALL_SCOPES) == {f"{d}:{a}" for d in domains for a in ("read", "write")}
-    assert len(ALL_SCOPES) == 16
+    expected = {f"{d}:{a}" for d in domains for a in ("read", "write")} | {"ops:admin"}
+    assert set(ALL_SCOPES) == expected
+    assert len(ALL_SCOPES) == 17
 
 
 def test_security_for_lists_bearer_and_oauth2_alternatives() -> None:

@@ -32,8 +32,9 @@ def bearer(client: str, *scopes: str) -> dict[str, str]:
 
 
 class FakeAuth:
-    """Auth stand-in: ``Bearer <client>:<scope>,<scope>``; sets the consumer, then
-    checks scopes (as the real policy does, so a 403 is attributed to the caller)."""
+    """Auth stand-in: ``Bearer <client>[@<tenant>]:<scope>,<scope>`` (tenant "acme" when
+    left out); sets the consumer, then checks scopes (as the real policy does, so a 403
+    is attributed to the caller)."""
 
     def __init__(self, app: ASGIApp, *, metrics: GatewayMetrics) -> None:
         self.app = app
@@ -50,8 +51,11 @@ class FakeAuth:
             await send_problem(scope, send, status=401, code="TOKEN_MISSING", title="No token")
             return
         client, _, scopes = raw[7:].partition(":")
+        client, _, tenant = client.partition("@")
         granted = frozenset(s for s in scopes.split(",") if s)
-        request_context(scope).consumer = Consumer(client_id=client, tenant="acme", scopes=granted)
+        request_context(scope).consumer = Consumer(
+            client_id=client, tenant=tenant or "acme", scopes=granted
+        )
         if not set(policy.get("scopes", ())) <= granted:
             self.metrics.auth_failure("insufficient_scope")
             await send_problem(scope, send, status=403, code="FORBIDDEN", title="Scope missing")
@@ -207,12 +211,17 @@ def scrape(metrics: GatewayMetrics) -> str:
 
 
 def value(text: str, name: str, **labels: str) -> float:
-    """The sample ``name`` whose labels are exactly ``labels`` (0 when absent)."""
+    """The sample ``name`` whose labels are exactly ``labels`` (0 when absent); without
+    a ``tenant`` among ``labels``, the sum over every tenant."""
+    total = 0.0
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            if sample.name == name and sample.labels == labels:
-                return float(sample.value)
-    return 0.0
+            found = dict(sample.labels)
+            if "tenant" not in labels:
+                found.pop("tenant", None)
+            if sample.name == name and found == labels:
+                total += float(sample.value)
+    return total
 
 
 def label_values(text: str) -> set[str]:

@@ -26,20 +26,20 @@ def _fill() -> GatewayMetrics:
         ("alice", "4xx", 10),
         ("bob", "5xx", 5),
     ]:
-        requests.labels("quotes", "v1", "getQuote", consumer, status_class).inc(calls)
+        requests.labels("quotes", "v1", "getQuote", consumer, status_class, "acme").inc(calls)
     for error_class, calls in [("429", 6), ("401", 4), ("timeout", 3), ("http_5xx", 2)]:
-        metrics.request_errors.labels("quotes", "v1", error_class).inc(calls)
-    gateway = metrics.gateway_latency.labels("quotes", "v1", "getQuote")
+        metrics.request_errors.labels("quotes", "v1", error_class, "acme").inc(calls)
+    gateway = metrics.gateway_latency.labels("quotes", "v1", "getQuote", "acme")
     for seconds, times in [(0.05, 50), (0.15, 40), (0.3, 10)]:
         for _ in range(times):
             gateway.observe(seconds)
-    wait = metrics.sor_wait.labels("quotes", "v1", "getQuote")
+    wait = metrics.sor_wait.labels("quotes", "v1", "getQuote", "acme")
     for seconds in [0.05] * 10 + [0.3] * 10:
         wait.observe(seconds)
 
-    requests.labels("prices", "v1", "listPrices", "crm", "2xx").inc(4)
-    requests.labels("prices", "v1", "getPrice", "crm", "2xx").inc(1)
-    requests.labels("prices", "v2", "getPrice", "crm", "2xx").inc(1)
+    requests.labels("prices", "v1", "listPrices", "crm", "2xx", "acme").inc(4)
+    requests.labels("prices", "v1", "getPrice", "crm", "2xx", "acme").inc(1)
+    requests.labels("prices", "v2", "getPrice", "crm", "2xx", "acme").inc(1)
     for _ in range(4):
         metrics.deprecated_call("listPrices", "crm")
     metrics.deprecated_call("getPrice", "crm")

@@ -9,7 +9,7 @@ from policies.metrics import GatewayMetrics, GovernanceReport, governance_route,
 from policies.route import public
 from tests.policies.metrics.support import bearer, build_app, build_litestar, client, value
 
-OPS = bearer("prometheus", "ops:read")
+OPS = bearer("prometheus", "ops:read", "ops:admin")
 
 
 async def test_metrics_needs_the_ops_scope_and_is_prometheus_text() -> None:
@@ -54,6 +54,39 @@ async def test_governance_report_route() -> None:
     assert report.systems[0].system == "salesforce"
     assert report.systems[0].calls == 3
     assert too_many.status_code == 400
+
+
+async def test_a_tenant_sees_its_own_calls_and_consumers_and_nothing_shared() -> None:
+    metrics = GatewayMetrics()
+    async with client(build_app(metrics)) as http:
+        for caller, times in (("crm@acme", 3), ("erp@acme", 1), ("rival@globex", 5)):
+            for _ in range(times):
+                await http.get("/v1/quotes/q-1", headers=bearer(caller, "quotes:read"))
+        await http.get("/metrics")  # an auth failure: shared, no tenant
+        acme = bearer("dashboard@acme", "ops:read")
+        scraped = (await http.get("/metrics", headers=acme)).text
+        report = msgspec.json.decode(
+            (await http.get("/v1/ops/governance", headers=acme)).content, type=GovernanceReport
+        )
+        everyone = msgspec.json.decode(
+            (await http.get("/v1/ops/governance", headers=OPS)).content, type=GovernanceReport
+        )
+    for theirs in ("rival", "globex", "q2c_sor_calls_total{", "q2c_auth_failures_total{"):
+        assert theirs not in scraped
+    labels = {"api": "quotes", "version": "v1", "operation": "getQuote", "consumer": "crm"}
+    assert value(scraped, "q2c_requests_total", **labels, status_class="2xx", tenant="acme") == 3
+    quotes = next(a for a in report.apis if a.api == "quotes")
+    assert quotes.calls == 4
+    assert {c.consumer for c in quotes.top_consumers} == {"crm", "erp"}
+    assert report.systems == []
+    assert report.auth_failures == []
+    # acme's 4 quote calls, its scrape and this report; never globex's 5.
+    assert sum(p.decisions for p in report.rate_limits.by_plan) == 6
+    everywhere = next(a for a in everyone.apis if a.api == "quotes")
+    assert everywhere.calls == 9
+    assert "rival" in {c.consumer for c in everywhere.top_consumers}
+    assert everyone.systems
+    assert everyone.auth_failures
 
 
 def test_routes_are_documented() -> None:

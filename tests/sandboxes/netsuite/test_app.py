@@ -482,6 +482,21 @@ async def test_sales_order_defaults_and_status(
     assert error_of(bad)["o:errorPath"] == "orderStatus"
 
 
+async def test_sales_order_keeps_its_ship_date(
+    client: httpx.AsyncClient, sandbox: NetSuiteSandbox
+) -> None:
+    order_id = await create(client, "salesOrder", order_body(sandbox, shipDate="2028-02-29"))
+    assert (await client.get(url(f"salesOrder/{order_id}"))).json()["shipDate"] == "2028-02-29"
+    rows = (await suiteql(client, "SELECT id, shipdate FROM transaction")).json()["items"]
+    dates = {row["id"]: row.get("shipdate") for row in rows}
+    assert dates[order_id] == "29/02/2028"  # in the account's date format
+    bad = await client.post(url("salesOrder"), json=order_body(sandbox, shipDate="2026-02-30"))
+    assert error_of(bad)["o:errorPath"] == "shipDate"
+    cleared = await client.patch(url(f"salesOrder/{order_id}"), json={"shipDate": None})
+    assert cleared.status_code == 204
+    assert "shipDate" not in (await client.get(url(f"salesOrder/{order_id}"))).json()
+
+
 @pytest.mark.parametrize(
     ("change", "path", "code"),
     [

@@ -197,3 +197,80 @@ async def test_tba_realm_must_match_the_account(account: Account) -> None:
         await stranger.get("/record/v1/customer/1001")
     assert denied.value.status_code == 401
     assert _error(denied)["o:errorDetails"][0]["o:errorCode"] == "INVALID_LOGIN"
+
+
+async def test_the_adapters_order_changes_through_the_library(account: Account) -> None:
+    """shipDate and a custom field kept, strict property names, the way back to Pending
+    Approval (hold) and closing every line (cancel), as the adapter sends them."""
+    strict = {"X-NetSuite-PropertyNameValidation": "Error"}
+    order = {
+        "entity": {"id": "1002"},
+        "shipDate": "2027-04-30",
+        "custbody_q2c_hold_reason": "",
+        "item": {"items": [{"item": {"id": "101"}, "quantity": 1, "custcol_q2c_line": 10},
+                           {"item": {"id": "106"}, "quantity": 2, "custcol_q2c_line": 20}]},
+    }  # fmt: skip
+    await account.api.put("/record/v1/salesOrder/eid:Q2C-LIB-HOLD", json=order, headers=strict)
+    saved = await account.api.get(
+        "/record/v1/salesOrder/eid:Q2C-LIB-HOLD", params={"expandSubResources": "true"}
+    )
+    assert saved["shipDate"] == "2027-04-30"
+    assert [line["custcol_q2c_line"] for line in saved["item"]["items"]] == [10, 20]
+    with pytest.raises(NetsuiteAPIRequestError) as unknown:
+        await account.api.patch(
+            f"/record/v1/salesOrder/{saved['id']}", json={"shipDat": "2027-05-01"}, headers=strict
+        )
+    assert _error(unknown)["o:errorDetails"][0]["o:errorPath"] == "shipDat"
+    path = f"/record/v1/salesOrder/{saved['id']}"
+    await account.api.patch(path, json={"orderStatus": {"id": "B"}}, headers=strict)
+    await account.api.patch(
+        path,
+        json={"orderStatus": {"id": "A"}, "custbody_q2c_hold_reason": "payment failed"},
+        headers=strict,
+    )
+    held = await account.api.get(path)
+    assert (held["orderStatus"]["id"], held["custbody_q2c_hold_reason"]) == ("A", "payment failed")
+    closing = {"item": {"items": [{"line": 1, "isClosed": True}, {"line": 2, "isClosed": True}]}}
+    await account.api.patch(path, json=closing, headers=strict)
+    assert (await account.api.get(path))["orderStatus"]["refName"] == "Closed"
+    held_customer = await account.api.get("/record/v1/customer/1003")
+    assert held_customer["creditHoldOverride"]["id"] == "ON"
+
+
+async def test_authlib_gets_a_machine_to_machine_token_with_a_private_key_jwt(
+    account: Account,
+) -> None:
+    """An independent OAuth 2.0 library (authlib, RFC 7523 private_key_jwt) against the
+    sandbox's token endpoint over HTTPS; its token then opens the record API."""
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
+    from authlib.oauth2.rfc7523 import PrivateKeyJWT
+
+    from sandboxes.netsuite.oauth import (
+        DEMO_CERTIFICATE_ID,
+        DEMO_CLIENT_ID,
+        DEMO_PRIVATE_KEY,
+        TOKEN_PATH,
+    )
+
+    pem = (
+        "-----BEGIN PRIVATE KEY-----\n"
+        + "\n".join(DEMO_PRIVATE_KEY[i : i + 64] for i in range(0, len(DEMO_PRIVATE_KEY), 64))
+        + "\n-----END PRIVATE KEY-----\n"
+    )
+    token_url = f"https://{account.host}{TOKEN_PATH}"
+    auth = PrivateKeyJWT(
+        token_url,
+        claims={"scope": "rest_webservices"},
+        headers={"kid": DEMO_CERTIFICATE_ID},
+        alg="ES256",
+    )
+    async with AsyncOAuth2Client(
+        DEMO_CLIENT_ID, pem, token_endpoint_auth_method=auth
+    ) as oauth:
+        oauth.register_client_auth_method(auth)
+        token = await oauth.fetch_token(token_url, grant_type="client_credentials")
+        assert token["token_type"] == "bearer"
+        assert int(token["expires_in"]) == 3600
+        customer = await oauth.get(f"https://{account.host}/services/rest/record/v1/customer/1001")
+    assert customer.status_code == 200
+    assert customer.json()["companyName"] == "Fabrikam Logistics Ltd"

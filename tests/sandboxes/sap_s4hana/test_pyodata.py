@@ -292,3 +292,77 @@ def test_creates_business_partner_with_customer(tenant: Tenant) -> None:
     assert reread.SearchTerm2 == "TYROL"
     snapshot = {p["BusinessPartner"]: p for p in tenant.sandbox.business_partners()}
     assert snapshot[created.BusinessPartner]["to_BusinessPartnerTax"][0]["BPTaxType"] == "AT0"
+
+
+def test_reads_the_customers_order_blocks(tenant: Tenant) -> None:
+    """What the adapter's credit_status reads: A_Customer with its sales areas."""
+    blocked, reason = demo_data.SAP_ORDER_BLOCKED_CUSTOMER
+    customers = _client(tenant, "API_BUSINESS_PARTNER").entity_sets.A_Customer
+    customer = customers.get_entity(blocked).expand("to_CustomerSalesArea").execute()
+    assert customer.OrderIsBlockedForCustomer == reason
+    assert [a.OrderIsBlockedForCustomer for a in customer.to_CustomerSalesArea] == [""]
+
+
+def _order(tenant: Tenant, reference: str) -> Any:
+    orders = _client(tenant, "API_SALES_ORDER_SRV").entity_sets.A_SalesOrder
+    return (
+        orders.create_entity()
+        .set(
+            SalesOrderType="OR",
+            SalesOrganization="1010",
+            DistributionChannel="10",
+            OrganizationDivision="00",
+            SoldToParty="1000100",
+            PurchaseOrderByCustomer=reference,
+            to_Item=[
+                {"Material": "Q2C-1001", "RequestedQuantity": "1"},
+                {"Material": "Q2C-2001", "RequestedQuantity": "3"},
+            ],
+        )
+        .execute()
+    )
+
+
+def test_merges_the_header_with_the_etag_pyodata_read(tenant: Tenant) -> None:
+    """The adapter's hold: a conditional change on the ETag of a single-entity read."""
+    number = _order(tenant, "PYODATA-HOLD").SalesOrder
+    orders = _client(tenant, "API_SALES_ORDER_SRV").entity_sets.A_SalesOrder
+    header = orders.get_entity(number).execute()
+    assert header.etag is not None
+    assert header.etag.startswith('W/"datetimeoffset')
+    unconditional = orders.update_entity(number, method="MERGE").set(DeliveryBlockReason="01")
+    with pytest.raises(HttpError) as required:
+        unconditional.execute()
+    assert required.value.response.status_code == 428
+    change = orders.update_entity(number, method="MERGE").set(DeliveryBlockReason="01")
+    change.add_headers({"If-Match": header.etag})
+    change.execute()
+    stale = orders.update_entity(number, method="MERGE").set(HeaderBillingBlockReason="01")
+    stale.add_headers({"If-Match": header.etag})
+    with pytest.raises(HttpError) as failed:
+        stale.execute()
+    assert failed.value.response.status_code == 412
+    reread = orders.get_entity(number).execute()
+    assert reread.etag != header.etag
+    assert (reread.DeliveryBlockReason, reread.HeaderBillingBlockReason) == ("01", "")
+
+
+def test_rejects_items_and_lists_orders_of_a_customer(tenant: Tenant) -> None:
+    """The adapter's cancel (PATCH every item) and its order list (newest first)."""
+    number = _order(tenant, "PYODATA-CANCEL").SalesOrder
+    service = _client(tenant, "API_SALES_ORDER_SRV").entity_sets
+    for item in ("10", "20"):
+        service.A_SalesOrderItem.update_entity(SalesOrder=number, SalesOrderItem=item).set(
+            SalesDocumentRjcnReason="10"
+        ).execute()
+    header = service.A_SalesOrder.get_entity(number).expand("to_Item").execute()
+    assert header.OverallSDDocumentRejectionSts == "C"
+    assert [i.SalesDocumentRjcnReason for i in header.to_Item] == ["10", "10"]
+    request = service.A_SalesOrder.get_entities()
+    newest = (
+        request.filter(request.SoldToParty == "1000100")
+        .order_by("SalesOrder desc")
+        .top(2)
+        .execute()
+    )
+    assert newest[0].SalesOrder == number

@@ -252,9 +252,19 @@ def test_a_closed_order_takes_its_fulfilment_from_the_lines() -> None:
         return _order(orderStatus={"id": "H"}, item={"items": lines})
 
     assert order_status(closed(2)) == "completed"
+    assert order_status(closed(0, 0)) == "cancelled"  # closed before anything shipped
+    assert order_status(closed(0, 1)) == "completed"
     assert fulfillment_status(closed(2, 2)) == "fulfilled"
     assert fulfillment_status(closed(2, 1)) == "partially_fulfilled"
     assert fulfillment_status(closed(0, 0)) == "unfulfilled"
+
+
+def test_a_pending_order_with_a_hold_reason_reads_as_held() -> None:
+    held = _order(orderStatus={"id": "A"}, custbody_q2c_hold_reason="payment failed")
+    assert order_status(held, "custbody_q2c_hold_reason") == "held"
+    assert order_status(held) == "acknowledged"  # no hold field configured
+    approved = _order(orderStatus={"id": "B"}, custbody_q2c_hold_reason="old reason")
+    assert order_status(approved, "custbody_q2c_hold_reason") == "in_progress"
 
 
 def test_reading_helpers() -> None:

@@ -9,7 +9,7 @@ import pytest
 import respx
 
 from domains.errors import DependencyRejected, DependencyUnavailable
-from systems.sap_s4hana.client import SERVICE_ROOT, SapAuth, SapClient
+from systems.sap_s4hana.client import SERVICE_ROOT, SapAuth, SapClient, StaleEntity
 from systems.sap_s4hana.errors import SYSTEM, translate
 from tests.support.fakes import scripted
 
@@ -123,3 +123,74 @@ async def test_a_missing_entity_reads_as_none(sap: tuple[respx.MockRouter, SapCl
     )
     assert await client.get("API_BUSINESS_PARTNER", "A_BusinessPartner('404')") is None
     assert read.calls.last.request.url.params["$format"] == "json"
+
+
+PRODUCTS = f"{SERVICE_ROOT}/API_PRODUCT_SRV"
+
+
+def _page(rows: list[str], next_link: str | None = None) -> httpx.Response:
+    body: dict[str, object] = {"results": [{"Product": row} for row in rows]}
+    if next_link is not None:
+        body["__next"] = next_link
+    return httpx.Response(200, json={"d": body})
+
+
+async def test_next_is_followed_on_our_host_whatever_host_it_names(
+    sap: tuple[respx.MockRouter, SapClient],
+) -> None:
+    router, client = sap
+    # Routes match in order and on a subset of the query: the follow-up route goes first.
+    second = router.get(f"{PRODUCTS}/A_Product", params={"$skiptoken": "2"}).mock(
+        return_value=_page(["P3"], f"{BASE}{PRODUCTS}/A_Product?$skiptoken=4")
+    )
+    first = router.get(f"{PRODUCTS}/A_Product", params={"$skip": "0"}).mock(
+        return_value=_page(
+            ["P1", "P2"],
+            "https://internal-gw:44300/sap/opu/odata/sap/API_PRODUCT_SRV/A_Product"
+            "?$skip=0&$top=3&$skiptoken=2",
+        )
+    )
+    rows = await client.query("API_PRODUCT_SRV", "A_Product", {"$top": "3", "$skip": "0"})
+    assert [row["Product"] for row in rows] == ["P1", "P2", "P3"]  # $top reached: stop
+    assert first.call_count == second.call_count == 1
+    followed = second.calls.last.request.url
+    assert followed.host == "s4.example"
+    assert followed.params["$format"] == "json"
+
+
+async def test_a_next_link_outside_the_service_is_refused(
+    sap: tuple[respx.MockRouter, SapClient],
+) -> None:
+    router, client = sap
+    router.get(f"{PRODUCTS}/A_Product").mock(
+        return_value=_page(["P1"], "https://elsewhere.example/admin/steal?x=1")
+    )
+    with pytest.raises(DependencyUnavailable, match="outside"):
+        await client.query("API_PRODUCT_SRV", "A_Product", {"$top": "5"})
+
+
+async def test_paging_that_never_ends_is_an_error_not_a_loop(
+    sap: tuple[respx.MockRouter, SapClient],
+) -> None:
+    router, client = sap
+    router.get(f"{PRODUCTS}/A_Product").mock(
+        return_value=_page(["P"], f"{PRODUCTS}/A_Product?$skiptoken=1")
+    )
+    with pytest.raises(DependencyUnavailable, match="kept paging"):
+        await client.query("API_PRODUCT_SRV", "A_Product", {"$top": "1000"})
+
+
+async def test_a_stale_etag_surfaces_as_stale_entity(
+    sap: tuple[respx.MockRouter, SapClient],
+) -> None:
+    router, client = sap
+    orders = f"{SERVICE_ROOT}/API_SALES_ORDER_SRV"
+    router.get(f"{orders}/").mock(return_value=_csrf("tok", "s"))
+    patch = router.patch(f"{orders}/A_SalesOrder('1')").mock(
+        side_effect=[httpx.Response(412, json={"error": {"code": "X"}}), httpx.Response(204)]
+    )
+    with pytest.raises(StaleEntity):
+        await client.update("API_SALES_ORDER_SRV", "A_SalesOrder('1')", {"A": "1"}, 'W/"old"')
+    assert patch.calls.last.request.headers["if-match"] == 'W/"old"'
+    await client.update("API_SALES_ORDER_SRV", "A_SalesOrder('1')", {"A": "1"}, 'W/"new"')
+    assert patch.call_count == 2
