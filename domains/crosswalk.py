@@ -10,14 +10,25 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from domains.errors import Conflict
 from domains.ids import Kind
 
 
-class CrosswalkConflict(Exception):
-    """The system id is already linked to another canonical id."""
+class CrosswalkConflict(Conflict):
+    """The system id is already linked to another canonical id.
+
+    Services catch it where a conflict has a meaning (a customer the master already
+    carried); anywhere else it reaches the client as 409 with the holder's id, never as
+    a 500: a system of record that reused an id (a restored ERP, a reset sandbox) is a
+    data problem to show, not a crash."""
+
+    code = "CROSSWALK_CONFLICT"
 
     def __init__(self, existing: str) -> None:
-        super().__init__(existing)
+        super().__init__(
+            f"The system-of-record record is already known as {existing}.",
+            existing_id=existing,
+        )
         self.existing = existing
 
 
