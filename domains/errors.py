@@ -134,3 +134,4 @@ class StoreUnavailable(DependencyUnavailable):
     """The gateway's own database (crosswalk, tenancy, submissions) did not answer."""
 
     code, title = "STORE_UNAVAILABLE", "Gateway database unavailable"
+    retry_after = 2.0  # a restart or failover of the gateway's own store is quick

@@ -42,8 +42,12 @@ def head() -> str:
 
 
 def upgrade(url: str, revision: str = "head") -> str:
-    """Migrate the database at ``url`` to ``revision``; returns the revision it is at."""
-    engine = create_engine(sync_url(url), poolclass=NullPool)
+    """Migrate the database at ``url`` to ``revision``; returns the revision it is at.
+    A SQLite file's folder is created if need be."""
+    target = sync_url(url)
+    if target.get_backend_name() == "sqlite" and target.database not in (None, "", ":memory:"):
+        Path(target.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(target, poolclass=NullPool)
     try:
         with engine.begin() as connection:
             command.upgrade(_config(connection), revision)
