@@ -10,14 +10,25 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from domains.errors import Conflict
 from domains.ids import Kind
 
 
-class CrosswalkConflict(Exception):
-    """The system id is already linked to another canonical id."""
+class CrosswalkConflict(Conflict):
+    """The system id is already linked to another canonical id.
+
+    Services catch it where a conflict has a meaning (a customer the master already
+    carried); anywhere else it reaches the client as 409 with the holder's id, never as
+    a 500: a system of record that reused an id (a restored ERP, a reset sandbox) is a
+    data problem to show, not a crash."""
+
+    code = "CROSSWALK_CONFLICT"
 
     def __init__(self, existing: str) -> None:
-        super().__init__(existing)
+        super().__init__(
+            f"The system-of-record record is already known as {existing}.",
+            existing_id=existing,
+        )
         self.existing = existing
 
 
@@ -28,11 +39,18 @@ class Crosswalk(Protocol):
 
     async def canonical_id(self, kind: Kind, system: str, system_id: str) -> str | None: ...
 
-    async def link(self, canonical_id: str, system: str, system_id: str) -> None:
-        """Record that ``canonical_id`` lives in ``system`` as ``system_id``.
+    async def link(
+        self,
+        canonical_id: str,
+        system: str,
+        system_id: str,
+        facts: dict[str, str] | None = None,
+    ) -> None:
+        """Record that ``canonical_id`` lives in ``system`` as ``system_id``, and attach
+        ``facts`` (as ``annotate`` would) in the same write.
 
         Raises CrosswalkConflict when ``system_id`` already belongs to another
-        canonical id; linking the same pair twice is a no-op.
+        canonical id (and attaches nothing); linking the same pair twice is a no-op.
         """
         ...
 

@@ -10,6 +10,7 @@ edge's business, decided in one table (gateway/problems.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,7 @@ class GatewayError(Exception):
         errors: tuple[FieldIssue, ...] = (),
         system: str = "",
         existing_id: str = "",
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
@@ -46,6 +48,8 @@ class GatewayError(Exception):
         self.errors = errors
         self.system = system
         self.existing_id = existing_id
+        if retry_after is not None:
+            self.retry_after = retry_after
 
 
 class ValidationFailed(GatewayError):
@@ -78,10 +82,22 @@ class NotConfigured(GatewayError):
     code, title, kind = "NOT_CONFIGURED", "Not configured", "not_configured"
 
 
+Delivery = Literal["not_sent", "answered", "unknown"]
+
+
 class DependencyError(GatewayError):
-    """A system of record failed; ``system`` names it."""
+    """A system of record failed; ``system`` names it.
+
+    ``delivery`` says what the system saw of the request: ``not_sent`` (refused
+    connection, open circuit: nothing happened), ``answered`` (it replied with the
+    status ``sor_status``: it has finished with the request) or ``unknown`` (a timeout
+    or a connection lost after sending: it may still act on it). A create that ends
+    ``unknown`` must be looked up before it is sent again.
+    """
 
     kind = "dependency"
+    delivery: Delivery = "unknown"
+    sor_status: int = 0
 
 
 class DependencyUnavailable(DependencyError):
@@ -112,3 +128,10 @@ class DependencyRejected(DependencyError):
         super().__init__(detail, system=system, errors=errors)
         self.vendor_code = vendor_code
         self.vendor_message = vendor_message
+
+
+class StoreUnavailable(DependencyUnavailable):
+    """The gateway's own database (crosswalk, tenancy, submissions) did not answer."""
+
+    code, title = "STORE_UNAVAILABLE", "Gateway database unavailable"
+    retry_after = 2.0  # a restart or failover of the gateway's own store is quick

@@ -37,12 +37,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host = args.host or settings.server.host
     port = args.port or settings.server.port
     workers = args.workers or settings.server.workers
-    if workers > 1 and (settings.redis is None or settings.embedded):
+    if workers > 1 and (settings.redis is None or settings.database is None or settings.embedded):
         print(
-            "q2c serve: several workers need shared state: configure [redis] and real "
-            "systems (embedded sandboxes and memory stores live in one process).",
+            "q2c serve: several workers need shared state: configure [database], [redis] "
+            "and real systems (embedded sandboxes, the SQLite file and in-process caches "
+            "serve one process).",
             file=sys.stderr,
         )
+        return 2
+    if not _database_ready(settings, "q2c serve"):
         return 2
     os.environ["Q2C_LISTEN"] = f"{host}:{port}"
     if workers > 1 and settings.paging.cursor_key_env is None:
@@ -51,7 +54,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"q2c serve: {MULTI_PROCESS_CURSOR_KEY}", file=sys.stderr)
         return 2
     base = f"http://{host}:{port}"
-    mode = "embedded sandboxes, in-memory stores" if settings.embedded else "configured systems"
+    mode = "embedded sandboxes" if settings.embedded else "configured systems"
+    store = "SQLite file" if settings.database is None else "configured database"
+    mode = f"{mode}, {store}"
     print(
         f"Q2C Gateway on {base} ({mode}, {workers} worker(s))\n"
         f"  API      {base}/v1/products\n"
@@ -60,6 +65,53 @@ def cmd_serve(args: argparse.Namespace) -> int:
         flush=True,
     )
     _serve("gateway.asgi:create", host, port, workers, settings.log_level)
+    return 0
+
+
+def _database_ready(settings: Any, command: str) -> bool:
+    """Bring the embedded SQLite file to the current schema, or check that a configured
+    database is there already; say what to do when it is not."""
+    from gateway.stores.sql import migrate
+
+    url = settings.database_url()
+    try:
+        if settings.database is None:
+            migrate.upgrade(url)
+        else:
+            migrate.require_current(url)
+    except migrate.SchemaBehind as exc:
+        print(f"{command}: {exc}", file=sys.stderr)
+        return False
+    except Exception as exc:  # cannot connect, bad URL: say which database
+        print(f"{command}: database {_safe_url(url)} is not usable: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    """``q2c db upgrade``: migrate the configured database (or the embedded file)."""
+    from gateway.settings import load_settings
+    from gateway.stores.sql import migrate
+
+    if args.config:
+        os.environ["Q2C_CONFIG"] = str(Path(args.config).resolve())
+    settings = load_settings()
+    url = settings.database_url()
+    if args.action == "current":
+        print(migrate.revision_of(url) or "empty", f"(head: {migrate.head()})")
+        return 0
+    try:
+        revision = migrate.upgrade(url, args.revision)
+    except Exception as exc:
+        print(f"q2c db upgrade: {_safe_url(url)}: {exc}", file=sys.stderr)
+        return 1
+    print(f"{_safe_url(url)} is at {revision}")
     return 0
 
 
@@ -139,28 +191,17 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
     if args.config:
         os.environ["Q2C_CONFIG"] = str(Path(args.config).resolve())
     settings = load_settings()
-    if settings.redis is None:
-        print(
-            "q2c audit export: the audit trail is in the gateway's memory in the embedded "
-            "default; configure [redis] or use GET /v1/ops/audit",
-            file=sys.stderr,
-        )
-        return 2
 
     def when(text: str | None) -> datetime | None:
         return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
     async def run() -> int:
-        import redis.asyncio as aioredis
+        from gateway.stores.sql.audit import SqlAuditStore
+        from gateway.stores.sql.engine import Database
 
-        from policies.audit.redis import RedisAuditStore
-
-        assert settings.redis is not None
-        client = aioredis.Redis.from_url(settings.redis.url, decode_responses=True)
+        database = Database(settings.database_url(), settings.database)
         try:
-            store = RedisAuditStore(
-                client, prefix=settings.redis.prefix, max_scan=settings.audit.max_scan
-            )
+            store = SqlAuditStore(database)
             return await export_jsonl(
                 store,
                 sys.stdout,
@@ -169,8 +210,10 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
                 until=when(args.until),
             )
         finally:
-            await client.aclose()
+            await database.dispose()
 
+    if not _database_ready(settings, "q2c audit export"):
+        return 2
     count = asyncio.run(run())
     print(f"exported {count} audit entries", file=sys.stderr)
     return 0
@@ -287,6 +330,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--since", help="RFC 3339 start (inclusive)")
     export.add_argument("--until", help="RFC 3339 end (exclusive)")
     export.set_defaults(func=cmd_audit_export)
+
+    db = sub.add_parser("db", help="the gateway's own database")
+    db_sub = db.add_subparsers(dest="action", required=True)
+    upgrade = db_sub.add_parser("upgrade", help="apply the schema migrations")
+    upgrade.add_argument("--config", help="TOML file (default: $Q2C_CONFIG or embedded)")
+    upgrade.add_argument("--revision", default="head", help="target revision (default head)")
+    upgrade.set_defaults(func=cmd_db)
+    current = db_sub.add_parser("current", help="print the schema revision")
+    current.add_argument("--config", help="TOML file (default: $Q2C_CONFIG or embedded)")
+    current.set_defaults(func=cmd_db)
 
     sandbox = sub.add_parser("sandbox", help="run a system-of-record simulator")
     sandbox_sub = sandbox.add_subparsers(dest="action", required=True)

@@ -90,6 +90,7 @@ def _routed(runtime: Runtime, inputs: RouteInputs) -> dict[str, DefineMiddleware
             config=settings.idempotency,
             store=runtime.idempotency_store,
             on_outcome=metrics.idempotency_outcome,
+            leases=runtime.leases,
         )
     return chain
 

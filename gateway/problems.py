@@ -136,6 +136,8 @@ def handle_gateway_error(request: Request[Any, Any, Any], exc: GatewayError) -> 
     if status in (503, 504):
         wait = exc.retry_after if exc.retry_after is not None else SOR_RETRY_AFTER_SECONDS
         headers = retry_after(wait)
+    elif exc.retry_after is not None:  # e.g. 409: another attempt holds the id until then
+        headers = retry_after(exc.retry_after)
     return _problem(
         request,
         status,

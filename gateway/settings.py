@@ -1,7 +1,8 @@
 """Gateway configuration: TOML in, frozen validated Structs out, before the first request.
 
 With no file, ``Settings()`` is the embedded default: every system is an
-in-process sandbox and every store lives in memory.
+in-process sandbox, the gateway's records are in a SQLite file under ``.q2c/``
+and caches and rate limits live in the process.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from domains.ownership import OwnershipMap, OwnershipRule
 from domains.paging import DEFAULT_MAX_SCAN, MAX_LIMIT, MAX_OFFSET
 from gateway.home import local_secret
 from gateway.portal.config import PortalConfig
+from gateway.stores.sql.config import DatabaseSettings, embedded_url
 from policies.audit import AuditConfig
 from policies.auth import AuthConfig, sandbox_auth_config
 from policies.idempotency import IdempotencyConfig
@@ -107,7 +109,9 @@ def _default_ownership() -> dict[str, str | OwnershipRule]:
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     server: ServerSettings = ServerSettings()
-    redis: RedisSettings | None = None  # None: in-memory stores (one process only)
+    redis: RedisSettings | None = None  # None: in-process caches and limits (one process)
+    # None: the embedded default, a SQLite file under .q2c/ ($Q2C_HOME).
+    database: DatabaseSettings | None = None
     http_client: UpstreamClientSettings = UpstreamClientSettings()
     paging: PagingSettings = PagingSettings()
     systems: dict[SystemName, AnySystemSettings] = msgspec.field(default_factory=_default_systems)
@@ -166,6 +170,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     @property
     def embedded(self) -> bool:
         return any(system.sandbox for system in self.systems.values())
+
+    def database_url(self) -> str:
+        """The configured database, or the embedded SQLite file."""
+        return self.database.resolved_url() if self.database else embedded_url()
 
 
 def embedded_settings(**overrides: object) -> Settings:

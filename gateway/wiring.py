@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
@@ -11,6 +12,7 @@ import httpx
 import redis.asyncio as aioredis
 
 from domains.customer.service import CustomerService
+from domains.errors import StoreUnavailable
 from domains.invoice.service import InvoiceService
 from domains.order.service import OrderService
 from domains.ownership import OwnershipMap
@@ -20,17 +22,25 @@ from domains.pricing.calculate import PriceCalculator
 from domains.pricing.service import PriceService
 from domains.product.service import ProductService
 from domains.quote.service import QuoteService
+from domains.submission import SubmissionLedger, SubmissionPolicy, Submissions
 from domains.tenancy import CrosswalkFactory, RecordOwners
 from gateway import embedded
-from gateway.settings import Settings, UpstreamClientSettings, cursor_key, env_secrets
-from gateway.stores.crosswalk import (
-    MemoryCrosswalks,
-    MemoryRecordOwners,
-    RedisCrosswalks,
-    RedisRecordOwners,
+from gateway.routes.common import (
+    INVOICE_CREATE,
+    KEYED_OPERATIONS,
+    ORDER_CREATE,
+    PAYMENT_CREATE,
 )
-from policies.audit import AuditStore, MemoryAuditStore
-from policies.audit.redis import RedisAuditStore
+from gateway.settings import Settings, UpstreamClientSettings, cursor_key, env_secrets
+from gateway.stores.cache import CachedCrosswalks, CachedRecordOwners, RedisCache
+from gateway.stores.sql import migrate
+from gateway.stores.sql.audit import SqlAuditStore
+from gateway.stores.sql.clients import SqlClientRegistry
+from gateway.stores.sql.crosswalk import SqlCrosswalks, SqlRecordOwners
+from gateway.stores.sql.engine import Database
+from gateway.stores.sql.idempotency import SqlIdempotencyStore
+from gateway.stores.sql.submissions import SqlSubmissionLedger
+from policies.audit import AuditStore
 from policies.auth import (
     ClientRegistry,
     Issuer,
@@ -38,10 +48,9 @@ from policies.auth import (
     TokenVerifier,
     build_verifier,
 )
-from policies.auth.registry_redis import RedisClientRegistry
 from policies.context import sor_observer
-from policies.idempotency import IdempotencyStore, MemoryIdempotencyStore
-from policies.idempotency.redis import RedisIdempotencyStore
+from policies.idempotency import IdempotencyStore
+from policies.idempotency.middleware import DEFAULT_LEASE_SECONDS
 from policies.metrics import GatewayMetrics
 from policies.rate_limit import MemoryRateLimitStore, RateLimitStore
 from policies.rate_limit.redis import RedisRateLimitStore
@@ -50,7 +59,7 @@ from systems.plugin import SecretReader
 from systems.ports import SystemAdapters
 from systems.registry import plugin_for
 from systems.transport import AiohttpTransport, HttpxTransport, UpstreamTransport
-from systems.upstream import Upstream
+from systems.upstream import Upstream, UpstreamConfig
 
 HealthCheck = Callable[[], Awaitable[None]]
 
@@ -90,6 +99,11 @@ class Runtime:
     audit_store: AuditStore
     metrics: GatewayMetrics
     tracer: Tracer
+    database: Database
+    ledger: SubmissionLedger
+    cache: RedisCache | None
+    # The lease (and deadline) of each keyed operation, in seconds.
+    leases: dict[str, float] = field(default_factory=dict)
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
     sandboxes: dict[str, Any] = field(default_factory=dict)
     # Clients registered at run time (the portal's sandbox apps), beside configured ones.
@@ -99,6 +113,7 @@ class Runtime:
     async def start(self) -> None:
         if self.pager is not None:
             self.pager.key()  # a missing or short cursor key stops the start, by name
+        await self.database.prepare()
         await self.verifier.warm_up()
 
     async def close(self) -> None:
@@ -108,6 +123,20 @@ class Runtime:
         self.tracer.force_flush()
         if self.redis is not None:
             await self.redis.aclose()
+        await self.database.dispose()
+
+
+async def prepare_database(settings: Settings) -> None:
+    """The embedded SQLite file is brought to the current schema; a configured database
+    must already be there (``q2c db upgrade``), or the gateway does not start."""
+    url = settings.database_url()
+    if settings.database is None:
+        await asyncio.to_thread(migrate.upgrade, url)
+        return
+    try:
+        await asyncio.to_thread(migrate.require_current, url)
+    except migrate.SchemaBehind as behind:
+        raise StoreUnavailable(str(behind)) from behind
 
 
 class _NoCookies(CookieJar):
@@ -183,14 +212,16 @@ def build_runtime(settings: Settings) -> Runtime:
     clients = build_http_client(settings.http_client, mounts)
     http = clients.http
 
+    # Durable records in the database; Redis (when configured) holds only what may be
+    # lost: rate-limit state and the caches in front of the crosswalk and owners.
+    database = Database(
+        settings.database_url(),
+        settings.database,
+        before_first_use=lambda: prepare_database(settings),
+    )
     redis_client: aioredis.Redis | None = None
-    crosswalks: CrosswalkFactory
-    owners: RecordOwners
-    rate_limit_store: RateLimitStore
-    idempotency_store: IdempotencyStore
-    audit_store: AuditStore
-    client_registry: ClientRegistry
-    audit = settings.audit
+    cache: RedisCache | None = None
+    rate_limit_store: RateLimitStore = MemoryRateLimitStore()
     if settings.redis is not None:
         prefix = settings.redis.prefix
         redis_client = aioredis.Redis.from_url(
@@ -199,26 +230,20 @@ def build_runtime(settings: Settings) -> Runtime:
             socket_timeout=settings.redis.timeout_seconds,
             socket_connect_timeout=settings.redis.timeout_seconds,
         )
-        crosswalks = RedisCrosswalks(redis_client, prefix)
-        owners = RedisRecordOwners(redis_client, prefix)
+        cache = RedisCache(redis_client, prefix)
         rate_limit_store = RedisRateLimitStore(redis_client, key_prefix=prefix)
-        idempotency_store = RedisIdempotencyStore(redis_client, prefix=prefix)
-        audit_store = RedisAuditStore(
-            redis_client,
-            prefix=prefix,
-            max_entries=audit.max_entries_for("redis"),
-            max_scan=audit.max_scan,
-        )
-        client_registry = RedisClientRegistry(redis_client, prefix)
-    else:
-        crosswalks = MemoryCrosswalks()
-        owners = MemoryRecordOwners()
-        rate_limit_store = MemoryRateLimitStore()
-        idempotency_store = MemoryIdempotencyStore()
-        audit_store = MemoryAuditStore(
-            max_entries=audit.max_entries_for("memory"), max_scan=audit.max_scan
-        )
-        client_registry = MemoryClientRegistry()
+    crosswalks: CrosswalkFactory = CachedCrosswalks(SqlCrosswalks(database), cache)
+    owners: RecordOwners = CachedRecordOwners(SqlRecordOwners(database), cache)
+    idempotency_store: IdempotencyStore = SqlIdempotencyStore(database)
+    audit_store: AuditStore = SqlAuditStore(database, max_entries=settings.audit.max_entries)
+    client_registry: ClientRegistry = SqlClientRegistry(database)
+    ledger = SqlSubmissionLedger(database)
+    leases = operation_leases(settings)
+    windows = {name: system.commit_window_seconds for name, system in settings.systems.items()}
+
+    def submissions(operation: str) -> Submissions:
+        return Submissions(ledger, SubmissionPolicy(leases[operation], windows))
+
     metrics = GatewayMetrics(settings.metrics)
 
     issuer = Issuer.from_config(settings.auth) if settings.auth.builtin_issuer.enabled else None
@@ -245,6 +270,7 @@ def build_runtime(settings: Settings) -> Runtime:
             port.register(adapters, name, adapter)
         probe = plugin.probe(secrets[name])
         checks[name] = _probe(upstream, probe.path, probe.headers)
+    checks["database"] = database.ping
     if redis_client is not None:
         client = redis_client
 
@@ -292,6 +318,7 @@ def build_runtime(settings: Settings) -> Runtime:
         products=products,
         quotes=quotes,
         pager=pager,
+        submissions=submissions(ORDER_CREATE),
     )
     invoices = InvoiceService(
         crosswalks=crosswalks,
@@ -303,6 +330,7 @@ def build_runtime(settings: Settings) -> Runtime:
         customers=customers,
         products=products,
         pager=pager,
+        submissions=submissions(INVOICE_CREATE),
     )
     payments = PaymentService(
         crosswalks=crosswalks,
@@ -310,6 +338,7 @@ def build_runtime(settings: Settings) -> Runtime:
         ownership=ownership,
         billing=adapters.billing,
         invoices=invoices,
+        submissions=submissions(PAYMENT_CREATE),
     )
     pricing = PriceCalculator(
         ownership=ownership,
@@ -334,11 +363,55 @@ def build_runtime(settings: Settings) -> Runtime:
         audit_store=audit_store,
         metrics=metrics,
         tracer=Tracer(settings.tracing),
+        database=database,
+        ledger=ledger,
+        cache=cache,
+        leases=leases,
         health_checks=checks,
         sandboxes=sandboxes,
         client_registry=client_registry,
         pager=pager,
     )
+
+
+# Room for the gateway's own work (its database round trips) on top of the time the
+# systems of record may take.
+_OWN_WORK_SECONDS = 5.0
+_MAX_PAUSE_SECONDS = 5.0  # systems/upstream.py caps each pause between attempts
+
+
+def call_budget(config: UpstreamConfig) -> float:
+    """The longest one system-of-record call can take: every attempt's timeout plus
+    the (capped, jittered) pauses between them."""
+    attempts = 1 + config.max_retries
+    pauses = sum(
+        min(_MAX_PAUSE_SECONDS, config.backoff_seconds * (2**i + 1))
+        for i in range(config.max_retries)
+    )
+    return float(attempts * config.timeout_seconds + pauses)
+
+
+def operation_leases(settings: Settings) -> dict[str, float]:
+    """Each keyed operation's lease: the systems it may call for the slowest legal entity
+    (one call budget each), plus the gateway's own work; a configured
+    ``idempotency.lease_seconds`` applies to all instead."""
+    if settings.idempotency.lease_seconds is not None:
+        return dict.fromkeys(KEYED_OPERATIONS, float(settings.idempotency.lease_seconds))
+    ownership = settings.ownership_map()
+    entities: list[str | None] = [None, *sorted(ownership.legal_entities())]
+    leases: dict[str, float] = {}
+    for operation, domains in KEYED_OPERATIONS.items():
+        slowest = 0.0
+        for entity in entities:
+            systems = {
+                rule.by_legal_entity.get(entity or "", rule.system)
+                for domain, rule in ownership.rules.items()
+                if domain in domains
+            }
+            budget = sum(call_budget(settings.systems[name].upstream) for name in systems)
+            slowest = max(slowest, budget)
+        leases[operation] = slowest + _OWN_WORK_SECONDS if slowest else DEFAULT_LEASE_SECONDS
+    return leases
 
 
 def _probe(upstream: Upstream, path: str, headers: Mapping[str, str]) -> HealthCheck:

@@ -16,6 +16,9 @@ IdempotencyMode = Literal["required", "optional", "none"]
 class RoutePolicy(TypedDict, total=False):
     scopes: tuple[str, ...]  # every one is needed (e.g. ("orders:write",))
     idempotency: IdempotencyMode
+    # The operation an Idempotency-Key names (e.g. "orders.create"), shared by every
+    # version of it; default: the route template.
+    idempotency_scope: str
     cost: int  # rate-limit cost of one call, default 1
     operation: str  # operationId, for metrics and audit
     public: bool  # no authentication (health, token endpoint, docs)
@@ -24,10 +27,14 @@ class RoutePolicy(TypedDict, total=False):
 def governed(
     *scopes: str,
     idempotency: IdempotencyMode = "none",
+    idempotency_scope: str | None = None,
     cost: int = 1,
 ) -> dict[str, Any]:
     """``opt`` for a route handler: the scopes it needs and how it is governed."""
-    return {"policy": RoutePolicy(scopes=scopes, idempotency=idempotency, cost=cost)}
+    policy = RoutePolicy(scopes=scopes, idempotency=idempotency, cost=cost)
+    if idempotency_scope is not None:
+        policy["idempotency_scope"] = idempotency_scope
+    return {"policy": policy}
 
 
 def public() -> dict[str, Any]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar
+from typing import Annotated, Generic, Protocol, TypeVar
 
 import msgspec
 
@@ -34,6 +34,10 @@ class SystemSettings(
     sandbox: bool = False  # True: serve the built-in simulator in-process
     base_url: str
     upstream: UpstreamConfig = UpstreamConfig()
+    # After a create timed out or its connection was lost, how long the system may
+    # still be committing it: until then, a look-up by the record's external id that
+    # finds nothing does not prove the create failed, and it is not sent again.
+    commit_window_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 30.0
 
     def missing_credentials(self) -> str | None:
         """What to set when the credential fields of a real system are incomplete."""

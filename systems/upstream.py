@@ -24,7 +24,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from domains.errors import DependencyTimeout, DependencyUnavailable, GatewayError
+from domains.errors import DependencyError, DependencyTimeout, DependencyUnavailable, GatewayError
 from systems.outbound import Params, encode_body, encode_url, retry_after_seconds
 from systems.transport import (
     ConnectError,
@@ -209,6 +209,7 @@ class Upstream:
                 code="DEPENDENCY_CIRCUIT_OPEN",
             )
             paused.retry_after = self.breaker.remaining()
+            paused.delivery = "not_sent"
             raise paused
         call_headers = {**self._headers(), **(headers or {})}
         body = encode_body(call_headers, content=content, json=json, data=data)
@@ -295,13 +296,21 @@ class Upstream:
         transient = status in _RETRY_STATUSES
         self._finish(call.operation, started, f"http_{status // 100}xx", ok=not transient)
         if not transient:
-            raise self._translate(response)
+            raise self._answered(response)
         retry_after = retry_after_seconds(response.headers.get("retry-after"))
         raise _AttemptFailed("status", response=response, retry_after=retry_after)
 
+    def _answered(self, response: UpstreamResponse) -> GatewayError:
+        """The system's own error answer: it has finished with the request."""
+        error = self._translate(response)
+        if isinstance(error, DependencyError):
+            error.delivery = "answered"
+            error.sor_status = response.status_code
+        return error
+
     def _error(self, call: _Call, failure: _AttemptFailed) -> GatewayError:
         if failure.response is not None:
-            return self._translate(failure.response)
+            return self._answered(failure.response)
         if failure.outcome == "timeout":
             return DependencyTimeout(
                 f"{self.system} did not answer {call.operation} within "
@@ -309,10 +318,14 @@ class Upstream:
                 system=self.system,
             )
         cause = type(failure.__cause__).__name__
-        return DependencyUnavailable(
+        error = DependencyUnavailable(
             f"{self.system} could not be reached for {call.operation}: {cause}.",
             system=self.system,
         )
+        # A call that is not safe to repeat was retried only while nothing had been sent,
+        # so its last attempt speaks for all; one that is safe to repeat may be sent again.
+        error.delivery = "not_sent" if failure.never_sent else "unknown"
+        return error
 
     def _finish(self, operation: str, started: float, outcome: str, *, ok: bool) -> None:
         self.breaker.record(ok)

@@ -74,6 +74,9 @@ ALLOWED: dict[str, frozenset[str]] = {
             "redis",
             "granian",
             "opentelemetry",
+            # The gateway's own records: SQLAlchemy Core and Alembic migrations.
+            "sqlalchemy",
+            "alembic",
         }
     ),
 }

@@ -134,10 +134,17 @@ class BillingSystem(Protocol):
         """The invoice an earlier attempt created for this canonical invoice id."""
         ...
 
-    async def create_invoice(self, draft: InvoiceDraft) -> InvoiceRecord:
-        """Create, add every line and the tax line, and finalise (status open).
-        Each write carries a vendor idempotency key derived from draft.invoice_id, so a
-        retry after any failure creates nothing twice."""
+    async def create_draft_invoice(self, draft: InvoiceDraft) -> InvoiceRecord:
+        """Create the invoice with every line and the tax line, as a draft (nothing owed
+        yet). Each write carries a vendor idempotency key derived from draft.invoice_id,
+        and an earlier attempt's draft is found and completed, so a retry after any
+        failure creates nothing twice."""
+        ...
+
+    async def finalize_invoice(self, draft: InvoiceDraft, system_id: str) -> InvoiceRecord:
+        """Set the tax line to ``draft.tax`` (the committed tax) and finalise the draft
+        ``system_id`` (status open: the customer owes it). Finalising an invoice that is
+        final already returns it."""
         ...
 
     async def get_invoice(self, system_id: str) -> InvoiceRecord | None: ...

@@ -1,9 +1,13 @@
 """Invoicing an order: tax from the tax engine, the invoice in the billing system.
 
 One order is invoiced once: the canonical invoice id is derived from the order
-id, the tax document is committed under that id, and every billing write is
-keyed by it, so retries after any failure converge on one invoice and one tax
-posting.
+id, the tax document is committed under that id, every billing write is keyed by
+it, and the submission ledger lets one attempt at a time work on it, so retries
+after any failure converge on one invoice and one tax posting. The effects come
+in the order that never leaves tax on the return without an invoice: a draft
+invoice first (with the estimated tax), then the tax committed, then the invoice
+finalised with the committed tax; an invoice the billing system refuses to
+finalise for good gets its tax document voided.
 """
 
 from __future__ import annotations
@@ -11,10 +15,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+import msgspec
+
 from contracts.v1.common import Address, ExternalReference
 from domains.crosswalk import Crosswalk
 from domains.customer.service import CustomerService
-from domains.errors import Conflict, FieldIssue, NotFound, ValidationFailed
+from domains.errors import Conflict, FieldIssue, GatewayError, NotFound, ValidationFailed
 from domains.ids import derived_id, kind_of
 from domains.invoice.ports import (
     BillingParty,
@@ -29,6 +35,7 @@ from domains.order.service import OrderService
 from domains.ownership import OwnershipMap
 from domains.paging import Listing, Page, Pager
 from domains.product.service import ProductService
+from domains.submission import Submissions, SubmissionSteps, definite
 from domains.tax.categories import category_of
 from domains.tax.ports import TaxEngine, TaxLine, TaxRequest
 from domains.tenancy import CrosswalkFactory, RecordOwners, visible
@@ -49,6 +56,7 @@ class InvoiceService:
         customers: CustomerService,
         products: ProductService,
         pager: Pager,
+        submissions: Submissions,
     ) -> None:
         self._crosswalks = crosswalks
         self._pager = pager
@@ -59,6 +67,7 @@ class InvoiceService:
         self._orders = orders
         self._customers = customers
         self._products = products
+        self._submissions = submissions
 
     def billing_system(self) -> BillingSystem:
         return self._billing[self._ownership.owner("invoices")]
@@ -86,49 +95,60 @@ class InvoiceService:
                 existing_id=invoice_id,
             )
         assert order.customer_id is not None, "orders always carry their customer"
-        customer = await self._customers.record(tenant, order.customer_id)
+        customer_id = order.customer_id
+        customer = await self._customers.record(tenant, customer_id)
         engine = self._tax[self._ownership.owner("tax", order.legal_entity)]
         skus = [line.sku for line in order.lines]
         catalog = self._products.catalog()
         products = await catalog.get_products(skus)
         ship_to = customer.address or Address(country=customer.country)
-        tax = await engine.calculate(
-            TaxRequest(
-                document_code=invoice_id,
-                kind="invoice",
-                customer_code=order.customer_id,
-                currency=order.currency,
-                date=datetime.now(UTC).date().isoformat(),
-                ship_to=ship_to,
-                legal_entity=order.legal_entity,
-                lines=[
-                    TaxLine(
-                        number=str(index + 1),
-                        sku=line.sku,
-                        description=line.description,
-                        quantity=line.quantity,
-                        amount=line.net_amount.amount,
-                        category=category_of(products.get(line.sku)),
-                    )
-                    for index, line in enumerate(order.lines)
-                ],
+        estimate = TaxRequest(
+            document_code=invoice_id,
+            kind="estimate",
+            customer_code=customer_id,
+            currency=order.currency,
+            date=datetime.now(UTC).date().isoformat(),
+            ship_to=ship_to,
+            legal_entity=order.legal_entity,
+            lines=[
+                TaxLine(
+                    number=str(index + 1),
+                    sku=line.sku,
+                    description=line.description,
+                    quantity=line.quantity,
+                    amount=line.net_amount.amount,
+                    category=category_of(products.get(line.sku)),
+                )
+                for index, line in enumerate(order.lines)
+            ],
+        )
+        facts = {
+            "order_id": order_id,
+            "customer_id": customer_id,
+            "tax_system": engine.system,
+            "tax_document": invoice_id,
+        }
+
+        async def account() -> str:
+            return await self._account(
+                xw,
+                billing,
+                customer_id,
+                customer.name,
+                customer.country,
+                customer.tax_id,
+                ship_to,
+                order.currency,
             )
-        )
-        account = await self._account(
-            xw,
-            billing,
-            order.customer_id,
-            customer.name,
-            customer.country,
-            customer.tax_id,
-            ship_to,
-            order.currency,
-        )
-        record = await billing.create_invoice(
-            InvoiceDraft(
+
+        async def issue() -> InvoiceRecord:
+            """Stripe draft -> tax committed -> finalised: a failure at any step leaves
+            no tax on the return without an invoice behind it."""
+            priced = await engine.calculate(estimate)
+            draft = InvoiceDraft(
                 invoice_id=invoice_id,
                 order_id=order_id,
-                account=account,
+                account=await account(),
                 currency=order.currency,
                 lines=[
                     InvoiceLineDraft(
@@ -139,21 +159,50 @@ class InvoiceService:
                     )
                     for line in order.lines
                 ],
-                tax=tax.total_tax,
-                tax_document=tax.document_code,
+                tax=priced.total_tax,
+                tax_document=invoice_id,
                 days_until_due=days_until_due,
             )
-        )
-        await self._owners.claim("invoice", billing.system, record.system_id, tenant)
-        await xw.link(invoice_id, billing.system, record.system_id)
-        await xw.annotate(
+            # 1. The draft: when it cannot be made, nothing has been committed anywhere.
+            drafted = await billing.create_draft_invoice(draft)
+            # 2. Tax committed under the invoice id; when this fails, the draft waits
+            #    (it owes nothing) and a retry picks it up.
+            committed = await engine.calculate(msgspec.structs.replace(estimate, kind="invoice"))
+            # 3. Finalised with the committed tax; refused for good -> the tax is voided.
+            final = msgspec.structs.replace(draft, tax=committed.total_tax)
+            try:
+                return await billing.finalize_invoice(final, drafted.system_id)
+            except GatewayError as error:
+                if definite(error):
+                    await engine.void_transaction(
+                        order.legal_entity or "",
+                        invoice_id,
+                        f"billing refused to finalise invoice {invoice_id}",
+                    )
+                raise
+
+        async def find() -> InvoiceRecord | None:
+            held = (await xw.system_ids(customer_id)).get(billing.system)
+            record = await billing.find_invoice(invoice_id, held) if held else None
+            # A draft is an attempt to finish, not an invoice: issuing again completes it.
+            return record if record is not None and record.status != "draft" else None
+
+        async def register(record: InvoiceRecord) -> None:
+            await self._owners.claim("invoice", billing.system, record.system_id, tenant)
+            await xw.link(invoice_id, billing.system, record.system_id, facts)
+
+        record = await self._submissions.submit(
+            tenant,
             invoice_id,
-            {
-                "order_id": order_id,
-                "customer_id": order.customer_id,
-                "tax_system": engine.system,
-                "tax_document": tax.document_code,
-            },
+            kind="invoice",
+            system=billing.system,
+            steps=SubmissionSteps(
+                find=find,
+                create=issue,
+                fetch=billing.get_invoice,
+                register=register,
+                system_id=lambda r: r.system_id,
+            ),
         )
         return await self._represent(xw, billing.system, record, invoice_id)
 

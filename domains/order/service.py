@@ -1,14 +1,19 @@
 """Order submission: from an accepted quote or explicit lines into the owning ERP.
 
 Every check that can fail on the client's data runs before anything is written,
-and all of them run, so a CRM developer sees every bad line at once. Writes are
-ordered so that a retry after any crash converges on one ERP order: the
-canonical order id travels as the ERP's purchase-order reference and is looked
-up before a new order is created.
+and all of them run, so a CRM developer sees every bad line at once; the
+look-ups they need (customer, quote, products) run concurrently. The ERP create
+goes through the submission ledger (domains/submission.py): one ERP order per
+canonical order id, whatever the API version, the timing or a crash, and one
+order per accepted quote. The canonical order id travels as the ERP's
+purchase-order reference, which is how an attempt whose outcome was lost is
+looked up; the crosswalk link is written after the ERP create, and a crash
+between the two is healed by that look-up (or by the next list).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from decimal import Decimal
 
@@ -17,7 +22,7 @@ from contracts.v1.orders import OrderCreate
 from domains.crosswalk import Crosswalk
 from domains.customer.ports import CustomerRecord
 from domains.customer.service import CustomerService
-from domains.errors import FieldIssue, NotFound, ValidationFailed
+from domains.errors import Conflict, FieldIssue, NotFound, ValidationFailed
 from domains.ids import kind_of, new_id
 from domains.money import SUPPORTED_CURRENCIES, decimal_string, exponent, money
 from domains.order.ports import (
@@ -33,7 +38,13 @@ from domains.paging import Listing, Page, Pager
 from domains.product.service import ProductService
 from domains.quote.ports import QuoteRecord
 from domains.quote.service import QuoteService
+from domains.submission import Submissions, SubmissionSteps
 from domains.tenancy import CrosswalkFactory, RecordOwners, visible
+
+# ERP customers are created once per CRM record, whichever tenant orders first.
+ERP_ACCOUNTS_TENANT = ""
+# How long a first order waits for a concurrent one creating the same ERP customer.
+ACCOUNT_WAIT_SECONDS = 5.0
 
 
 class OrderService:
@@ -48,6 +59,7 @@ class OrderService:
         products: ProductService,
         quotes: QuoteService,
         pager: Pager,
+        submissions: Submissions,
     ) -> None:
         self._crosswalks = crosswalks
         self._pager = pager
@@ -57,13 +69,21 @@ class OrderService:
         self._customers = customers
         self._products = products
         self._quotes = quotes
+        self._submissions = submissions
 
     async def create(self, tenant: str, data: OrderCreate, order_id: str | None = None) -> Order:
         """Submit an order; ``order_id`` is fixed by the caller to make retries converge."""
-        issues: list[FieldIssue] = []
-        customer = await self._customer(tenant, data.customer_id, issues)
-        quote = await self._quote(tenant, data, customer, issues)
-        currency, lines = await self._lines(tenant, data, quote, issues)
+        customer_issues: list[FieldIssue] = []
+        quote_issues: list[FieldIssue] = []
+        line_issues: list[FieldIssue] = []
+        customer, quote, explicit = await asyncio.gather(
+            self._customer(tenant, data.customer_id, customer_issues),
+            self._fetch_quote(tenant, data, quote_issues),
+            self._explicit_skus(tenant, data),
+        )
+        self._check_quote(data, quote, customer, quote_issues)
+        currency, lines = await self._lines(data, quote, explicit, line_issues)
+        issues = customer_issues + quote_issues + line_issues
         if issues:
             raise ValidationFailed(
                 f"The order has {len(issues)} problem(s); nothing was submitted.",
@@ -75,12 +95,20 @@ class OrderService:
         erp = self._erps[self._ownership.owner("orders", legal_entity)]
         order_id = order_id or new_id("order")
         xw = self._crosswalks(tenant)
-        record = await erp.find_order(order_id)
-        if record is None:
-            account = await self._account(
-                xw, erp, data.customer_id, customer, currency, legal_entity
-            )
-            record = await erp.submit_order(
+        facts = {"customer_id": data.customer_id}
+        if data.quote_id:
+            facts["quote_id"] = data.quote_id
+        if data.purchase_order_reference:
+            facts["purchase_order_reference"] = data.purchase_order_reference
+        if legal_entity:
+            facts["legal_entity"] = legal_entity
+
+        # The ERP customer first: master data of its own (created once, through the
+        # ledger), and no part of this order's attempt.
+        account = await self._account(xw, erp, data.customer_id, customer, currency, legal_entity)
+
+        async def submit() -> OrderRecord:
+            return await erp.submit_order(
                 OrderSubmission(
                     reference=order_id,
                     account=account,
@@ -90,20 +118,43 @@ class OrderService:
                     requested_delivery_date=data.requested_delivery_date,
                 )
             )
-        if await self._owners.claim("order", erp.system, record.system_id, tenant) != tenant:
-            # The reference is derived from this tenant's idempotency key, so another
-            # tenant owning the ERP order means a forged or colliding reference.
-            raise NotFound(f"Order {order_id} does not exist.", code="ORDER_NOT_FOUND")
-        await xw.link(order_id, erp.system, record.system_id)
-        facts = {"customer_id": data.customer_id}
-        if data.quote_id:
-            facts["quote_id"] = data.quote_id
-        if data.purchase_order_reference:
-            facts["purchase_order_reference"] = data.purchase_order_reference
-        if legal_entity:
-            facts["legal_entity"] = legal_entity
-        await xw.annotate(order_id, facts)
-        return await self._represent(tenant, order_id, erp.system, record)
+
+        registered: list[OrderRecord] = []
+
+        async def register(record: OrderRecord) -> None:
+            # Owner before link: a crash between them leaves an owned order that the
+            # next look-up links, never a linked one every tenant could list.
+            if await self._owners.claim("order", erp.system, record.system_id, tenant) != tenant:
+                # The reference derives from this tenant's idempotency key, so another
+                # tenant owning the ERP order means a forged or colliding reference.
+                raise NotFound(f"Order {order_id} does not exist.", code="ORDER_NOT_FOUND")
+            await xw.link(order_id, erp.system, record.system_id, facts)
+            registered.append(record)
+
+        quote_id = data.quote_id
+        record = await self._submissions.submit(
+            tenant,
+            order_id,
+            kind="order",
+            system=erp.system,
+            steps=SubmissionSteps(
+                find=lambda: erp.find_order(order_id),
+                create=submit,
+                fetch=erp.get_order,
+                register=register,
+                system_id=lambda r: r.system_id,
+            ),
+            subject=f"quote:{quote_id}" if quote_id else None,
+            subject_taken=lambda existing: Conflict(
+                f"Quote {quote_id} is already ordered as {existing}; an accepted quote "
+                "becomes one order.",
+                code="QUOTE_ALREADY_ORDERED",
+                existing_id=existing,
+            ),
+        )
+        # This request's facts are the order's, unless an earlier request made it.
+        known = facts if registered else None
+        return await self._represent(tenant, order_id, erp.system, record, known)
 
     async def get(self, tenant: str, order_id: str) -> Order:
         for system, system_id in (await self._crosswalks(tenant).system_ids(order_id)).items():
@@ -177,12 +228,8 @@ class OrderService:
             )
             return None
 
-    async def _quote(
-        self,
-        tenant: str,
-        data: OrderCreate,
-        customer: CustomerRecord | None,
-        issues: list[FieldIssue],
+    async def _fetch_quote(
+        self, tenant: str, data: OrderCreate, issues: list[FieldIssue]
     ) -> QuoteRecord | None:
         if (data.quote_id is None) == (data.lines is None):
             issues.append(
@@ -196,12 +243,22 @@ class OrderService:
         if data.quote_id is None:
             return None
         try:
-            quote = await self._quotes.record(tenant, data.quote_id)
+            return await self._quotes.record(tenant, data.quote_id)
         except NotFound:
             issues.append(
                 FieldIssue("quote_id", f"Quote {data.quote_id} does not exist.", "unknown_quote")
             )
             return None
+
+    @staticmethod
+    def _check_quote(
+        data: OrderCreate,
+        quote: QuoteRecord | None,
+        customer: CustomerRecord | None,
+        issues: list[FieldIssue],
+    ) -> None:
+        if quote is None:
+            return
         if quote.status != "accepted":
             issues.append(
                 FieldIssue(
@@ -225,10 +282,24 @@ class OrderService:
                     "currency_mismatch",
                 )
             )
-        return quote
+
+    async def _explicit_skus(self, tenant: str, data: OrderCreate) -> list[str | None]:
+        """The ERP material of each explicit line's product (None: unknown product)."""
+        if data.lines is None:
+            return []
+        system = self._products.catalog().system
+        return list(
+            await asyncio.gather(
+                *(self._products.sku_of(tenant, line.product_id, system) for line in data.lines)
+            )
+        )
 
     async def _lines(
-        self, tenant: str, data: OrderCreate, quote: QuoteRecord | None, issues: list[FieldIssue]
+        self,
+        data: OrderCreate,
+        quote: QuoteRecord | None,
+        explicit: list[str | None],
+        issues: list[FieldIssue],
     ) -> tuple[str | None, list[SubmissionLine]]:
         catalog = self._products.catalog()
         wanted: list[tuple[str, str | None, SubmissionLine]] = []  # (field, sku, line)
@@ -257,8 +328,7 @@ class OrderService:
                         "currency", "Orders from explicit lines need a currency.", "required"
                     )
                 )
-            for index, line in enumerate(data.lines):
-                sku = await self._products.sku_of(tenant, line.product_id, catalog.system)
+            for index, (line, sku) in enumerate(zip(data.lines, explicit, strict=True)):
                 field = f"lines[{index}].product_id"
                 if sku is None:
                     issues.append(
@@ -317,7 +387,12 @@ class OrderService:
         currency: str,
         legal_entity: str | None,
     ) -> str:
-        """The ERP customer for this buyer: crosswalk, then identity search, then create."""
+        """The ERP customer for this buyer: crosswalk, then identity search, then create.
+
+        Creating one is master data, so it goes through the ledger under the CRM
+        record's identity (shared by every tenant): concurrent first orders of one
+        customer make one ERP customer, the others wait for it.
+        """
         account = (await xw.system_ids(customer_id)).get(erp.system)
         if account:
             return account
@@ -333,15 +408,44 @@ class OrderService:
             currency=currency,
             legal_entity=legal_entity,
         )
-        account = await erp.find_account(party) or await erp.create_account(party)
+
+        async def found(system_id: str) -> str:
+            return system_id
+
+        async def find_or_create() -> str:
+            return await erp.find_account(party) or await erp.create_account(party)
+
+        async def nothing_to_register(account: str) -> None:
+            del account  # linked below, on every path, in this tenant's crosswalk
+
+        account = await self._submissions.submit(
+            ERP_ACCOUNTS_TENANT,
+            f"account:{erp.system}:{customer.system_id}",
+            kind="customer",
+            system=erp.system,
+            steps=SubmissionSteps(
+                find=lambda: erp.find_account(party),
+                create=find_or_create,
+                fetch=found,
+                register=nothing_to_register,
+                system_id=lambda a: a,
+            ),
+            wait_seconds=ACCOUNT_WAIT_SECONDS,
+        )
         await xw.link(customer_id, erp.system, account)
         return account
 
     async def _represent(
-        self, tenant: str, order_id: str, system: str, record: OrderRecord
+        self,
+        tenant: str,
+        order_id: str,
+        system: str,
+        record: OrderRecord,
+        facts: dict[str, str] | None = None,
     ) -> Order:
         xw = self._crosswalks(tenant)
-        facts = await xw.annotations(order_id)
+        if facts is None:
+            facts = await xw.annotations(order_id)
         customer_id = facts.get("customer_id") or await xw.canonical_id(
             "customer", system, record.account
         )

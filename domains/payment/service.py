@@ -21,6 +21,7 @@ from domains.invoice.service import InvoiceService
 from domains.money import money, quantize
 from domains.ownership import OwnershipMap
 from domains.payment.records import Payment
+from domains.submission import Submissions, SubmissionSteps
 from domains.tenancy import CrosswalkFactory, RecordOwners, visible
 
 
@@ -33,12 +34,14 @@ class PaymentService:
         ownership: OwnershipMap,
         billing: Mapping[str, BillingSystem],
         invoices: InvoiceService,
+        submissions: Submissions,
     ) -> None:
         self._crosswalks = crosswalks
         self._owners = owners
         self._ownership = ownership
         self._billing = billing
         self._invoices = invoices
+        self._submissions = submissions
 
     def _system(self) -> BillingSystem:
         return self._billing[self._ownership.owner("payments")]
@@ -82,19 +85,39 @@ class PaymentService:
                 )
         payment_id = payment_id or new_id("payment")
         xw = self._crosswalks(tenant)
-        record = await billing.collect_payment(
-            PaymentRequest(
-                payment_id=payment_id,
-                invoice_system_id=invoice.system_id,
-                account=invoice.account,
-                amount=format(amount, "f"),
-                currency=invoice.currency,
-                payment_method=data.payment_method,
-            )
+        request = PaymentRequest(
+            payment_id=payment_id,
+            invoice_system_id=invoice.system_id,
+            account=invoice.account,
+            amount=format(amount, "f"),
+            currency=invoice.currency,
+            payment_method=data.payment_method,
         )
-        await self._owners.claim("payment", billing.system, record.system_id, tenant)
-        await xw.link(payment_id, billing.system, record.system_id)
-        await xw.annotate(payment_id, {"invoice_id": data.invoice_id})
+
+        async def collect() -> PaymentRecord:
+            return await billing.collect_payment(request)
+
+        async def register(record: PaymentRecord) -> None:
+            await self._owners.claim("payment", billing.system, record.system_id, tenant)
+            await xw.link(
+                payment_id, billing.system, record.system_id, {"invoice_id": data.invoice_id}
+            )
+
+        record = await self._submissions.submit(
+            tenant,
+            payment_id,
+            kind="payment",
+            system=billing.system,
+            steps=SubmissionSteps(
+                # The billing system's idempotency key (derived from the payment id) is
+                # the look-up: collecting again returns the first charge, never a second.
+                find=_nothing,
+                create=collect,
+                fetch=billing.get_payment,
+                register=register,
+                system_id=lambda r: r.system_id,
+            ),
+        )
         return await self._represent(xw, billing.system, record, payment_id)
 
     async def get(self, tenant: str, payment_id: str) -> Payment:
@@ -159,6 +182,10 @@ class PaymentService:
             created_at=record.created_at,
             external_references=[ExternalReference(system=system, id=record.system_id)],
         )
+
+
+async def _nothing() -> PaymentRecord | None:
+    return None
 
 
 def _invalid(field: str, message: str, code: str) -> ValidationFailed:

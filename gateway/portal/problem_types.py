@@ -128,14 +128,19 @@ PROBLEM_TYPES: tuple[ProblemType, ...] = (
                          "Not Acceptable", "/v1/products"),
     ),
     ProblemType(
-        "conflict", "The request conflicts with existing data", (409,), ("CONFLICT",),
+        "conflict", "The request conflicts with existing data", (409,),
+        ("CONFLICT", "QUOTE_ALREADY_ORDERED", "SUBMISSION_IN_PROGRESS"),
         "The change would duplicate or contradict a record that already exists; the "
         "existing_id member names it where there is one.",
         ("Creating a customer that identity matching finds already mastered (same tax id, "
          "or same normalised name and country).",
-         "An order for a quote that already has one."),
+         "An order for a quote that already has one (QUOTE_ALREADY_ORDERED, under any "
+         "Idempotency-Key).",
+         "SUBMISSION_IN_PROGRESS: another request is creating the same order, invoice or "
+         "payment in its system of record right now."),
         ("Use the record named in existing_id instead of creating another.",
-         "Read the current state and decide; retrying the same request conflicts again."),
+         "Read the current state and decide; retrying the same request conflicts again.",
+         "On SUBMISSION_IN_PROGRESS, retry after Retry-After seconds with the same key."),
         example=_example("conflict", "Conflict", 409, "CONFLICT",
                          "This customer is already mastered as cus_01JDQ2C0000000000000000000.",
                          "/v1/customers",
@@ -258,11 +263,16 @@ PROBLEM_TYPES: tuple[ProblemType, ...] = (
     ),
     ProblemType(
         "dependency-unavailable", "A system of record is unavailable", (503,),
-        ("DEPENDENCY_UNAVAILABLE", "IDEMPOTENCY_STORE_UNAVAILABLE"),
+        ("DEPENDENCY_UNAVAILABLE", "IDEMPOTENCY_STORE_UNAVAILABLE", "STORE_UNAVAILABLE",
+         "SUBMISSION_OUTCOME_PENDING"),
         "The system of record (named in system), the identity provider or a gateway store "
         "could not be reached, or its circuit breaker is open after repeated failures.",
         ("An outage or maintenance window of the system of record.",
-         "Network trouble between the gateway and the system."),
+         "Network trouble between the gateway and the system.",
+         "STORE_UNAVAILABLE: the gateway's own database is down or restarting.",
+         "SUBMISSION_OUTCOME_PENDING: an earlier attempt of this create timed out and the "
+         "system may still be committing it; the gateway looks it up again after "
+         "Retry-After seconds instead of creating a second one."),
         ("Retry with exponential backoff; reuse your Idempotency-Key on writes so a retry "
          "cannot duplicate anything.",
          "If it lasts, check the status page of the owning team."),
@@ -272,7 +282,8 @@ PROBLEM_TYPES: tuple[ProblemType, ...] = (
                          system="sap_s4hana", retryable=True),
     ),
     ProblemType(
-        "dependency-timeout", "A system of record timed out", (504,), ("DEPENDENCY_TIMEOUT",),
+        "dependency-timeout", "A system of record timed out", (504,),
+        ("DEPENDENCY_TIMEOUT", "REQUEST_DEADLINE_EXCEEDED"),
         "The system of record did not answer within the gateway's timeout. A write may or "
         "may not have happened there; the gateway checks before it repeats a write.",
         ("A slow or overloaded system of record.",),

@@ -95,11 +95,26 @@ _DESCRIPTIONS = {
 }
 READ = (400, 500, 502, 503, 504)
 
+# The operations an Idempotency-Key names, shared by every API version of each; the
+# composition root gives each its lease from the systems it calls.
+ORDER_CREATE = "orders.create"
+INVOICE_CREATE = "invoices.create"
+PAYMENT_CREATE = "payments.create"
+PAYMENT_REFUND = "payments.refund"
+# The domains (and so the systems of record) each keyed operation may call.
+KEYED_OPERATIONS: dict[str, tuple[str, ...]] = {
+    ORDER_CREATE: ("customers", "quotes", "products", "orders", "erp_customers"),
+    INVOICE_CREATE: ("orders", "customers", "products", "tax", "invoices", "erp_customers"),
+    PAYMENT_CREATE: ("invoices", "payments"),
+    PAYMENT_REFUND: ("payments",),
+}
+
 
 def governed_route(
     *scopes: str,
     errors: tuple[int, ...] = READ,
     idempotency: IdempotencyMode = "none",
+    idempotency_scope: str | None = None,
     headers: tuple[ResponseHeader, ...] = (),
 ) -> dict[str, Any]:
     """Route decorator arguments for a governed operation: the policy declaration that
@@ -114,7 +129,7 @@ def governed_route(
         responses.update(IDEMPOTENCY_RESPONSES)
         response_headers.append(IDEMPOTENT_REPLAYED_HEADER)
     return {
-        "opt": governed(*scopes, idempotency=idempotency),
+        "opt": governed(*scopes, idempotency=idempotency, idempotency_scope=idempotency_scope),
         "security": security_for(scopes),
         "responses": responses,
         "response_headers": response_headers,

@@ -52,8 +52,8 @@ async def live() -> Liveness:
     "/health/ready",
     operation_id="getReadiness",
     tags=["operations"],
-    summary="Every store of the gateway (Redis when configured) and every system of record "
-    "answer",
+    summary="Every store of the gateway (its database, and Redis when configured) and every "
+    "system of record answer",
     description=f"Each check runs within {READY_TIMEOUT_SECONDS:g} s; 503 with each check's "
     "state when any fails: a gateway whose store is down takes no traffic, as every call it "
     "would accept needs the store. Not authenticated and not rate limited.",

@@ -2,8 +2,8 @@
 
 Configured clients live in ``auth.builtin_issuer.clients``; registered ones live
 behind this small port, so the token endpoint can ask one more place before it
-says ``invalid_client``. Backends: memory (one process) and Redis (shared); a
-durable SQL backend can implement the same four methods.
+says ``invalid_client``. Backends: memory (tests) and the gateway's database
+(gateway/stores/sql/clients.py): a registered client is a credential, kept durably.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class RegistrationRefused(Exception):
 
 
 class ClientRegistryUnavailable(Exception):
-    """The registry could not answer (e.g. Redis unreachable); backends raise only this
+    """The registry could not answer (e.g. its database unreachable); backends raise only this
     and ``RegistrationRefused``."""
 
 

@@ -45,8 +45,8 @@ DEFAULT_REPLAY_HEADERS = (
 )
 
 # Outcomes where nothing happened downstream (rejected input, auth, routing,
-# conflicts, our own throttling, an unavailable or slow dependency): a retry
-# with the same key should run again, as Stripe does.
+# conflicts, our own throttling): a retry with the same key should run again.
+# Every 5xx is released as well, listed or not: a server error is never replayed.
 DEFAULT_RELEASE_STATUSES = (400, 401, 403, 404, 408, 409, 429, 503, 504)
 
 
@@ -58,10 +58,11 @@ class IdempotencyConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     # Request methods the policy applies to on routes whose idempotency is
     # "required" or "optional" (upper-case).
     methods: tuple[str, ...] = ("POST", "PATCH")
-    # How long a request may stay in flight before a retry may take its key
-    # over; keep it above the slowest system-of-record call, or a slow first
-    # request and its retry would both run.
-    lease_seconds: Annotated[int, msgspec.Meta(ge=1, le=3600)] = 60
+    # How long a request may stay in flight before a retry may take its key over;
+    # it is also the request's deadline (the handler is cancelled shortly before,
+    # answering 504). Unset: computed per operation from the timeouts and retries
+    # of the systems of record it calls, the longest it can legitimately take.
+    lease_seconds: Annotated[int, msgspec.Meta(ge=1, le=3600)] | None = None
     # How long a completed response is kept for replay (draft and Stripe: at
     # least 24 h).
     retention_seconds: Annotated[int, msgspec.Meta(ge=60, le=7 * _DAY)] = _DAY
@@ -82,7 +83,7 @@ class IdempotencyConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
                 raise ValueError(
                     f"idempotency.methods: {method!r} is not one of {sorted(ALLOWED_METHODS)}"
                 )
-        if self.lease_seconds >= self.retention_seconds:
+        if self.lease_seconds is not None and self.lease_seconds >= self.retention_seconds:
             raise ValueError("idempotency.lease_seconds must be shorter than retention_seconds")
         for name in self.replay_headers:
             if not _HEADER_NAME.match(name):
@@ -94,7 +95,7 @@ class IdempotencyConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
                     f"idempotency.replay_headers: {name!r} is per request and is never replayed"
                 )
         for status in self.release_statuses:
-            if not 400 <= status <= 599:
+            if not 400 <= status <= 599:  # 5xx are released anyway; listing one is harmless
                 raise ValueError(
                     f"idempotency.release_statuses: {status} is not an error status (400-599);"
                     " a success has side effects and must be stored"

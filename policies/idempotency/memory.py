@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 from policies.idempotency.store import (
     BEGUN,
-    IN_FLIGHT,
     MISMATCH,
     BeginResult,
     StoredResponse,
+    in_flight,
 )
 
 # Expired records are dropped lazily on access and in a sweep every so many
@@ -61,7 +61,7 @@ class MemoryIdempotencyStore:
         if record.fingerprint != fingerprint:
             return MISMATCH
         if record.response is None:
-            return IN_FLIGHT
+            return in_flight(record.expires_at - now)
         return BeginResult("completed", record.response)
 
     async def complete(

@@ -1,17 +1,27 @@
 """Pure-ASGI Idempotency-Key handling (draft-ietf-httpapi-idempotency-key-header-06).
 
 Runs after auth (keys are scoped per consumer) and routing (the route declares
-whether a key is required). The first request with a key claims it, runs, and
-its response is stored before the client sees its last byte, so any retry the
-client makes afterwards is a replay. Requests that did nothing downstream
-(see ``IdempotencyConfig.release_statuses``) release the key instead.
+whether a key is required, and the operation it belongs to: the v1 and v2 routes
+of one operation share their keys). The first request with a key claims it, runs,
+and its response is stored before the client sees its last byte, so any retry the
+client makes afterwards is a replay. Requests that did nothing downstream (see
+``IdempotencyConfig.release_statuses``) release the key instead, and so does every
+5xx: a server error is never replayed, because a retry may well succeed (where a
+5xx left a system-of-record create undecided, the submission ledger, not this key,
+keeps the retry from creating a second record).
+
+A claim is a lease, and the lease is also the request's deadline: a request still
+running when its lease is about to lapse is cancelled and answered 504, so a retry
+that takes the key over can never run alongside the first execution.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Literal
 
 from policies.asgi import ASGIApp, Message, Receive, Scope, Send, send_problem
@@ -31,6 +41,18 @@ Outcome = Literal[
 _HEADER = b"idempotency-key"
 _RETRY_SOON = [(b"retry-after", b"1")]
 _REPLAYED = (b"idempotent-replayed", b"true")
+# Lease used when neither the configuration nor the composition root sets one.
+DEFAULT_LEASE_SECONDS = 60.0
+
+
+def deadline_of(lease: float) -> float:
+    """How long the handler may run under a lease of ``lease`` seconds: the rest of
+    the lease is left for settling the key before it could lapse."""
+    return max(0.5 * lease, lease - min(1.0, 0.1 * lease))
+
+
+def retry_after(seconds: float) -> list[tuple[bytes, bytes]]:
+    return [(b"retry-after", str(max(1, math.ceil(seconds))).encode())]
 
 
 class IdempotencyMiddleware:
@@ -41,14 +63,19 @@ class IdempotencyMiddleware:
         config: IdempotencyConfig,
         store: IdempotencyStore,
         on_outcome: Callable[[Outcome], None] | None = None,
+        leases: Mapping[str, float] | None = None,
     ) -> None:
+        """``leases``: the lease (and deadline) of each operation (idempotency scope),
+        computed by the composition root from the systems it calls; a configured
+        ``lease_seconds`` applies to every operation instead."""
         self.app = app
         self.config = config
         self.store = store
         self._on_outcome = on_outcome
         self._enabled = config.enabled
         self._methods = frozenset(config.methods)
-        self._lease = float(config.lease_seconds)
+        self._lease = float(config.lease_seconds or DEFAULT_LEASE_SECONDS)
+        self._leases = {} if config.lease_seconds else dict(leases or {})
         self._retention = float(config.retention_seconds)
         self._max_body = config.max_body_bytes
         self._replay_headers = frozenset(name.encode("latin-1") for name in config.replay_headers)
@@ -114,11 +141,13 @@ class IdempotencyMiddleware:
         method: str = scope["method"]
         path: str = scope["path"]
         consumer = context.consumer
+        # The operation, not the path: v1 and v2 of one operation share a key's record
+        # (their fingerprints differ, so one version's retry never replays the other's).
+        declared = policy.get("idempotency_scope") if policy is not None else None
+        operation = declared or scope.get("path_template") or path
+        lease = self._leases.get(operation, self._lease)
         record = record_id(
-            consumer.key if consumer is not None else ANONYMOUS,
-            method,
-            scope.get("path_template") or path,
-            key,
+            consumer.key if consumer is not None else ANONYMOUS, method, operation, key
         )
         request_fingerprint = fingerprint(
             method,
@@ -128,7 +157,7 @@ class IdempotencyMiddleware:
         )
         owner = secrets.token_hex(16)
         try:
-            begun = await self.store.begin(record, request_fingerprint, owner, self._lease)
+            begun = await self.store.begin(record, request_fingerprint, owner, lease)
         except IdempotencyStoreError:
             logger.warning("idempotency store unavailable; refusing keyed request", exc_info=True)
             self._outcome("unavailable")
@@ -142,7 +171,7 @@ class IdempotencyMiddleware:
 
         if begun.outcome == "new":
             self._outcome("new")
-            await self._execute(scope, send, record, owner, body, receive)
+            await self._execute(scope, send, record, owner, body, receive, lease)
         elif begun.outcome == "completed":
             assert begun.response is not None
             self._outcome("replayed")
@@ -160,8 +189,9 @@ class IdempotencyMiddleware:
             await send_problem(
                 scope, send, status=409, code="IDEMPOTENCY_REQUEST_IN_FLIGHT",
                 kind="idempotency", title="A request with this Idempotency-Key is in progress",
-                detail="Retry shortly to receive its result.",
-                retryable=True, headers=_RETRY_SOON,
+                detail="Retry after Retry-After seconds (when the running request's lease "
+                "ends at the latest) to receive its result.",
+                retryable=True, headers=retry_after(begun.lease_remaining or 1.0),
             )
 
     async def _read_body(
@@ -202,7 +232,14 @@ class IdempotencyMiddleware:
         await send({"type": "http.response.body", "body": stored.body})
 
     async def _execute(
-        self, scope: Scope, send: Send, record: str, owner: str, body: bytes, receive: Receive
+        self,
+        scope: Scope,
+        send: Send,
+        record: str,
+        owner: str,
+        body: bytes,
+        receive: Receive,
+        lease: float,
     ) -> None:
         execution = _Execution(send, self._replay_headers, self._settle, record, owner)
         body_pending = True
@@ -217,7 +254,23 @@ class IdempotencyMiddleware:
             return await receive()
 
         try:
-            await self.app(scope, replay_body, execution.send)
+            async with asyncio.timeout(deadline_of(lease)):
+                await self.app(scope, replay_body, execution.send)
+        except TimeoutError:
+            # Past the deadline: the handler was cancelled (a system-of-record create it
+            # had started is left "unknown" in the submission ledger, to be looked up).
+            if not execution.settled:
+                execution.settled = True
+                await self._release(record, owner)
+            if not execution.started:
+                await send_problem(
+                    scope, send, status=504, code="REQUEST_DEADLINE_EXCEEDED",
+                    kind="dependency_timeout", title="Request deadline exceeded",
+                    detail="The request did not finish within its deadline; retry with the "
+                    "same Idempotency-Key to receive its outcome.",
+                    retryable=True, headers=_RETRY_SOON,
+                )
+            return
         except BaseException:
             # The handler died without a complete answer; whether it reached the
             # system of record is unknown, and a retry must be free to find out.
@@ -232,7 +285,7 @@ class IdempotencyMiddleware:
         self, record: str, owner: str, status: int | None, headers: list[tuple[str, str]],
         body: bytes,
     ) -> None:
-        if status is None or status in self._release_statuses:
+        if status is None or status >= 500 or status in self._release_statuses:
             await self._release(record, owner)
         else:
             await self._store(record, owner, StoredResponse(status, headers, body))
@@ -260,7 +313,7 @@ class _Execution:
     """Captures the first response on its way to the client and settles the key."""
 
     __slots__ = ("_chunks", "_headers", "_keep", "_owner", "_record", "_send", "_settle",
-                 "_status", "settled")
+                 "_status", "settled", "started")
 
     def __init__(
         self,
@@ -281,10 +334,12 @@ class _Execution:
         self._headers: list[tuple[str, str]] = []
         self._chunks: list[bytes] = []
         self.settled = False
+        self.started = False
 
     async def send(self, message: Message) -> None:
         kind = message["type"]
         if kind == "http.response.start":
+            self.started = True
             self._status = int(message["status"])
             self._headers = [
                 (name.decode("latin-1").lower(), value.decode("latin-1"))

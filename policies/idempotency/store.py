@@ -20,16 +20,22 @@ class StoredResponse(msgspec.Struct, frozen=True, array_like=True):
 class BeginResult(msgspec.Struct, frozen=True):
     """What ``begin`` decided: run the request, or answer from the existing record.
 
-    ``response`` is set only when ``outcome`` is "completed".
+    ``response`` is set only when ``outcome`` is "completed"; ``lease_remaining`` (in
+    seconds) only when it is "in_flight": how long the running request may still hold
+    the key, which is what a retry should wait.
     """
 
     outcome: BeginOutcome
     response: StoredResponse | None = None
+    lease_remaining: float | None = None
 
 
 BEGUN = BeginResult("new")
-IN_FLIGHT = BeginResult("in_flight")
 MISMATCH = BeginResult("mismatch")
+
+
+def in_flight(lease_remaining: float) -> BeginResult:
+    return BeginResult("in_flight", lease_remaining=max(0.0, lease_remaining))
 
 
 class IdempotencyStoreError(Exception):

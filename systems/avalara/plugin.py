@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
 from systems.avalara.adapter import AvalaraAdapter
@@ -24,6 +26,9 @@ class AvalaraSettings(SystemSettings, frozen=True, tag="avalara"):
     base_url: str = "http://avalara.sandbox"
     account_id_env: str | None = None
     license_key_env: str | None = None
+    # A committed document code is refused the second time (DocumentCodeConflict), so
+    # sending it again after an unknown outcome cannot post tax twice: no need to wait.
+    commit_window_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 0.0
     # AvaTax company per selling legal entity, and the fallback company.
     company_codes: dict[str, str] = msgspec.field(
         default_factory=lambda: {"ACME-US": "ACME", "ACME-UK": "ACME-UK", "ACME-EU": "ACME-EU"}

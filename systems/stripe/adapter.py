@@ -121,6 +121,13 @@ class StripeAdapter:
         return _invoice_record(invoice, await self._lines(invoice))
 
     async def create_invoice(self, draft: InvoiceDraft) -> InvoiceRecord:
+        """Draft and finalise in one go (callers that need no step in between)."""
+        drafted = await self.create_draft_invoice(draft)
+        return await self.finalize_invoice(draft, drafted.system_id)
+
+    async def create_draft_invoice(self, draft: InvoiceDraft) -> InvoiceRecord:
+        """The invoice with every line and the tax line, still a draft (nothing is owed
+        yet). An earlier attempt's invoice is found by its metadata and completed."""
         currency = stripe_currency(draft.currency)
         amounts = [
             _minor(line.amount, currency, f"lines[{index}].amount")
@@ -140,6 +147,7 @@ class StripeAdapter:
         if invoice.status in (None, "draft"):
             # An earlier attempt may have added some lines: add only the missing ones.
             present = {line.metadata.get(LINE_KEY) for line in await self._lines(invoice)}
+            added = False
             for number, amount in enumerate(amounts, start=1):
                 if str(number) not in present:
                     await self._stripe.post(
@@ -149,6 +157,7 @@ class StripeAdapter:
                         idempotency_key=_key(f"{prefix}-line-{number}"),
                         operation="invoiceitems.create",
                     )
+                    added = True
             if tax and TAX_LINE not in present:
                 await self._stripe.post(
                     path("invoiceitems"),
@@ -157,11 +166,34 @@ class StripeAdapter:
                     idempotency_key=_key(f"{prefix}-tax"),
                     operation="invoiceitems.create",
                 )
+                added = True
+            if added:
+                invoice = await self._invoice(invoice.id) or invoice
+        return _invoice_record(invoice, await self._lines(invoice))
+
+    async def finalize_invoice(self, draft: InvoiceDraft, system_id: str) -> InvoiceRecord:
+        """Finalise the draft (status open) after setting its tax line to ``draft.tax``
+        (the committed tax, which may differ from the estimate the draft was made with)."""
+        currency = stripe_currency(draft.currency)
+        amounts = [
+            _minor(line.amount, currency, f"lines[{index}].amount")
+            for index, line in enumerate(draft.lines)
+        ]
+        tax = _minor(draft.tax, currency, "tax")
+        invoice = await self._invoice(system_id)
+        if invoice is None:
+            raise DependencyRejected(
+                f"Stripe has no invoice {system_id} to finalise for {draft.invoice_id}.",
+                system=SYSTEM,
+                vendor_code="resource_missing",
+            )
+        if invoice.status in (None, "draft"):
+            await self._set_tax_line(draft, invoice, tax)
             invoice = await self._stripe.post(
                 path("invoices", invoice.id, "finalize"),
                 Invoice,
                 {"auto_advance": False},
-                idempotency_key=_key(f"{prefix}-finalize"),
+                idempotency_key=_key(f"q2c-{draft.invoice_id}-finalize"),
                 operation="invoices.finalize",
             )
         expected = sum(amounts) + tax
@@ -174,6 +206,48 @@ class StripeAdapter:
                 errors=(FieldIssue("total", "The invoice total differs.", "amount_mismatch"),),
             )
         return _invoice_record(invoice, await self._lines(invoice))
+
+    async def _set_tax_line(self, draft: InvoiceDraft, invoice: Invoice, tax: int) -> None:
+        lines = [
+            line
+            for line in await self._lines(invoice)
+            if line.metadata.get(LINE_KEY) == TAX_LINE
+        ]
+        current = sum(line.amount for line in lines)
+        if current == tax:
+            return
+        if not lines:
+            await self._stripe.post(
+                path("invoiceitems"),
+                InvoiceLine,
+                tax_item_params(draft, invoice.id, tax),
+                idempotency_key=_key(f"q2c-{draft.invoice_id}-tax-{tax}"),
+                operation="invoiceitems.create",
+            )
+            return
+        async with aclosing(
+            self._stripe.iterate(
+                path("invoiceitems"),
+                InvoiceLine,
+                operation="invoiceitems.list",
+                params={"invoice": invoice.id},
+            )
+        ) as items:
+            async for item in items:
+                if item.metadata.get(LINE_KEY) == TAX_LINE:
+                    await self._stripe.post(
+                        path("invoiceitems", item.id),
+                        InvoiceLine,
+                        {"amount": tax},
+                        idempotency_key=_key(f"q2c-{draft.invoice_id}-tax-{tax}"),
+                        operation="invoiceitems.update",
+                    )
+                    return
+
+    async def _invoice(self, system_id: str) -> Invoice | None:
+        return await self._stripe.retrieve(
+            path("invoices", system_id), Invoice, operation="invoices.retrieve"
+        )
 
     async def get_invoice(self, system_id: str) -> InvoiceRecord | None:
         invoice = await self._stripe.retrieve(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import msgspec
+
 from systems.plugin import HealthProbe, SecretReader, SystemPlugin, SystemSettings
 from systems.ports import BILLING
 from systems.stripe.adapter import StripeAdapter
@@ -15,6 +19,9 @@ class StripeSettings(SystemSettings, frozen=True, tag="stripe"):
 
     base_url: str = "http://stripe.sandbox"
     api_key_env: str | None = None
+    # Every create carries an Idempotency-Key derived from the canonical id, so sending
+    # it again after an unknown outcome returns the first result: no need to wait.
+    commit_window_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 0.0
     # The webhook endpoint's signing secret (whsec_..., from the dashboard or the answer
     # to registering the endpoint) and how far a delivery's timestamp may be from now.
     webhook_secret_env: str | None = None

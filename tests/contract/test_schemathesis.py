@@ -10,11 +10,16 @@ reproduces. `make test` runs a bounded number of examples; `make contract-long`
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 import msgspec
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import Response
@@ -35,6 +40,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from gateway.app import create_app
+from gateway.stores.sql.config import HOME_ENV
 from gateway.wiring import build_runtime
 from policies.auth.scopes import ALL_SCOPES
 from policies.rate_limit.config import Plan
@@ -88,6 +94,13 @@ CONFIG = SchemathesisConfig.from_dict(
     }
 )
 schema = schemathesis.openapi.from_asgi("/schema/openapi.json", gateway, config=CONFIG)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_the_database() -> Iterator[None]:
+    """The module's gateway is built at import; its database connections close at the end."""
+    yield
+    asyncio.run(gateway.runtime.database.dispose())
 
 def positive_data_acceptance_but_unknown_secrets(
     ctx: CheckContext, response: Response, case: schemathesis.Case
@@ -177,7 +190,14 @@ class Workflow(schema.as_state_machine()):  # type: ignore[misc]
     reports as inconsistent data generation."""
 
     def setup(self) -> None:
-        self.gateway = create_app(_settings, build_runtime(_settings))
+        # Fresh stores too: a database file of the scenario's own.
+        os.environ[HOME_ENV] = tempfile.mkdtemp(prefix="q2c-workflow-")
+        self.runtime = build_runtime(_settings)
+        self.gateway = create_app(_settings, self.runtime)
+
+    def teardown(self) -> None:
+        asyncio.run(self.runtime.database.dispose())
+        shutil.rmtree(os.environ[HOME_ENV], ignore_errors=True)
 
     def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
         return {"app": self.gateway}

@@ -53,7 +53,9 @@ def landscape(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Landscape]:
         sap=sap.url,
         redis_prefix=prefix,
     )
-    server = gateway(config, SANDBOX_ENV)
+    # Its own home: the module's gateway keeps its records in a SQLite file of its own.
+    home = tmp_path_factory.mktemp("e2e-home")
+    server = gateway(config, {**SANDBOX_ENV, "Q2C_HOME": str(home)})
     client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
     try:
         with running(salesforce, sap, server):
@@ -105,7 +107,7 @@ def test_health_and_products(landscape: Landscape) -> None:
     assert landscape.api.get("/health/live").json() == {"status": "ok"}
     ready = landscape.api.get("/health/ready")
     assert ready.status_code == 200, ready.text
-    assert set(ready.json()["checks"]) == {"salesforce", "sap_s4hana", "redis"}
+    assert set(ready.json()["checks"]) == {"salesforce", "sap_s4hana", "redis", "database"}
     products = landscape.api.get("/v1/products").json()["data"]
     assert products
     assert products[0]["sku"] == "Q2C-1001"
@@ -204,7 +206,7 @@ def test_sap_down_is_a_503_naming_the_system(landscape: Landscape) -> None:
 
 
 def test_make_serve_default_answers_products(tmp_path: Path) -> None:
-    """`q2c serve` with no configuration: embedded sandboxes, memory stores."""
+    """`q2c serve` with no configuration: embedded sandboxes, the SQLite file."""
     port = free_port()
     from tests.support.processes import Q2C
 

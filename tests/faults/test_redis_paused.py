@@ -214,16 +214,38 @@ async def test_a_fail_open_rate_limiter_serves_what_needs_no_store(
         await runtime.close()
 
 
-async def test_redis_gone_is_a_503_store_unavailable_with_retry_after(
-    redis_server: PrivateRedis,
-) -> None:
+async def test_redis_gone_costs_nothing_but_the_cache(redis_server: PrivateRedis) -> None:
+    """Redis holds only caches and limits: with it gone, the crosswalk answers from the
+    database, the same canonical id, and the limiter fails open as configured."""
     runtime = build_runtime(settings_for(redis_server))
     api = await open_gateway(runtime)
     try:
         customer = (await api.get("/v1/customers", params={"limit": "1"})).json()["data"][0]
+        assert redis_server.process is not None
         redis_server.process.terminate()
         redis_server.process.wait(timeout=10)
         response = await api.get(f"/v1/customers/{customer['id']}")
+        assert response.status_code == 200, response.text
+        assert response.json()["id"] == customer["id"]
+        ready = (await api.get("/health/ready")).json()
+        assert ready["checks"]["redis"]["status"] == "failing"
+        assert ready["checks"]["database"] == {"kind": "store", "status": "ok", "detail": ""}
+    finally:
+        await api.aclose()
+        await runtime.close()
+
+
+async def test_the_database_gone_is_a_503_store_unavailable_with_retry_after(
+    redis_server: PrivateRedis,
+) -> None:
+    from gateway.stores.sql.config import DatabaseSettings
+    from tests.support.servers import free_port
+
+    dead = DatabaseSettings(url=f"postgresql://postgres@127.0.0.1:{free_port()}/gone")
+    runtime = build_runtime(settings_for(redis_server, database=dead))
+    api = await open_gateway(runtime)
+    try:
+        response = await api.get("/v1/customers", params={"limit": "1"})
         assert response.status_code == 503, response.text
         assert response.json()["code"] == "STORE_UNAVAILABLE"
         assert response.json()["retryable"] is True

@@ -228,12 +228,18 @@ async def test_with_the_idempotency_policy_off_nothing_reads_the_key() -> None:
             transport=transport, base_url="http://gateway.test", headers=bearer(runtime)
         ) as api:
             quote = await _quote(api, "Datum lab expansion")
-            body = {"customer_id": quote["customer_id"], "quote_id": quote["id"]}
+            product = await _product(api, "Q2C-1001")
+            # Explicit lines: one accepted quote becomes one order, whatever the key.
+            body = {
+                "customer_id": quote["customer_id"],
+                "currency": "USD",
+                "lines": [{"product_id": product["id"], "quantity": "1"}],
+            }
             first = await api.post("/v1/orders", json=body)
             second = await api.post("/v1/orders", json=body, headers={"Idempotency-Key": '"k"'})
     finally:
         await runtime.close()
-    assert first.status_code == second.status_code == 201
+    assert first.status_code == second.status_code == 201, second.text
     assert first.json()["id"] != second.json()["id"]
 
 

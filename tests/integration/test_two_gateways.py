@@ -1,9 +1,11 @@
-"""Two gateway processes sharing one Redis: limits, idempotency and ids hold across them.
+"""Two gateway processes sharing one PostgreSQL and one Redis: limits, idempotency and
+ids hold across them.
 
 Each test drives two real ``q2c serve`` processes (separate PIDs) started from
 configurations in one folder, so they share the issuer key and every token works
-on both, and one Redis key prefix per module, so they share rate-limit counters,
-idempotency records and the crosswalk. Salesforce runs as a sandbox process; the
+on both, one database per module (idempotency records, the crosswalk, the ledger)
+and one Redis key prefix per module (rate-limit counters, caches). Salesforce runs
+as a sandbox process; the
 SAP sandbox is served in a thread of the test process so the tests can slow it
 down, hold a response and look at its data.
 """
@@ -27,7 +29,9 @@ import httpx
 import pytest
 import redis
 
+from gateway.stores.sql import migrate
 from sandboxes.sap_s4hana.app import SapSandbox, create_app
+from tests.support.databases import scratch_database
 from tests.support.processes import (
     E2E_CLIENT,
     E2E_SECRET,
@@ -41,7 +45,7 @@ from tests.support.processes import (
 )
 from tests.support.servers import serve_in_thread
 
-pytestmark = [pytest.mark.e2e, pytest.mark.redis]
+pytestmark = [pytest.mark.e2e, pytest.mark.redis, pytest.mark.postgres]
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 SAP_ORDERS = "/sap/opu/odata/sap/API_SALES_ORDER_SRV/A_SalesOrder"
@@ -188,6 +192,14 @@ def prefix() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def database() -> Iterator[str]:
+    """This module's own PostgreSQL database, migrated; dropped afterwards."""
+    with scratch_database("q2c_two_gw") as url:
+        migrate.upgrade(url)
+        yield url
+
+
+@pytest.fixture(scope="module")
 def salesforce() -> Iterator[ServerProcess]:
     server = sandbox("salesforce")
     with running(server):
@@ -237,7 +249,14 @@ def client_credentials_token(base_url: str) -> str:
 
 @contextlib.contextmanager
 def two_gateways(
-    folder: Path, *, salesforce: str, sap: str, prefix: str, extra: str = "", plan: str = "gold"
+    folder: Path,
+    *,
+    salesforce: str,
+    sap: str,
+    prefix: str,
+    database: str,
+    extra: str = "",
+    plan: str = "gold",
 ) -> Iterator[Pair]:
     config = config_for(
         folder / "gateway.toml",
@@ -246,6 +265,7 @@ def two_gateways(
         redis_prefix=prefix,
         extra=extra,
         plan=plan,
+        database_url=database,
     )
     a, b = gateway(config, SANDBOX_ENV), gateway(config, SANDBOX_ENV)
     with running_together(a, b):
@@ -261,11 +281,19 @@ def two_gateways(
 
 @pytest.fixture(scope="module")
 def pair(
-    tmp_path_factory: pytest.TempPathFactory, prefix: str, salesforce: ServerProcess, sap: Sap
+    tmp_path_factory: pytest.TempPathFactory,
+    prefix: str,
+    database: str,
+    salesforce: ServerProcess,
+    sap: Sap,
 ) -> Iterator[Pair]:
-    """Two gateways with the default idempotency lease and the generous "gold" plan."""
+    """Two gateways with the computed idempotency lease and the generous "gold" plan."""
     with two_gateways(
-        tmp_path_factory.mktemp("pair"), salesforce=salesforce.url, sap=sap.url, prefix=prefix
+        tmp_path_factory.mktemp("pair"),
+        salesforce=salesforce.url,
+        sap=sap.url,
+        prefix=prefix,
+        database=database,
     ) as gateways:
         yield gateways
 
@@ -274,12 +302,14 @@ def key_header() -> dict[str, str]:
     return {"Idempotency-Key": f'"{uuid.uuid4()}"'}
 
 
-async def accepted_quote(api: httpx.AsyncClient) -> dict[str, Any]:
+async def accepted_quote(api: httpx.AsyncClient, index: int = 0) -> dict[str, Any]:
+    """The ``index``-th accepted quote: each test orders its own, since an accepted quote
+    becomes one order."""
     response = await api.get("/v1/quotes", params={"status": "accepted", "limit": "50"})
     assert response.status_code == 200, response.text
     quotes: list[dict[str, Any]] = response.json()["data"]
-    assert quotes, "the Salesforce sandbox has no accepted quote"
-    return quotes[0]
+    assert len(quotes) > index, "the Salesforce sandbox has too few accepted quotes"
+    return quotes[index]
 
 
 def order_body(quote: dict[str, Any]) -> bytes:
@@ -291,7 +321,7 @@ def order_body(quote: dict[str, Any]) -> bytes:
 
 
 async def test_rate_limit_is_exact_across_two_gateways(
-    tmp_path: Path, prefix: str, salesforce: ServerProcess, sap: Sap
+    tmp_path: Path, prefix: str, database: str, salesforce: ServerProcess, sap: Sap
 ) -> None:
     """400 calls against a 100-call budget, split over two processes: exactly 100 pass."""
     with two_gateways(
@@ -299,6 +329,7 @@ async def test_rate_limit_is_exact_across_two_gateways(
         salesforce=salesforce.url,
         sap=sap.url,
         prefix=prefix,
+        database=database,
         extra=TIGHT_PLANS,
         plan="tight",
     ) as gateways:
@@ -386,7 +417,8 @@ async def test_fifty_concurrent_posts_with_one_key_make_one_sap_order(pair: Pair
             assert replay.headers["etag"] == original.headers["etag"]
         for conflict in in_flight:
             assert conflict.headers["content-type"] == PROBLEM_JSON
-            assert conflict.headers["retry-after"] == "1"
+            # What is left of the first request's lease, never more than the lease.
+            assert 1 <= int(conflict.headers["retry-after"]) <= 60
             assert conflict.json()["code"] == "IDEMPOTENCY_REQUEST_IN_FLIGHT"
 
         # Once settled, both processes replay the one stored response.
@@ -402,15 +434,20 @@ async def test_fifty_concurrent_posts_with_one_key_make_one_sap_order(pair: Pair
 
 
 async def test_gateway_killed_after_sap_commit_retry_elsewhere_finds_the_order(
-    tmp_path: Path, prefix: str, salesforce: ServerProcess, sap: Sap
+    tmp_path: Path, prefix: str, database: str, salesforce: ServerProcess, sap: Sap
 ) -> None:
     """Gateway A dies after SAP created the order but before it answered; the same
     request retried on gateway B waits out A's lease and returns A's SAP order."""
     with two_gateways(
-        tmp_path, salesforce=salesforce.url, sap=sap.url, prefix=prefix, extra=SHORT_LEASE
+        tmp_path,
+        salesforce=salesforce.url,
+        sap=sap.url,
+        prefix=prefix,
+        database=database,
+        extra=SHORT_LEASE,
     ) as gateways:
         async with gateways.client(gateways.a) as api_a, gateways.client(gateways.b) as api_b:
-            quote = await accepted_quote(api_b)
+            quote = await accepted_quote(api_b, 1)
             body = order_body(quote)
             headers = {**key_header(), "Content-Type": "application/json"}
             before = await sap_order_count(sap)

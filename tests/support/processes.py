@@ -123,9 +123,14 @@ def config_for(
     redis_prefix: str | None,
     extra: str = "",
     plan: str = "gold",
+    database_url: str | None = None,
+    redis_url: str | None = None,
+    sap_options: str = "",
+    sap_timeout_seconds: float = 5,
 ) -> Path:
     """A gateway configuration for real sandbox servers, with its own issuer key and a
-    client-credentials client holding every scope."""
+    client-credentials client holding every scope. Without ``database_url`` the gateway
+    keeps its records in the SQLite file under ``$Q2C_HOME``."""
     from policies.auth import hash_secret
     from policies.auth.scopes import ALL_SCOPES
 
@@ -141,14 +146,12 @@ tenant = "e2e"
 plan = "{plan}"
 scopes = [{scopes}]
 """
-    redis = (
-        f'[redis]\nurl = "{os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")}"\n'
-        f'prefix = "{redis_prefix}"\n'
-        if redis_prefix
-        else ""
-    )
+    redis_url = redis_url or os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    redis = f'[redis]\nurl = "{redis_url}"\nprefix = "{redis_prefix}"\n' if redis_prefix else ""
+    database = f'[database]\nurl = "{database_url}"\n' if database_url else ""
     path.write_text(
         f"""{redis}
+{database}
 {extra}
 [systems.salesforce]
 kind = "salesforce"
@@ -165,9 +168,10 @@ kind = "sap_s4hana"
 base_url = "{sap}"
 user_env = "E2E_SAP_USER"
 password_env = "E2E_SAP_PASSWORD"
+{sap_options}
 
 [systems.sap_s4hana.upstream]
-timeout_seconds = 5
+timeout_seconds = {sap_timeout_seconds}
 max_retries = 1
 backoff_seconds = 0.05
 {auth}

@@ -23,7 +23,10 @@ from domains.pricing.calculate import PriceCalculator
 from gateway.routes.common import (
     DEFAULT_PAGE,
     ETAG_HEADER,
+    INVOICE_CREATE,
     LOCATION_HEADER,
+    PAYMENT_CREATE,
+    PAYMENT_REFUND,
     READ,
     CursorParam,
     Limit,
@@ -54,6 +57,7 @@ class InvoiceController(Controller):
             "invoices:write",
             errors=(*READ, 409, 422),
             idempotency="required",
+            idempotency_scope=INVOICE_CREATE,
             headers=(ETAG_HEADER, LOCATION_HEADER),
         ),
     )
@@ -118,6 +122,7 @@ class PaymentController(Controller):
             "payments:write",
             errors=(*READ, 422),
             idempotency="required",
+            idempotency_scope=PAYMENT_CREATE,
             headers=(ETAG_HEADER, LOCATION_HEADER),
         ),
     )
@@ -155,7 +160,12 @@ class PaymentController(Controller):
         description="Without `amount`, refunds whatever is not yet refunded. The "
         "Idempotency-Key keys the refund in the billing system, so a retry never refunds "
         "twice.",
-        **governed_route("payments:write", errors=(*READ, 404, 422), idempotency="required"),
+        **governed_route(
+            "payments:write",
+            errors=(*READ, 404, 422),
+            idempotency="required",
+            idempotency_scope=PAYMENT_REFUND,
+        ),
     )
     async def refund_payment(
         self,

@@ -13,6 +13,7 @@ from gateway.routes.common import (
     DEFAULT_PAGE,
     ETAG_HEADER,
     LOCATION_HEADER,
+    ORDER_CREATE,
     READ,
     CursorParam,
     CustomerIdQuery,
@@ -89,6 +90,7 @@ class OrderController(Controller):
             "orders:write",
             errors=(*READ, 422),
             idempotency="required",
+            idempotency_scope=ORDER_CREATE,
             headers=(ETAG_HEADER, LOCATION_HEADER),
         ),
     )

@@ -15,6 +15,7 @@ from gateway.routes.common import (
     DEFAULT_PAGE,
     ETAG_HEADER,
     LOCATION_HEADER,
+    ORDER_CREATE,
     READ,
     CursorParam,
     CustomerIdQuery,
@@ -41,6 +42,7 @@ class OrderControllerV2(Controller):
             "orders:write",
             errors=(*READ, 422),
             idempotency="required",
+            idempotency_scope=ORDER_CREATE,
             headers=(ETAG_HEADER, LOCATION_HEADER),
         ),
     )

@@ -67,7 +67,9 @@ def portal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     directory = tmp_path_factory.mktemp("portal")
     port = free_port()
     server = ServerProcess(
-        [Q2C, "serve", "--config", str(_config(directory)), "--port", str(port)], port
+        [Q2C, "serve", "--config", str(_config(directory)), "--port", str(port)],
+        port,
+        {"Q2C_HOME": str(directory / "home")},  # its own database file, for the session
     )
     server.start()
     try:

@@ -1,4 +1,9 @@
-"""One contract suite per port, run against the memory and the real Redis backends."""
+"""One contract suite per port (crosswalk, record owners), run on every backend.
+
+Backends: the in-process dicts, the database on SQLite and on PostgreSQL, and the
+read-through caches in front of the database, with and without Redis, since that is
+what the gateway's services really talk to.
+"""
 
 from __future__ import annotations
 
@@ -9,32 +14,54 @@ import redis.asyncio as aioredis
 
 from domains.crosswalk import CrosswalkConflict
 from domains.tenancy import CrosswalkFactory, RecordOwners
-from gateway.stores.crosswalk import (
-    MemoryCrosswalks,
-    MemoryRecordOwners,
-    RedisCrosswalks,
-    RedisRecordOwners,
-)
+from gateway.stores.cache import CachedCrosswalks, CachedRecordOwners, RedisCache
+from gateway.stores.memory import MemoryCrosswalks, MemoryRecordOwners
+from gateway.stores.sql.crosswalk import SqlCrosswalks, SqlRecordOwners
+from gateway.stores.sql.engine import Database
 
-BACKENDS = ["memory", "redis"]
+BACKENDS = [
+    "memory",
+    "sqlite",
+    pytest.param("postgres", marks=pytest.mark.postgres),
+    "sqlite+memory-cache",
+    pytest.param("postgres+redis-cache", marks=[pytest.mark.postgres, pytest.mark.redis]),
+]
 
 
-# Plain (sync) fixtures: the async Redis fixtures are only requested for the
-# Redis backend, so the memory runs need no server.
+def _database(request: pytest.FixtureRequest, name: str) -> Database:
+    database: Database = request.getfixturevalue(f"{name.split('+')[0]}_database")
+    return database
+
+
+def _cache(request: pytest.FixtureRequest, name: str) -> RedisCache | None:
+    if not name.endswith("redis-cache"):
+        return None
+    client: aioredis.Redis = request.getfixturevalue("redis_client")
+    return RedisCache(client, request.getfixturevalue("redis_prefix"))
+
+
+# Plain (sync) fixtures: the async database and Redis fixtures are only requested for
+# the backends that need them, so the memory runs need no server.
 @pytest.fixture(params=BACKENDS)
 def crosswalks(request: pytest.FixtureRequest) -> CrosswalkFactory:
-    if request.param == "memory":
+    name: str = request.param
+    if name == "memory":
         return MemoryCrosswalks()
-    client: aioredis.Redis = request.getfixturevalue("redis_client")
-    return RedisCrosswalks(client, request.getfixturevalue("redis_prefix"))
+    durable = SqlCrosswalks(_database(request, name))
+    if "+" not in name:
+        return durable
+    return CachedCrosswalks(durable, _cache(request, name))
 
 
 @pytest.fixture(params=BACKENDS)
 def owners(request: pytest.FixtureRequest) -> RecordOwners:
-    if request.param == "memory":
+    name: str = request.param
+    if name == "memory":
         return MemoryRecordOwners()
-    client: aioredis.Redis = request.getfixturevalue("redis_client")
-    return RedisRecordOwners(client, request.getfixturevalue("redis_prefix"))
+    durable = SqlRecordOwners(_database(request, name))
+    if "+" not in name:
+        return durable
+    return CachedRecordOwners(durable, _cache(request, name))
 
 
 async def test_ensure_mints_once_per_system_record(crosswalks: CrosswalkFactory) -> None:
@@ -109,3 +136,59 @@ async def test_owners_first_claim_wins(owners: RecordOwners) -> None:
     assert await owners.owners("order", "salesforce", ["001A"]) == {}
     assert await owners.owners("customer", "salesforce", []) == {}
 
+
+
+async def test_link_with_facts_annotates_in_the_same_write(crosswalks: CrosswalkFactory) -> None:
+    xw = crosswalks("t1")
+    order = "ord_01ARZ3NDEKTSV4RRFFQ69G5FAV"
+    await xw.link(order, "sap", "5000001", {"quote_id": "quo_1", "legal_entity": "ACME-US"})
+    assert await xw.system_ids(order) == {"sap": "5000001"}
+    assert await xw.annotations(order) == {"quote_id": "quo_1", "legal_entity": "ACME-US"}
+    other = "ord_01ARZ3NDEKTSV4RRFFQ69G5FAW"
+    with pytest.raises(CrosswalkConflict):
+        await xw.link(other, "sap", "5000001", {"quote_id": "quo_2"})
+    assert await xw.annotations(other) == {}  # a refused link attaches nothing
+
+
+async def test_a_canonical_id_keeps_its_first_system_id(crosswalks: CrosswalkFactory) -> None:
+    xw = crosswalks("t1")
+    customer = "cus_01ARZ3NDEKTSV4RRFFQ69G5FAV"
+    await xw.link(customer, "sap", "1000100")
+    await xw.link(customer, "sap", "1000200")
+    assert await xw.system_ids(customer) == {"sap": "1000100"}
+
+
+async def test_concurrent_links_of_one_system_id_have_one_winner(
+    crosswalks: CrosswalkFactory,
+) -> None:
+    xw = crosswalks("t1")
+    ids = [f"ord_01ARZ3NDEKTSV4RRFFQ69G5F{n:02d}" for n in range(10)]
+
+    async def link(canonical_id: str) -> str:
+        try:
+            await xw.link(canonical_id, "sap", "5000009")
+        except CrosswalkConflict as conflict:
+            return conflict.existing
+        return canonical_id
+
+    winners = await asyncio.gather(*(link(i) for i in ids))
+    assert len(set(winners)) == 1
+    assert await xw.canonical_id("order", "sap", "5000009") == winners[0]
+
+
+async def test_concurrent_identity_claims_have_one_winner(crosswalks: CrosswalkFactory) -> None:
+    xw = crosswalks("")
+    keys = [["tax:DE9", "name:DE:x"], ["name:DE:x", "tax:DE9"]] * 5
+    results = await asyncio.gather(
+        *(xw.claim_identity(k, f"cus_{n}") for n, k in enumerate(keys))
+    )
+    assert results.count(None) == 1
+    winner = f"cus_{results.index(None)}"
+    assert {r for r in results if r is not None} == {winner}
+
+
+async def test_concurrent_owner_claims_have_one_winner(owners: RecordOwners) -> None:
+    tenants = [f"tenant-{n}" for n in range(10)]
+    results = await asyncio.gather(*(owners.claim("order", "sap", "42", t) for t in tenants))
+    assert len(set(results)) == 1
+    assert await owners.owners("order", "sap", ["42"]) == {"42": results[0]}

@@ -1,5 +1,6 @@
-"""The client-registry port: one contract suite over the memory and the real Redis backend,
-and the token endpoint asking it for clients the configuration does not know."""
+"""The client-registry port: one contract suite over the memory backend and the gateway's
+database (SQLite and PostgreSQL), and the token endpoint asking it for clients the
+configuration does not know."""
 
 from __future__ import annotations
 
@@ -12,10 +13,9 @@ from pathlib import Path
 import httpx
 import msgspec
 import pytest
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
+from gateway.stores.sql.clients import SqlClientRegistry
+from gateway.stores.sql.engine import Database
 from policies.auth import (
     AuthConfig,
     BuiltinIssuerConfig,
@@ -28,7 +28,6 @@ from policies.auth import (
     build_verifier,
     hash_secret,
 )
-from policies.auth.registry_redis import RedisClientRegistry
 from policies.auth.routes import issuer_routes
 from tests.policies.auth.conftest import auth_app
 from tests.support.servers import free_port
@@ -47,12 +46,13 @@ def client(client_id: str, owner: str = OWNER, created_at: float = 1.0) -> Regis
     )
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(
+    params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def registry(request: pytest.FixtureRequest) -> ClientRegistry:
     if request.param == "memory":
         return MemoryClientRegistry()
-    redis_client: aioredis.Redis = request.getfixturevalue("redis_client")
-    return RedisClientRegistry(redis_client, request.getfixturevalue("redis_prefix"))
+    return SqlClientRegistry(request.getfixturevalue(f"{request.param}_database"))
 
 
 async def test_registered_clients_are_found_and_listed_by_owner(registry: ClientRegistry
@@ -105,22 +105,21 @@ async def test_concurrent_registrations_respect_the_owner_limit(registry: Client
     assert len(await registry.list_by_owner(OWNER)) == 3
 
 
-async def test_an_unreachable_redis_is_reported_as_unavailable() -> None:
-    dead = unreachable_redis()
-    registry = RedisClientRegistry(dead, "q2c-test:dead:")
+async def test_an_unreachable_database_is_reported_as_unavailable() -> None:
+    dead = unreachable_database()
+    registry = SqlClientRegistry(dead)
     try:
         with pytest.raises(ClientRegistryUnavailable):
             await registry.get("app_1")
         with pytest.raises(ClientRegistryUnavailable):
             await registry.register(client("app_1"), max_per_owner=1)
     finally:
-        await dead.aclose()
+        await dead.dispose()
 
 
-def unreachable_redis() -> aioredis.Redis:
-    """A client of a port nobody listens on, without retries (fails at once)."""
-    return aioredis.Redis(port=free_port(), socket_connect_timeout=0.2,
-                          retry=Retry(NoBackoff(), 0))
+def unreachable_database() -> Database:
+    """A database on a port nobody listens on (fails at once)."""
+    return Database(f"postgresql://postgres@127.0.0.1:{free_port()}/none")
 
 
 # The token endpoint ---------------------------------------------------------------------
@@ -185,9 +184,9 @@ async def test_a_registered_client_cannot_shadow_a_configured_one(config: AuthCo
 
 
 async def test_token_endpoint_answers_503_when_the_registry_is_down(config: AuthConfig) -> None:
-    dead = unreachable_redis()
+    dead = unreachable_database()
     try:
-        async with token_api(config, RedisClientRegistry(dead, "q2c-test:dead:")) as api:
+        async with token_api(config, SqlClientRegistry(dead)) as api:
             answer = await api.post("/oauth/token", data=GRANT, headers=basic("app_1", SECRET))
             assert answer.status_code == 503
             assert answer.headers["retry-after"] == "1"
@@ -196,4 +195,4 @@ async def test_token_endpoint_answers_503_when_the_registry_is_down(config: Auth
                                      headers=basic("sandbox-client", "sandbox-secret"))
             assert sandbox.status_code == 200
     finally:
-        await dead.aclose()
+        await dead.dispose()

@@ -10,7 +10,7 @@ def test_defaults_follow_the_draft_and_stripe() -> None:
     config = IdempotencyConfig()
     assert config.enabled
     assert config.methods == ("POST", "PATCH")
-    assert config.lease_seconds == 60
+    assert config.lease_seconds is None  # computed per operation from the systems it calls
     assert config.retention_seconds == 86_400
     assert config.max_body_bytes == 1024 * 1024
     assert {"content-type", "location", "etag"} <= set(config.replay_headers)

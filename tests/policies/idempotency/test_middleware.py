@@ -127,8 +127,33 @@ def build_app(world: World) -> Litestar:
         await world.proceed.wait()
         return Response(effect(request, data), status_code=201)
 
+    versioned = governed("orders:write", idempotency="required", idempotency_scope="things")
+
+    @post("/v1/things", opt=versioned)
+    async def thing_v1(request: Request[Any, Any, Any], data: Body) -> Response[Any]:
+        world.entered.set()
+        await world.proceed.wait()
+        return Response(effect(request, data), status_code=201)
+
+    @post("/v2/things", opt=versioned)
+    async def thing_v2(request: Request[Any, Any, Any], data: Body) -> Response[Any]:
+        return Response(effect(request, data), status_code=201)
+
+    @post("/stuck", opt=governed("orders:write", idempotency="required", idempotency_scope="stuck"))
+    async def stuck(request: Request[Any, Any, Any], data: Body) -> Response[Any]:
+        world.entered.set()
+        try:
+            await world.proceed.wait()
+        except asyncio.CancelledError:
+            world.side_effects.append("cancelled")
+            raise
+        return Response(effect(request, data), status_code=201)
+
     return Litestar(
-        route_handlers=[create_order, create_note, plain, list_orders, flaky, rules, slow],
+        route_handlers=[
+            create_order, create_note, plain, list_orders, flaky, rules, slow,
+            thing_v1, thing_v2, stuck,
+        ],
         middleware=[
             DefineMiddleware(FakeAuth),
             DefineMiddleware(
@@ -136,6 +161,7 @@ def build_app(world: World) -> Litestar:
                 config=IdempotencyConfig(max_body_bytes=1024),
                 store=world.store,
                 on_outcome=world.outcomes.append,
+                leases={"stuck": 0.6},
             ),
         ],
     )
@@ -275,7 +301,8 @@ async def test_retry_while_the_first_is_in_flight_is_409(
         await asyncio.wait_for(world.entered.wait(), timeout=5)
         busy = await client.post("/slow", json={"sku": "A"}, headers=keyed('"k-4"'))
         assert busy.status_code == 409
-        assert busy.headers["retry-after"] == "1"
+        # The rest of the running request's lease (60 s, just started), not a guess.
+        assert 59 <= int(busy.headers["retry-after"]) <= 60
         assert busy.json()["code"] == "IDEMPOTENCY_REQUEST_IN_FLIGHT"
         assert busy.json()["retryable"] is True
     finally:
@@ -306,16 +333,23 @@ async def test_unavailable_dependency_releases_the_key_so_a_retry_runs_again(
     assert world.outcomes == ["new", "released", "new", "replayed"]
 
 
-@pytest.mark.parametrize("status", [500, 502])
-async def test_failures_after_the_handler_ran_are_stored(
+@pytest.mark.parametrize("status", [500, 502, 504])
+async def test_a_server_error_is_never_stored_and_a_retry_runs_again(
     client: httpx.AsyncClient, world: World, status: int
 ) -> None:
+    """Issue 13 item 5: a transient 500 used to be replayed for 24 h although its body
+    said retryable. A 5xx is released whatever the configuration lists; whether its
+    handler had reached a system of record is the submission ledger's business."""
     world.flaky_statuses[:] = [status, 201]
     failed = await client.post("/flaky", json={"sku": "A"}, headers=keyed('"k-6"'))
+    retried = await client.post("/flaky", json={"sku": "A"}, headers=keyed('"k-6"'))
+    assert failed.status_code == status
+    assert retried.status_code == 201
+    assert "idempotent-replayed" not in retried.headers
     replay = await client.post("/flaky", json={"sku": "A"}, headers=keyed('"k-6"'))
-    assert failed.status_code == replay.status_code == status
     assert replay.headers["idempotent-replayed"] == "true"
-    assert world.side_effects == ["/flaky"]
+    assert replay.content == retried.content
+    assert world.outcomes == ["new", "released", "new", "replayed"]
 
 
 async def test_business_rule_failure_is_stored_and_replayed(
@@ -354,3 +388,41 @@ async def test_body_over_the_limit_is_413_before_anything_runs(
     assert response.json()["type"] == "http://127.0.0.1:8080/problems/payload-too-large"
     assert world.side_effects == []
     assert world.store.calls == 0
+
+
+async def test_versions_of_one_operation_share_their_keys(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """Issue 13 item 1: the record was keyed by route template, so one key on v1 and v2
+    ran twice. Both versions name one operation now: while v1 runs, v2 with the same key
+    is refused (its body is another request: 422), and nothing runs twice."""
+    first = asyncio.create_task(
+        client.post("/v1/things", json={"sku": "A"}, headers=keyed('"k-v"'))
+    )
+    try:
+        await asyncio.wait_for(world.entered.wait(), timeout=5)
+        other = await client.post("/v2/things", json={"sku": "A"}, headers=keyed('"k-v"'))
+        assert other.status_code == 422
+        assert other.json()["code"] == "IDEMPOTENCY_KEY_MISMATCH"
+    finally:
+        world.proceed.set()
+    assert (await first).status_code == 201
+    again = await client.post("/v2/things", json={"sku": "A"}, headers=keyed('"k-v"'))
+    assert again.status_code == 422
+    assert world.side_effects == ["/v1/things"]
+
+
+async def test_the_lease_is_the_deadline(client: httpx.AsyncClient, world: World) -> None:
+    """A request still running when its lease is about to lapse is cancelled and
+    answered 504; its key is free for the retry, which cannot overlap it."""
+    response = await client.post("/stuck", json={"sku": "A"}, headers=keyed('"k-d"'))
+    assert response.status_code == 504
+    assert response.json()["code"] == "REQUEST_DEADLINE_EXCEEDED"
+    assert response.json()["retryable"] is True
+    assert response.headers["retry-after"] == "1"
+    assert world.side_effects == ["cancelled"]
+    world.proceed.set()
+    retried = await client.post("/stuck", json={"sku": "A"}, headers=keyed('"k-d"'))
+    assert retried.status_code == 201
+    assert "idempotent-replayed" not in retried.headers
+    assert world.outcomes == ["new", "released", "new"]

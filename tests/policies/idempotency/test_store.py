@@ -1,4 +1,6 @@
-"""One contract suite for the idempotency store port, run on every backend."""
+"""One contract suite for the idempotency store port, run on every backend: memory, and
+the gateway's database on SQLite and on PostgreSQL (where the records really live, so
+a Redis flush or a restart loses none)."""
 
 from __future__ import annotations
 
@@ -7,12 +9,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
+from gateway.stores.sql.engine import Database
+from gateway.stores.sql.idempotency import SqlIdempotencyStore
 from policies.idempotency.memory import MemoryIdempotencyStore
-from policies.idempotency.redis import RedisIdempotencyStore
 from policies.idempotency.store import IdempotencyStore, IdempotencyStoreError, StoredResponse
 from tests.support.servers import free_port
 
@@ -32,7 +32,9 @@ class Backend:
     advance: Callable[[float], Awaitable[None]]
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(
+    params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def backend(request: pytest.FixtureRequest) -> Backend:
     if request.param == "memory":
         now = [1_000.0]
@@ -41,15 +43,25 @@ def backend(request: pytest.FixtureRequest) -> Backend:
             now[0] += seconds
 
         return Backend(MemoryIdempotencyStore(clock=lambda: now[0]), tick)
-    client = request.getfixturevalue("redis_client")
-    prefix = request.getfixturevalue("redis_prefix")
-    return Backend(RedisIdempotencyStore(client, prefix=prefix), asyncio.sleep)
+    database = request.getfixturevalue(f"{request.param}_database")
+    return Backend(SqlIdempotencyStore(database), asyncio.sleep)
 
 
 async def test_first_begin_is_new_and_a_concurrent_one_is_in_flight(backend: Backend) -> None:
     store = backend.store
     assert (await store.begin("k", "fp", "owner-a", LEASE)).outcome == "new"
-    assert (await store.begin("k", "fp", "owner-b", LEASE)).outcome == "in_flight"
+    busy = await store.begin("k", "fp", "owner-b", LEASE)
+    assert busy.outcome == "in_flight"
+    # What a retry should wait: the rest of the running request's lease.
+    assert busy.lease_remaining is not None
+    assert 0 < busy.lease_remaining <= LEASE
+
+
+async def test_concurrent_begins_have_one_winner(backend: Backend) -> None:
+    results = await asyncio.gather(
+        *(backend.store.begin("k", "fp", f"owner-{n}", 5) for n in range(12))
+    )
+    assert sorted(r.outcome for r in results) == ["in_flight"] * 11 + ["new"]
 
 
 async def test_completed_record_is_replayed_byte_for_byte(backend: Backend) -> None:
@@ -128,24 +140,11 @@ async def test_completed_record_outlives_the_lease_and_expires_after_retention(
     assert (await store.begin("k", "fp", "owner-b", LEASE)).outcome == "new"
 
 
-@pytest.mark.redis
-async def test_redis_layout_is_one_hash_under_the_prefix(
-    redis_client: aioredis.Redis, redis_prefix: str
-) -> None:
-    store = RedisIdempotencyStore(redis_client, prefix=redis_prefix)
-    await store.begin("abc", "fp", "owner-a", 60)
-    key = f"{redis_prefix}idem:abc"
-    assert await redis_client.hgetall(key) == {"fp": "fp", "owner": "owner-a"}
-    assert 0 < await redis_client.pttl(key) <= 60_000
-    await store.complete("abc", "owner-a", RESPONSE, 3_600)
-    assert 59_000 * 60 < await redis_client.pttl(key) <= 3_600_000
-
-
-async def test_redis_failures_surface_as_the_port_error() -> None:
-    client = aioredis.Redis(port=free_port(), decode_responses=True, retry=Retry(NoBackoff(), 0))
-    store = RedisIdempotencyStore(client, prefix="unreachable:")
+async def test_an_unreachable_database_is_the_port_error(tmp_path: object) -> None:
+    database = Database(f"postgresql://postgres@127.0.0.1:{free_port()}/none")
+    store = SqlIdempotencyStore(database)
     try:
         with pytest.raises(IdempotencyStoreError):
             await store.begin("k", "fp", "owner-a", LEASE)
     finally:
-        await client.aclose()
+        await database.dispose()

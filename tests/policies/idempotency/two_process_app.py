@@ -1,8 +1,8 @@
 """A tiny gateway for the two-process test: uvicorn ...two_process_app:create_app --factory.
 
-Configured from the environment (IDEM_TEST_REDIS_URL, IDEM_TEST_PREFIX); its one
-handler records its side effect with INCR so the test can count executions
-across processes.
+Configured from the environment (IDEM_TEST_DATABASE_URL for the idempotency records,
+IDEM_TEST_REDIS_URL and IDEM_TEST_PREFIX for the counter); its one handler records its
+side effect with INCR so the test can count executions across processes.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from litestar import Litestar, Response, post
 from litestar.middleware import DefineMiddleware
 from litestar.params import JSONBody
 
+from gateway.stores.sql.engine import Database
+from gateway.stores.sql.idempotency import SqlIdempotencyStore
 from policies.idempotency import IdempotencyConfig, IdempotencyMiddleware
-from policies.idempotency.redis import RedisIdempotencyStore
 from policies.route import governed
 
 SIDE_EFFECT_DELAY = 0.2
@@ -30,6 +31,7 @@ def counter_key(prefix: str) -> str:
 def create_app() -> Litestar:
     prefix = os.environ["IDEM_TEST_PREFIX"]
     client = aioredis.Redis.from_url(os.environ["IDEM_TEST_REDIS_URL"], decode_responses=True)
+    database = Database(os.environ["IDEM_TEST_DATABASE_URL"])
 
     @post("/v1/orders", opt=governed("orders:write", idempotency="required"))
     async def create_order(data: JSONBody[dict[str, Any]]) -> Response[Any]:
@@ -49,8 +51,8 @@ def create_app() -> Litestar:
             DefineMiddleware(
                 IdempotencyMiddleware,
                 config=IdempotencyConfig(),
-                store=RedisIdempotencyStore(client, prefix=prefix),
+                store=SqlIdempotencyStore(database),
             )
         ],
-        on_shutdown=[client.aclose],
+        on_shutdown=[client.aclose, database.dispose],
     )
