@@ -50,6 +50,7 @@ _UNAVAILABLE: tuple[type[Exception], ...] = (
 
 class RedisRateLimitStore:
     def __init__(self, client: aioredis.Redis, *, key_prefix: str = "q2c:") -> None:
+        self._client = client
         self._script = client.register_script(GCRA_SCRIPT)
         self._prefix = f"{key_prefix}rl:"
 
@@ -57,10 +58,19 @@ class RedisRateLimitStore:
         return self._prefix + bucket
 
     async def acquire(self, key: str, limit: Limit, cost: int) -> Decision:
+        bucket = self._prefix + key
         try:
-            admitted, backlog = await self._script(
-                keys=[self._prefix + key], args=[limit.interval, limit.tolerance, cost]
-            )
+            try:
+                # EVALSHA straight away: the Script object's own call checks for
+                # pipelines first, ~12 µs of CPU per decision (bench/README.md).
+                admitted, backlog = await self._client.evalsha(
+                    self._script.sha, 1, bucket, limit.interval, limit.tolerance, cost
+                )
+            except redis_errors.NoScriptError:
+                # A restarted or failed-over Redis lost the script: the Script loads it.
+                admitted, backlog = await self._script(
+                    keys=[bucket], args=[limit.interval, limit.tolerance, cost]
+                )
         except _UNAVAILABLE as exc:
             raise RateLimiterUnavailable(f"{type(exc).__name__}: {exc}") from exc
         return decide(limit, cost, admitted == 1, int(backlog))

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import subprocess
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
@@ -14,6 +18,7 @@ from policies.rate_limit.gcra import Limit, decide
 from policies.rate_limit.memory import MemoryRateLimitStore
 from policies.rate_limit.redis import RedisRateLimitStore
 from policies.rate_limit.store import RateLimitStore
+from tests.support.servers import free_port
 
 # One unit every 10 s, 5 at once: nothing refills while a test runs.
 SLOW = Limit.of(Plan(quota=6, window_seconds=60, burst=5))
@@ -159,3 +164,36 @@ def test_decide_reports_a_full_bucket_as_no_wait() -> None:
     assert (decision.remaining, decision.reset, decision.retry_after) == (5, 0, 0)
     rejected = decide(SLOW, 1, admitted=False, backlog=SLOW.tolerance - SLOW.interval + 1)
     assert (rejected.remaining, rejected.reset, rejected.retry_after) == (0, 1, 1)
+
+
+async def test_redis_that_lost_the_script_still_decides(tmp_path: Path) -> None:
+    """A restarted or failed-over Redis answers EVALSHA with NOSCRIPT: the store loads
+    the script and decides. On a Redis of its own: SCRIPT FLUSH is server-wide."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("redis-server is required in CI")
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = aioredis.Redis(port=port, decode_responses=True)
+    try:
+        for _ in range(100):
+            try:
+                await client.ping()
+                break
+            except aioredis.ConnectionError:
+                await asyncio.sleep(0.05)
+        store = RedisRateLimitStore(client, key_prefix="q2c-test:noscript:")
+        assert (await store.acquire("plan:c:t/a", SLOW, 1)).remaining == SLOW.burst - 1
+        await client.script_flush()
+        assert (await store.acquire("plan:c:t/a", SLOW, 1)).remaining == SLOW.burst - 2
+        assert (await store.acquire("plan:c:t/a", SLOW, 1)).remaining == SLOW.burst - 3
+    finally:
+        await client.aclose()
+        server.terminate()
+        server.wait(timeout=10)
