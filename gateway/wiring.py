@@ -102,6 +102,8 @@ class Runtime:
         lifespan of the same app) reconnects lazily."""
         await self.clients.aclose()
         self.tracer.force_flush()
+        if isinstance(self.rate_limit_store, RedisRateLimitStore):
+            await self.rate_limit_store.aclose()
         if self.redis is not None:
             await self.redis.aclose()
 
@@ -197,7 +199,8 @@ def build_runtime(settings: Settings) -> Runtime:
         )
         crosswalks = RedisCrosswalks(redis_client, prefix)
         owners = RedisRecordOwners(redis_client, prefix)
-        rate_limit_store = RedisRateLimitStore(redis_client, key_prefix=prefix)
+        # The one Redis command every governed request makes: auto-pipelined.
+        rate_limit_store = RedisRateLimitStore(redis_client, key_prefix=prefix, pipelined=True)
         idempotency_store = RedisIdempotencyStore(redis_client, prefix=prefix)
         audit_store = RedisAuditStore(
             redis_client,

@@ -6,7 +6,7 @@ import asyncio
 import os
 import shutil
 import subprocess
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,8 +40,8 @@ class Backend:
     wait: Callable[[float], Awaitable[None]]
 
 
-@pytest.fixture(params=["memory", "redis"])
-def backend(request: pytest.FixtureRequest) -> Backend:
+@pytest.fixture(params=["memory", "redis", "redis-pipelined"])
+def built(request: pytest.FixtureRequest) -> Backend:
     if request.param == "memory":
         clock = FakeClock()
 
@@ -56,7 +56,16 @@ def backend(request: pytest.FixtureRequest) -> Backend:
         # Real time, read by Redis's own clock: a small margin over the interval.
         await asyncio.sleep(seconds + 0.05)
 
-    return Backend(RedisRateLimitStore(client, key_prefix=prefix), sleep)
+    pipelined = request.param == "redis-pipelined"
+    return Backend(RedisRateLimitStore(client, key_prefix=prefix, pipelined=pipelined), sleep)
+
+
+@pytest.fixture
+async def backend(built: Backend) -> AsyncIterator[Backend]:
+    """Each store backend; the pipelined one's connection is closed afterwards."""
+    yield built
+    if isinstance(built.store, RedisRateLimitStore):
+        await built.store.aclose()
 
 
 async def test_admits_exactly_burst_then_limits(backend: Backend) -> None:
@@ -166,7 +175,8 @@ def test_decide_reports_a_full_bucket_as_no_wait() -> None:
     assert (rejected.remaining, rejected.reset, rejected.retry_after) == (0, 1, 1)
 
 
-async def test_redis_that_lost_the_script_still_decides(tmp_path: Path) -> None:
+@pytest.mark.parametrize("pipelined", [False, True], ids=["redis-py", "pipelined"])
+async def test_redis_that_lost_the_script_still_decides(tmp_path: Path, pipelined: bool) -> None:
     """A restarted or failed-over Redis answers EVALSHA with NOSCRIPT: the store loads
     the script and decides. On a Redis of its own: SCRIPT FLUSH is server-wide."""
     binary = shutil.which("redis-server")
@@ -188,11 +198,14 @@ async def test_redis_that_lost_the_script_still_decides(tmp_path: Path) -> None:
                 break
             except aioredis.ConnectionError:
                 await asyncio.sleep(0.05)
-        store = RedisRateLimitStore(client, key_prefix="q2c-test:noscript:")
-        assert (await store.acquire("plan:c:t/a", SLOW, 1)).remaining == SLOW.burst - 1
-        await client.script_flush()
-        assert (await store.acquire("plan:c:t/a", SLOW, 1)).remaining == SLOW.burst - 2
-        assert (await store.acquire("plan:c:t/a", SLOW, 1)).remaining == SLOW.burst - 3
+        store = RedisRateLimitStore(client, key_prefix="q2c-test:noscript:", pipelined=pipelined)
+        try:
+            assert (await store.acquire("plan:c:t/a", SLOW, 1)).remaining == SLOW.burst - 1
+            await client.script_flush()
+            assert (await store.acquire("plan:c:t/a", SLOW, 1)).remaining == SLOW.burst - 2
+            assert (await store.acquire("plan:c:t/a", SLOW, 1)).remaining == SLOW.burst - 3
+        finally:
+            await store.aclose()
     finally:
         await client.aclose()
         server.terminate()
