@@ -207,6 +207,9 @@ class PipelinedRedis:
         return connection
 
     async def aclose(self) -> None:
+        """Close the connection; the next command (say, in the app's next lifespan, on
+        another event loop) connects again."""
+        self._connecting = None
         connection, self._connection = self._connection, None
         if connection is not None and not connection.closed:
             connection.close(redis_errors.ConnectionError("client closed"))
