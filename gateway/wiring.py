@@ -121,6 +121,8 @@ class Runtime:
         lifespan of the same app) reconnects lazily."""
         await self.clients.aclose()
         self.tracer.force_flush()
+        if isinstance(self.rate_limit_store, RedisRateLimitStore):
+            await self.rate_limit_store.aclose()
         if self.redis is not None:
             await self.redis.aclose()
         await self.database.dispose()
@@ -231,7 +233,8 @@ def build_runtime(settings: Settings) -> Runtime:
             socket_connect_timeout=settings.redis.timeout_seconds,
         )
         cache = RedisCache(redis_client, prefix)
-        rate_limit_store = RedisRateLimitStore(redis_client, key_prefix=prefix)
+        # The one Redis command every governed request makes: auto-pipelined.
+        rate_limit_store = RedisRateLimitStore(redis_client, key_prefix=prefix, pipelined=True)
     crosswalks: CrosswalkFactory = CachedCrosswalks(SqlCrosswalks(database), cache)
     owners: RecordOwners = CachedRecordOwners(SqlRecordOwners(database), cache)
     idempotency_store: IdempotencyStore = SqlIdempotencyStore(database)

@@ -13,13 +13,15 @@ edge sets for the request's task.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any
 
 from policies.consumer import ANONYMOUS, DEFAULT_TENANT, Consumer
 
 if TYPE_CHECKING:
+    from opentelemetry.context import Context as OtelContext
+
     from policies.asgi import Scope
 
 Clock = Callable[[], float]
@@ -83,7 +85,6 @@ class RequestContext:
     """Everything the policies know about one request."""
 
     __slots__ = (
-        "baggage",
         "consumer",
         "idempotency_key",
         "metered",
@@ -92,28 +93,28 @@ class RequestContext:
         "server_span",
         "sor",
         "span_id",
+        "trace",
+        "trace_headers",
         "trace_id",
-        "tracestate",
     )
 
     def __init__(self, clock: Clock = time.perf_counter, started: float | None = None) -> None:
-        # Trace context (tracing): this request's trace, the gateway's server span
-        # in it (the parent the systems of record see) and what is passed on.
+        # Trace context (tracing): the OpenTelemetry context holding the gateway's
+        # server span (the parent the systems of record see) and the caller's
+        # baggage; its ids in the hex form responses, problems and logs show.
+        self.trace: OtelContext | None = None
         self.trace_id = ""
         self.span_id = ""
         self.sampled = False
-        self.tracestate = ""
-        self.baggage = ""  # passed on verbatim; the gateway never reads or adds entries
         self.request_id = ""
+        # The headers that carry ``trace`` to a system of record, made on first use.
+        self.trace_headers: Mapping[str, str] | None = None
         # Tracing's record of the server span, set only when the request is recorded.
         self.server_span: Any = None
         self.consumer: Consumer | None = None  # auth
         self.idempotency_key: str | None = None  # idempotency: the parsed key, once
         self.metered = False  # metrics: an outer MetricsMiddleware measures this request
         self.sor = SorTracker(clock, clock() if started is None else started)
-
-    def traceparent(self) -> str:
-        return f"00-{self.trace_id}-{self.span_id}-{'01' if self.sampled else '00'}"
 
     @property
     def client_id(self) -> str:

@@ -33,6 +33,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "msgspec",
             "httpx",
             "redis",
+            "hiredis",  # the rate limiter's pipelined Redis connection
             "jwt",
             "cryptography",
             "opentelemetry",

@@ -54,16 +54,8 @@ class VerificationKey:
     kid: str | None
     issuer: str
     key: Any  # a cryptography public key, or bytes for HMAC
+    # The algorithms this key may verify (PyJWT's, by name): its own family only.
     verifiers: Mapping[str, Algorithm]
-
-    def verify(self, algorithm: str, signing_input: bytes, signature: bytes) -> bool:
-        verifier = self.verifiers.get(algorithm)
-        if verifier is None:
-            return False
-        try:
-            return bool(verifier.verify(signing_input, self.key, signature))
-        except (ValueError, TypeError, PyJWTError):
-            return False
 
 
 def _family(key: Any) -> frozenset[str]:

@@ -1,16 +1,18 @@
 """Bearer token verification: signature, issuer, audience, lifetime, tenant -> ``Consumer``.
 
-The compact JWS is parsed here rather than through ``jwt.decode`` so that the
-clock is injectable, the key is chosen by ``kid`` from already-parsed keys, and
-the hot path stays small: one regex, two base64 decodes, msgspec, one signature
-check. Successful results are cached per raw token.
+PyJWT's public API does the JWS and JWT work: ``jwt.get_unverified_header`` for
+the ``kid`` and ``alg`` that pick the key, then ``PyJWT.decode`` with that key,
+the one algorithm allowed for it (never ``none``, no HS/RS confusion: each key is
+bound to its own family), the audience, the key's issuer and ``exp`` required.
+The lifetime (``exp``, ``nbf``, ``iat`` with leeway) is checked here, on the
+verifier's clock, which tests and the token cache share. Successful results are
+cached per raw token, so a consumer's requests pay for this once per token
+(bench/README.md has the numbers).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import re
 import time
 from collections import OrderedDict
@@ -18,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import jwt
 import msgspec
 
 from policies.auth.config import AuthConfig
@@ -44,13 +47,6 @@ def _invalid(description: str) -> AuthFailure:
     return AuthFailure("TOKEN_INVALID", description)
 
 
-class _Header(msgspec.Struct):
-    alg: str
-    kid: str | None = None
-    crit: Any = None
-    b64: Any = None
-
-
 class _Claims(msgspec.Struct):
     iss: str | None = None
     aud: str | list[str] | None = None
@@ -66,12 +62,23 @@ class _Claims(msgspec.Struct):
     scp: list[str] | str | None = None
 
 
-_header_decoder = msgspec.json.Decoder(_Header)
-_claims_decoder = msgspec.json.Decoder(_Claims)
-
-
-def _b64decode(segment: bytes) -> bytes:
-    return base64.urlsafe_b64decode(segment + b"=" * (-len(segment) % 4))
+# The lifetime is checked on the verifier's clock (see the module docstring);
+# PyJWT checks the signature, iss, aud and that exp is there.
+_DECODE_OPTIONS: Any = {
+    "verify_signature": True,
+    "verify_exp": False,
+    "verify_nbf": False,
+    "verify_iat": False,
+    "verify_aud": True,
+    "verify_iss": True,
+    "require": ["exp"],
+}
+_UNSUPPORTED = "token uses unsupported critical header parameters"
+_MISSING = {
+    "exp": "token has no exp claim",
+    "aud": "token audience does not include this API",
+    "iss": "token issuer is not accepted",
+}
 
 
 class TokenVerifier:
@@ -103,6 +110,7 @@ class TokenVerifier:
         self._cache: OrderedDict[bytes, tuple[float, Consumer]] = OrderedDict()
         self._cache_size = config.cache_size
         self._cache_ttl = config.cache_ttl_seconds
+        self._jwt = jwt.PyJWT()
 
     async def warm_up(self) -> None:
         """Load the built-in issuer's key and fetch the JWKS now, off the request path.
@@ -135,32 +143,52 @@ class TokenVerifier:
             raise _invalid("token is too long")
         if not _COMPACT.fullmatch(token):
             raise _invalid("token is not a compact JWS")
-        signing_input, _, signature_b64 = token.rpartition(b".")
-        header_b64, _, payload_b64 = signing_input.partition(b".")
         try:
-            header = _header_decoder.decode(_b64decode(header_b64))
-            signature = _b64decode(signature_b64)
-        except (binascii.Error, msgspec.DecodeError):
+            header = jwt.get_unverified_header(token)
+        except jwt.DecodeError:
             raise _invalid("token header is malformed") from None
-        if header.alg not in self._algorithms:
+        except jwt.InvalidTokenError as exc:  # PyJWS refuses a crit it does not know
+            critical = "crit" in str(exc).lower()
+            raise _invalid(_UNSUPPORTED if critical else "token header is malformed") from None
+        algorithm = header.get("alg")
+        if not isinstance(algorithm, str) or algorithm not in self._algorithms:
             raise _invalid("token algorithm is not allowed")
-        if header.crit is not None or header.b64 is not None:
-            raise _invalid("token uses unsupported critical header parameters")
-        key = await self._key(header.kid)
-        if not key.verify(header.alg, signing_input, signature):
+        if "crit" in header or "b64" in header:  # RFC 7797 unencoded payloads included
+            raise _invalid(_UNSUPPORTED)
+        key = await self._key(header.get("kid"))
+        if algorithm not in key.verifiers:  # another key family: HS/RS confusion
             raise _invalid("token signature is invalid")
-        try:
-            claims = _claims_decoder.decode(_b64decode(payload_b64))
-        except (binascii.Error, msgspec.DecodeError):
-            raise _invalid("token claims are malformed") from None
+        claims = self._decode(token, key, algorithm)
         now = self._clock()
-        deadline = self._check_claims(claims, key, now)
+        deadline = self._check_lifetime(claims, now)
         consumer = self._consumer(claims)
         if self._cache_size:
             self._cache[token] = (min(deadline, now + self._cache_ttl), consumer)
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return consumer
+
+    def _decode(self, token: bytes, key: VerificationKey, algorithm: str) -> _Claims:
+        try:
+            payload = self._jwt.decode(
+                token,
+                key.key,
+                algorithms=[algorithm],
+                audience=self._audience,
+                issuer=key.issuer,
+                options=_DECODE_OPTIONS,
+            )
+            return msgspec.convert(payload, _Claims)
+        except jwt.InvalidSignatureError:
+            raise _invalid("token signature is invalid") from None
+        except jwt.InvalidIssuerError:
+            raise _invalid("token issuer is not accepted") from None
+        except jwt.InvalidAudienceError:
+            raise _invalid("token audience does not include this API") from None
+        except jwt.MissingRequiredClaimError as missing:
+            raise _invalid(_MISSING.get(missing.claim, "token claims are malformed")) from None
+        except (jwt.PyJWTError, msgspec.ValidationError):
+            raise _invalid("token claims are malformed") from None
 
     async def _key(self, kid: str | None) -> VerificationKey:
         key = self._local.get(kid)
@@ -184,12 +212,8 @@ class TokenVerifier:
                 )
         raise _invalid("token signing key is unknown")
 
-    def _check_claims(self, claims: _Claims, key: VerificationKey, now: float) -> float:
-        if claims.iss != key.issuer:
-            raise _invalid("token issuer is not accepted")
-        aud = claims.aud
-        if not (aud == self._audience or (isinstance(aud, list) and self._audience in aud)):
-            raise _invalid("token audience does not include this API")
+    def _check_lifetime(self, claims: _Claims, now: float) -> float:
+        """exp, nbf and iat against the verifier's clock; the time the token expires."""
         if claims.exp is None:
             raise _invalid("token has no exp claim")
         if claims.exp <= now - self._leeway:

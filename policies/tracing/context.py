@@ -1,108 +1,102 @@
-"""W3C Trace Context and Baggage: parsing what callers send, and what the
-systems of record are sent.
+"""W3C Trace Context and Baggage through OpenTelemetry's own propagators: what
+callers send, and what the systems of record are sent.
 
-Parsing follows W3C Trace Context (level 1) and W3C Baggage: a header that does
-not match the grammar is ignored as if absent, never an error. The request's own
-trace context lives in its ``RequestContext`` (policies/context.py).
+``TraceContextTextMapPropagator`` and ``W3CBaggagePropagator`` do the parsing and
+the formatting; a header they reject is ignored as if absent, never an error.
+What this module adds is the gateway's own bounds (``max_tracestate_length``,
+``max_baggage_length``), the ``X-Request-Id`` check, and one set of outbound
+headers per request, built on first use and shared by every SoR call it makes.
+The request's trace lives in its ``RequestContext`` (policies/context.py).
 """
 
 from __future__ import annotations
 
-import random
+import logging
 import re
+from collections.abc import Mapping
 from typing import NamedTuple
 
-from policies.context import current_request
+from opentelemetry import trace as otel
+from opentelemetry.baggage.propagation import W3CBaggagePropagator
+from opentelemetry.context import Context
+from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
-_ZERO_TRACE = "0" * 32
-_ZERO_SPAN = "0" * 16
+from policies.context import RequestContext, current_request
 
-# tracestate list-member grammar (W3C Trace Context section 3.3.1).
-_TRACESTATE_MEMBER = re.compile(
-    r"(?:[a-z][_0-9a-z*/-]{0,255}|[a-z0-9][_0-9a-z*/-]{0,240}@[a-z][_0-9a-z*/-]{0,13})"
-    r"=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]"
+TRACE_CONTEXT = TraceContextTextMapPropagator()
+BAGGAGE = W3CBaggagePropagator()
+# What a system of record is sent: the parent span and its tracestate, and the
+# caller's baggage. Our own instance: the process-global one (OTEL_PROPAGATORS)
+# belongs to whoever embeds the gateway.
+PROPAGATOR = CompositePropagator([TRACE_CONTEXT, BAGGAGE])
+EMPTY = Context()
+
+# The propagators log a warning for each malformed header. Those headers come
+# from callers, so the warnings would let anyone write to the gateway's log at
+# will; the headers are dropped either way (configure_logging raises these).
+PROPAGATION_LOGGERS = (
+    "opentelemetry.trace.propagation.tracecontext",
+    "opentelemetry.baggage.propagation",
+    "opentelemetry.trace.span",  # TraceState
 )
-_MAX_TRACESTATE_MEMBERS = 32
-# baggage list-member (W3C Baggage section 3.3): token key, baggage-octets value,
-# optional ;properties. Values are percent-encoded by the sender, so no space.
-_BAGGAGE_MEMBER = re.compile(
-    r"[!#$%&'*+.^_`|~0-9A-Za-z-]+[ \t]*=[ \t]*[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*"
-    r"(?:[ \t]*;[ \t]*[!#$%&'*+.^_`|~0-9A-Za-z-]+"
-    r"(?:[ \t]*=[ \t]*[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*)?)*"
-)
-_MAX_BAGGAGE_MEMBERS = 64
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 class RemoteParent(NamedTuple):
-    """The caller's span, from a valid ``traceparent``."""
+    """The span named by a valid ``traceparent``."""
 
     trace_id: str
     span_id: str
     sampled: bool
 
 
-def new_span_id() -> str:
-    # The SDK's own generator uses the same PRNG: ids need to be unique, not
-    # secret, and os.urandom costs a system call per request.
-    value = random.getrandbits(64)
-    return f"{value or 1:016x}"
+def remote_parent(
+    traceparent: str, tracestate: str | None, max_tracestate_length: int, into: Context = EMPTY
+) -> Context:
+    """``into`` with the caller's span (and its tracestate) as the parent, or ``into``
+    unchanged when the traceparent is invalid. A tracestate over the bound, or one
+    the propagator finds malformed, is dropped whole; the traceparent still counts."""
+    # The propagator's pattern ends in `$`, which also matches before a final "\n".
+    if "\n" in traceparent:
+        return into
+    carrier = {"traceparent": traceparent}
+    if tracestate and len(tracestate) <= max_tracestate_length:
+        carrier["tracestate"] = tracestate
+    return TRACE_CONTEXT.extract(carrier, into)
 
 
-def new_trace_id() -> str:
-    return f"{new_trace_id_int():032x}"
+def caller_baggage(baggage: str, max_length: int, into: Context = EMPTY) -> Context:
+    """``into`` with the caller's W3C baggage entries, to pass on to systems of record
+    (the gateway never reads them). Over the bound it is dropped whole; the
+    propagator skips malformed members one by one."""
+    if len(baggage) > max_length:
+        return into
+    return BAGGAGE.extract({"baggage": baggage}, into)
 
 
-def new_trace_id_int() -> int:
-    value = random.getrandbits(128)
-    return value or 1
+def span_context_of(context: Context) -> otel.SpanContext | None:
+    """The valid span context ``context`` names, if any."""
+    span_context = otel.get_current_span(context).get_span_context()
+    return span_context if span_context.is_valid else None
 
 
 def parse_parent(value: str | None) -> RemoteParent | None:
-    """The caller's trace id, span id and sampled flag; None for an absent or invalid header."""
+    """The trace id, span id and sampled flag of a traceparent; None for an absent or
+    invalid header."""
     if not value:
         return None
-    match = _TRACEPARENT.fullmatch(value.strip(" \t"))
-    if not match:
+    found = span_context_of(remote_parent(value, None, 0))
+    if found is None:
         return None
-    version, trace_id, span_id, flags = match.groups()
-    if version == "ff" or trace_id == _ZERO_TRACE or span_id == _ZERO_SPAN:
-        return None
-    return RemoteParent(trace_id, span_id, bool(int(flags, 16) & 1))
+    sampled = found.trace_flags.sampled
+    return RemoteParent(f"{found.trace_id:032x}", f"{found.span_id:016x}", sampled)
 
 
 def parse_traceparent(value: str | None) -> tuple[str, bool] | None:
     """(trace id, sampled) from a valid header; invalid headers are ignored, per the spec."""
     parent = parse_parent(value)
     return (parent.trace_id, parent.sampled) if parent else None
-
-
-def valid_tracestate(value: str | None, max_length: int) -> str:
-    """``value`` if it is a well-formed tracestate within bounds, else "" (dropped whole,
-    as the spec allows, rather than forwarding a header the next hop may reject)."""
-    if not value or len(value) > max_length:
-        return ""
-    members = [m.strip(" \t") for m in value.split(",")]
-    members = [m for m in members if m]
-    if not members or len(members) > _MAX_TRACESTATE_MEMBERS:
-        return ""
-    if not all(_TRACESTATE_MEMBER.fullmatch(m) for m in members):
-        return ""
-    return ",".join(members)
-
-
-def valid_baggage(value: str | None, max_length: int) -> str:
-    """``value`` if it is well-formed W3C baggage within bounds, else ""."""
-    if not value or len(value) > max_length:
-        return ""
-    members = [m.strip(" \t") for m in value.split(",")]
-    members = [m for m in members if m]
-    if not members or len(members) > _MAX_BAGGAGE_MEMBERS:
-        return ""
-    if not all(_BAGGAGE_MEMBER.fullmatch(m) for m in members):
-        return ""
-    return ",".join(members)
 
 
 def valid_request_id(value: str | None) -> str:
@@ -112,16 +106,32 @@ def valid_request_id(value: str | None) -> str:
     return ""
 
 
-def outbound_headers() -> dict[str, str]:
-    """``Upstream(headers=...)``: headers that carry the trace to a system of record."""
-    context = current_request.get()
-    if context is None or not context.trace_id:
-        return {}
-    headers = {"traceparent": context.traceparent()}
-    if context.tracestate:
-        headers["tracestate"] = context.tracestate
-    if context.baggage:
-        headers["baggage"] = context.baggage
-    if context.request_id:
-        headers["X-Request-Id"] = context.request_id
+def trace_headers(context: RequestContext) -> Mapping[str, str]:
+    """The request's ``traceparent`` (the gateway's server span as parent, or a recorded
+    SoR call's span when tracing starts one), ``tracestate`` and ``baggage``, made once
+    per request. Read-only: every SoR call of the request shares the mapping."""
+    headers = context.trace_headers
+    if headers is None:
+        built: dict[str, str] = {}
+        if context.trace is not None:
+            PROPAGATOR.inject(built, context.trace)
+        headers = context.trace_headers = built
     return headers
+
+
+def outbound_headers() -> Mapping[str, str]:
+    """``Upstream(headers=...)``: what carries the current request's trace to a system
+    of record, and its request id; empty outside a request."""
+    context = current_request.get()
+    if context is None or context.trace is None:
+        return {}
+    headers = trace_headers(context)
+    if context.request_id:
+        return {**headers, "X-Request-Id": context.request_id}
+    return headers
+
+
+def quiet_propagation_warnings(level: int) -> None:
+    """Caller-controlled headers never reach the log through the propagators' warnings."""
+    for name in PROPAGATION_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.ERROR, level))

@@ -15,6 +15,7 @@ from typing import IO, Any
 import msgspec
 
 from policies.context import current_request
+from policies.tracing.context import quiet_propagation_warnings
 
 ACCESS_LOGGER = "q2c.access"
 _ACCESS_ATTRIBUTE = "q2c_access"
@@ -147,4 +148,5 @@ def configure_logging(
     # (SoR credentials, API keys in query strings): never below WARNING.
     for name in _URL_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.WARNING, numeric))
+    quiet_propagation_warnings(numeric)
     return handler

@@ -18,14 +18,7 @@ from policies.asgi import ASGIApp, Message, Receive, Scope, Send
 from policies.context import RequestContext, enter, leave
 from policies.tracing import logging as access
 from policies.tracing.config import TracingConfig
-from policies.tracing.context import (
-    new_span_id,
-    new_trace_id_int,
-    parse_parent,
-    valid_baggage,
-    valid_request_id,
-    valid_tracestate,
-)
+from policies.tracing.context import EMPTY, caller_baggage, remote_parent, valid_request_id
 from policies.tracing.otel import ServerSpan, Tracer, finish_server_span
 
 __all__ = ["TracingConfig", "TracingMiddleware"]
@@ -72,37 +65,29 @@ class TracingMiddleware:
                 baggage = value.decode("latin-1")
             elif name == request_id_header:
                 request_id = value.decode("latin-1")
-        parent = parse_parent(traceparent) if traceparent and self._accept else None
-        if parent is not None:
-            trace_id = parent.trace_id
-            trace_int = int(trace_id, 16)
-            tracestate = valid_tracestate(tracestate, self._max_tracestate)
-        else:
-            trace_int = new_trace_id_int()
-            trace_id = f"{trace_int:032x}"
-            tracestate = ""
-        tracer = self.tracer
-        sampled = tracer.decide(parent, trace_int)
+        parent = EMPTY
+        if traceparent is not None and self._accept:
+            parent = remote_parent(traceparent, tracestate, self._max_tracestate)
+        if baggage is not None and self._baggage:
+            parent = caller_baggage(baggage, self._max_baggage, parent)
         method = scope.get("method", "GET")
         if method not in _METHODS:
             method = "_OTHER"
-        span = None
-        if sampled and tracer.recording:
-            span = tracer.start_server_span(
-                method, scope.get("path", ""), parent, trace_int, tracestate
-            )
-        span_id = f"{span.get_span_context().span_id:016x}" if span else new_span_id()
+        tracer = self.tracer
+        # The SDK's sampler decides; an unsampled span only carries the ids.
+        server = tracer.start_server_span(method, scope.get("path", ""), parent)
+        ids = server.get_span_context()
+        trace_id = f"{ids.trace_id:032x}"
+        span = server if server.is_recording() else None
         if request_id is None or not (request_id := valid_request_id(request_id)):
             request_id = trace_id
         context, token = enter(scope, started=started)
+        context.trace = otel.set_span_in_context(server, parent)
         context.trace_id = trace_id
-        context.span_id = span_id
-        context.sampled = sampled
-        context.tracestate = tracestate
+        context.span_id = f"{ids.span_id:016x}"
+        context.sampled = ids.trace_flags.sampled
         context.request_id = request_id
-        if baggage and self._baggage:
-            context.baggage = valid_baggage(baggage, self._max_baggage)
-        if span is not None:
+        if span is not None and tracer.recording:
             context.server_span = ServerSpan(tracer, span)
         log = self._log_requests and access.access_enabled()
         echo = [(b"x-request-id", request_id.encode()), (b"x-trace-id", trace_id.encode())]

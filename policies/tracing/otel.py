@@ -1,10 +1,10 @@
 """OpenTelemetry wiring: one tracer provider per gateway, server and client spans.
 
-Cost is the design constraint. The SDK spends microseconds even on a span it
-will drop (context objects, a sampler call, id generation), so the sampling
-decision is taken here first, with the same arithmetic as the configured SDK
-sampler, and the SDK is only entered for requests that will be recorded. An
-unsampled request costs two random ids and a few string operations.
+Every request starts its SERVER span through the SDK, so the SDK's sampler
+(``ParentBased(TraceIdRatioBased(ratio))`` by default) takes the decision and
+the SDK's id generator picks the ids. An unsampled request gets the SDK's
+``NonRecordingSpan``: ids and a sampled flag to pass on, a few microseconds,
+nothing recorded or exported (bench/edge_overhead.py measures it).
 
 The provider is never installed globally: tests and embedded gateways can hold
 several, and nothing else in the process should start writing into ours.
@@ -13,7 +13,6 @@ several, and nothing else in the process should start writing into ours.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextvars import ContextVar
 from types import TracebackType
 from urllib.parse import urlsplit
 
@@ -22,7 +21,6 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.resources import SERVICE_NAME, OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
-from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import (
     ALWAYS_OFF,
     ALWAYS_ON,
@@ -30,29 +28,19 @@ from opentelemetry.sdk.trace.sampling import (
     Sampler,
     TraceIdRatioBased,
 )
-from opentelemetry.trace import SpanKind, Status, StatusCode, TraceFlags, TraceState
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from policies.context import RequestContext, current_request
 from policies.tracing.config import TracingConfig
-from policies.tracing.context import RemoteParent
+from policies.tracing.context import EMPTY, PROPAGATOR, trace_headers
 from policies.tracing.ring import TENANT_ATTRIBUTE, SpanRing
 from policies.tracing.view import TracePage
 
 INSTRUMENTATION_NAME = "q2c.gateway"
-_LOW_64 = (1 << 64) - 1
-_EMPTY = Context()
-# The SDK picks a root's trace id itself; the middleware has already chosen it
-# (and sampled on it), so the id generator hands that one over.
-_preset_trace_id: ContextVar[int] = ContextVar("q2c_preset_trace_id", default=0)
-
-
-class _PresetTraceIds(RandomIdGenerator):
-    def generate_trace_id(self) -> int:
-        return _preset_trace_id.get() or super().generate_trace_id()
 
 
 def sdk_sampler(config: TracingConfig) -> Sampler:
-    """The SDK sampler equivalent to ``Tracer.decide`` for ``config``."""
+    """The SDK sampler for ``config``: it decides for every request."""
     if config.sampler == "always_on":
         return ALWAYS_ON
     if config.sampler == "always_off":
@@ -76,8 +64,6 @@ class Tracer:
 
     def __init__(self, config: TracingConfig | None = None) -> None:
         self.config = config = config or TracingConfig()
-        self._mode = config.sampler
-        self._bound = TraceIdRatioBased.get_bound_for_rate(config.ratio)
         self.ring: SpanRing | None = SpanRing(config.ring_size) if config.ring_size else None
         self.otlp_exporter: SpanExporter | None = None
         resource = (
@@ -89,7 +75,6 @@ class Tracer:
             sampler=sdk_sampler(config),
             resource=resource,
             shutdown_on_exit=False,
-            id_generator=_PresetTraceIds(),
             span_limits=SpanLimits(max_span_attributes=64, max_span_attribute_length=1024),
         )
         if self.ring is not None:
@@ -101,50 +86,23 @@ class Tracer:
 
             self.otlp_exporter = OTLPSpanExporter(endpoint=url)
             self.provider.add_span_processor(BatchSpanProcessor(self.otlp_exporter))
-        # With nowhere to send spans, building them would be pure cost.
+        # With nowhere to keep spans, a sampled request still passes its sampled flag
+        # on, but records no SoR call spans.
         self.recording = self.ring is not None or self.otlp_exporter is not None
         self._tracer = self.provider.get_tracer(INSTRUMENTATION_NAME)
 
-    def decide(self, parent: RemoteParent | None, trace_id: int) -> bool:
-        """The sampling decision ``sdk_sampler(config)`` would take, without the SDK."""
-        mode = self._mode
-        if mode == "parent_based_ratio":
-            if parent is not None:
-                return parent.sampled
-            return (trace_id & _LOW_64) < self._bound
-        return mode == "always_on"
+    def start_server_span(self, method: str, path: str, parent: Context = EMPTY) -> otel.Span:
+        """The request's SERVER span, child of the caller's span in ``parent`` if any.
 
-    def start_server_span(
-        self,
-        method: str,
-        path: str,
-        parent: RemoteParent | None,
-        trace_id: int,
-        tracestate: str,
-    ) -> otel.Span | None:
-        """A recording SERVER span for a request ``decide`` sampled, or None."""
-        attributes = {"http.request.method": method, "url.path": path[:1024]}
-        if parent is not None:
-            remote = otel.SpanContext(
-                trace_id=trace_id,
-                span_id=int(parent.span_id, 16),
-                is_remote=True,
-                trace_flags=TraceFlags(TraceFlags.SAMPLED if parent.sampled else 0),
-                trace_state=TraceState.from_header([tracestate]) if tracestate else None,
-            )
-            context = otel.set_span_in_context(otel.NonRecordingSpan(remote), _EMPTY)
-            span = self._tracer.start_span(
-                method, context=context, kind=SpanKind.SERVER, attributes=attributes
-            )
-        else:
-            token = _preset_trace_id.set(trace_id)
-            try:
-                span = self._tracer.start_span(
-                    method, context=_EMPTY, kind=SpanKind.SERVER, attributes=attributes
-                )
-            finally:
-                _preset_trace_id.reset(token)
-        return span if span.is_recording() else None
+        The SDK samples it: unsampled, it is a ``NonRecordingSpan`` that only carries
+        ids and the sampled flag; sampled, it records (and is kept when ``recording``).
+        """
+        return self._tracer.start_span(
+            method,
+            context=parent,
+            kind=SpanKind.SERVER,
+            attributes={"http.request.method": method, "url.path": path[:1024]},
+        )
 
     def start_client_span(
         self,
@@ -166,7 +124,7 @@ class Tracer:
             attributes[TENANT_ATTRIBUTE] = consumer.tenant
         span = self._tracer.start_span(
             f"{system} {operation}",
-            context=otel.set_span_in_context(server, _EMPTY),
+            context=otel.set_span_in_context(server, EMPTY),
             kind=SpanKind.CLIENT,
             attributes=attributes,
         )
@@ -250,23 +208,19 @@ class _SorCall:
 
     def __enter__(self) -> Mapping[str, str]:
         context = current_request.get()
-        if context is None or not context.trace_id:
+        if context is None or context.trace is None:
             return {}
         recorded: ServerSpan | None = context.server_span
-        span = None
         if recorded is not None:
             span = self._span = recorded.tracer.start_client_span(
                 recorded.span, context, *self._args
             )
-        if span is not None:
-            span_id = span.get_span_context().span_id
-            headers = {"traceparent": f"00-{context.trace_id}-{span_id:016x}-01"}
-        else:
-            # Unrecorded: the SoR's parent is the server span, as outbound_headers says.
-            headers = {"traceparent": context.traceparent()}
-        if context.tracestate:
-            headers["tracestate"] = context.tracestate
-        return headers
+            if span is not None:
+                headers: dict[str, str] = {}
+                PROPAGATOR.inject(headers, otel.set_span_in_context(span, context.trace))
+                return headers
+        # Unrecorded: the SoR's parent is the server span, as outbound_headers says.
+        return trace_headers(context)
 
     def __exit__(
         self,
@@ -285,9 +239,10 @@ class _SorCall:
 def sor_call_span(system: str, operation: str, method: str, url: str) -> _SorCall:
     """``Upstream(instrument=...)``: a CLIENT span around one attempt of a SoR call.
 
-    Yields the ``traceparent`` (and ``tracestate``) naming this attempt's span as
-    the SoR's parent. Outside a request it yields nothing and records nothing; the
-    attempt's time reaches the request's SoR tracker through the upstream observer
-    (``policies.context.sor_observer``).
+    Yields the ``traceparent`` naming this attempt's span as the SoR's parent (the
+    server span when the request is not recorded), with ``tracestate`` and the
+    caller's ``baggage``, through the request's propagators. Outside a request it
+    yields nothing and records nothing; the attempt's time reaches the request's SoR
+    tracker through the upstream observer (``policies.context.sor_observer``).
     """
     return _SorCall(system, operation, method, url)

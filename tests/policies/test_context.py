@@ -9,7 +9,6 @@ import pytest
 from policies.asgi import Scope
 from policies.consumer import Consumer
 from policies.context import (
-    RequestContext,
     SorTracker,
     current_request,
     enter,
@@ -86,14 +85,6 @@ def test_one_context_per_scope_and_its_defaults() -> None:
     context.consumer = Consumer(client_id="crm-app", tenant="acme")
     assert (context.tenant, context.client_id) == ("acme", "crm-app")
     assert request_context(_scope()) is not context
-
-
-def test_traceparent_names_the_gateway_span_and_the_sampling_decision() -> None:
-    context = RequestContext()
-    context.trace_id, context.span_id = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
-    assert context.traceparent() == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"
-    context.sampled = True
-    assert context.traceparent().endswith("-01")
 
 
 def test_the_outermost_edge_opens_and_closes_the_request() -> None:

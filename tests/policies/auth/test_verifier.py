@@ -94,14 +94,21 @@ async def test_hs256_signed_with_the_rsa_public_key_is_rejected(
         assert failure.code == "TOKEN_INVALID"
 
 
-def test_an_rsa_key_never_verifies_hmac_even_if_allowed(rsa_key: SigningKey) -> None:
+async def test_an_rsa_key_never_verifies_hmac_even_if_allowed(
+    rsa_key: SigningKey, clock: FakeClock
+) -> None:
     key = key_from_jwk(rsa_key.jwk(), issuer=ISSUER, allowed={"RS256", "HS256"})
     assert set(key.verifiers) == {"RS256"}
     pem = key.key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    signature = hmac.new(pem, b"a.b", hashlib.sha256).digest()
-    assert not key.verify("HS256", b"a.b", signature)
+    # The classic confusion attack: HS256 "signed" with the RSA public key as secret.
+    header = b64(msgspec.json.encode({"alg": "HS256", "typ": "JWT", "kid": rsa_key.kid}))
+    payload = b64(msgspec.json.encode(claims()))
+    signature = b64(hmac.new(pem, f"{header}.{payload}".encode(), hashlib.sha256).digest())
+    # The config never allows HS* next to RS* (test_config); the key would refuse it too.
+    failure = await rejected(verifier_for(rsa_key, clock=clock), f"{header}.{payload}.{signature}")
+    assert failure.description == "token algorithm is not allowed"
 
 
 async def test_a_jwk_alg_pins_the_algorithm(rsa_key: SigningKey, clock: FakeClock) -> None:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import os
+import shutil
+import subprocess
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
@@ -14,6 +18,7 @@ from policies.rate_limit.gcra import Limit, decide
 from policies.rate_limit.memory import MemoryRateLimitStore
 from policies.rate_limit.redis import RedisRateLimitStore
 from policies.rate_limit.store import RateLimitStore
+from tests.support.servers import free_port
 
 # One unit every 10 s, 5 at once: nothing refills while a test runs.
 SLOW = Limit.of(Plan(quota=6, window_seconds=60, burst=5))
@@ -35,8 +40,8 @@ class Backend:
     wait: Callable[[float], Awaitable[None]]
 
 
-@pytest.fixture(params=["memory", "redis"])
-def backend(request: pytest.FixtureRequest) -> Backend:
+@pytest.fixture(params=["memory", "redis", "redis-pipelined"])
+def built(request: pytest.FixtureRequest) -> Backend:
     if request.param == "memory":
         clock = FakeClock()
 
@@ -51,7 +56,16 @@ def backend(request: pytest.FixtureRequest) -> Backend:
         # Real time, read by Redis's own clock: a small margin over the interval.
         await asyncio.sleep(seconds + 0.05)
 
-    return Backend(RedisRateLimitStore(client, key_prefix=prefix), sleep)
+    pipelined = request.param == "redis-pipelined"
+    return Backend(RedisRateLimitStore(client, key_prefix=prefix, pipelined=pipelined), sleep)
+
+
+@pytest.fixture
+async def backend(built: Backend) -> AsyncIterator[Backend]:
+    """Each store backend; the pipelined one's connection is closed afterwards."""
+    yield built
+    if isinstance(built.store, RedisRateLimitStore):
+        await built.store.aclose()
 
 
 async def test_admits_exactly_burst_then_limits(backend: Backend) -> None:
@@ -159,3 +173,40 @@ def test_decide_reports_a_full_bucket_as_no_wait() -> None:
     assert (decision.remaining, decision.reset, decision.retry_after) == (5, 0, 0)
     rejected = decide(SLOW, 1, admitted=False, backlog=SLOW.tolerance - SLOW.interval + 1)
     assert (rejected.remaining, rejected.reset, rejected.retry_after) == (0, 1, 1)
+
+
+@pytest.mark.parametrize("pipelined", [False, True], ids=["redis-py", "pipelined"])
+async def test_redis_that_lost_the_script_still_decides(tmp_path: Path, pipelined: bool) -> None:
+    """A restarted or failed-over Redis answers EVALSHA with NOSCRIPT: the store loads
+    the script and decides. On a Redis of its own: SCRIPT FLUSH is server-wide."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("redis-server is required in CI")
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = aioredis.Redis(port=port, decode_responses=True)
+    try:
+        for _ in range(100):
+            try:
+                await client.ping()
+                break
+            except aioredis.ConnectionError:
+                await asyncio.sleep(0.05)
+        store = RedisRateLimitStore(client, key_prefix="q2c-test:noscript:", pipelined=pipelined)
+        try:
+            assert (await store.acquire("plan:c:t/a", SLOW, 1)).remaining == SLOW.burst - 1
+            await client.script_flush()
+            assert (await store.acquire("plan:c:t/a", SLOW, 1)).remaining == SLOW.burst - 2
+            assert (await store.acquire("plan:c:t/a", SLOW, 1)).remaining == SLOW.burst - 3
+        finally:
+            await store.aclose()
+    finally:
+        await client.aclose()
+        server.terminate()
+        server.wait(timeout=10)

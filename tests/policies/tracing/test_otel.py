@@ -1,4 +1,4 @@
-"""The Tracer's own sampling decision and the SoR client span hook."""
+"""The SDK's sampling decision at the edge and the SoR client span hook."""
 
 from __future__ import annotations
 
@@ -8,12 +8,18 @@ import httpx
 import pytest
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace.sampling import Decision
-from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    SpanContext,
+    TraceFlags,
+    TraceState,
+    set_span_in_context,
+)
 
 from domains.errors import DependencyUnavailable
 from policies.context import RequestContext, current_request, enter, leave, sor_observer
 from policies.tracing import TracingConfig, sor_call_span
-from policies.tracing.context import RemoteParent
+from policies.tracing.context import remote_parent
 from policies.tracing.otel import ServerSpan, Tracer, sdk_sampler
 from systems.transport import HttpxTransport
 from systems.upstream import Upstream, UpstreamConfig
@@ -31,23 +37,27 @@ from tests.policies.tracing.support import PARENT, TRACE, spans, tracer_for
     ],
     ids=["ratio-0.3", "ratio-0", "ratio-1", "always-on", "always-off"],
 )
-def test_the_fast_decision_agrees_with_the_sdk_sampler(config: TracingConfig) -> None:
+def test_server_spans_carry_the_sdk_samplers_decision(config: TracingConfig) -> None:
     tracer = Tracer(config)
     sampler = sdk_sampler(config)
     rng = random.Random(7)
     decisions = []
     for _ in range(400):
-        trace_id = rng.getrandbits(128) or 1
-        sampled_parent = rng.random() < 0.5
-        for parent in (None, RemoteParent(f"{trace_id:032x}", PARENT, sampled_parent)):
-            context = Context()
+        flags = "01" if rng.random() < 0.5 else "00"
+        for parent in (None, f"00-{rng.getrandbits(128) or 1:032x}-{PARENT}-{flags}"):
+            context = remote_parent(parent, None, 0) if parent else Context()
+            span = tracer.start_server_span("GET", "/v1/orders", context)
+            ids = span.get_span_context()
+            assert ids.is_valid
             if parent is not None:
-                flags = TraceFlags(TraceFlags.SAMPLED if parent.sampled else 0)
-                remote = SpanContext(trace_id, int(PARENT, 16), True, flags)
-                context = set_span_in_context(NonRecordingSpan(remote), context)
-            decision = sampler.should_sample(context, trace_id, "GET").decision
+                assert f"{ids.trace_id:032x}" == parent[3:35]
+            decision = sampler.should_sample(context, ids.trace_id, "GET").decision
             expected = decision is Decision.RECORD_AND_SAMPLE
-            assert tracer.decide(parent, trace_id) is expected
+            assert ids.trace_flags.sampled is expected
+            # Unsampled, the SDK hands back a span that only carries ids.
+            assert span.is_recording() is expected
+            if expected:
+                span.end()
             decisions.append(expected)
     if config.sampler == "parent_based_ratio" and 0 < config.ratio < 1:
         assert True in decisions
@@ -62,7 +72,10 @@ def test_outside_a_request_the_hook_yields_nothing() -> None:
 
 def test_with_a_trace_but_no_recording_the_sor_parent_is_the_server_span() -> None:
     context = RequestContext()
-    context.trace_id, context.span_id, context.tracestate = TRACE, PARENT, "a=1"
+    server = SpanContext(
+        int(TRACE, 16), int(PARENT, 16), False, TraceFlags(0), TraceState([("a", "1")])
+    )
+    context.trace = set_span_in_context(NonRecordingSpan(server), Context())
     token = current_request.set(context)
     try:
         with sor_call_span("stripe", "createPaymentIntent", "POST", "https://x.test/") as h:
@@ -85,11 +98,12 @@ async def test_a_failed_attempt_is_an_error_span_and_the_sor_time_is_counted() -
             instrument=sor_call_span,
             observe=sor_observer(),
         )
-        server = tracer.start_server_span("POST", "/v1/payments", None, int(TRACE, 16), "")
-        assert server is not None
+        caller = remote_parent(f"00-{TRACE}-{PARENT}-01", None, 0)
+        server = tracer.start_server_span("POST", "/v1/payments", caller)
+        assert server.is_recording()
         span_id = f"{server.get_span_context().span_id:016x}"
         request, token = enter({"type": "http", "headers": []})
-        request.trace_id, request.span_id, request.sampled = TRACE, span_id, True
+        request.trace = set_span_in_context(server, caller)
         request.server_span = ServerSpan(tracer, server)
         try:
             with pytest.raises(DependencyUnavailable):
