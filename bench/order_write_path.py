@@ -89,9 +89,13 @@ async def main() -> None:
     _count_redis(counts)
     await runtime.start()
     database = getattr(runtime, "database", None)
-    token = runtime.issuer.mint("sandbox-client", ["orders:write", "orders:read",
-                                                   "customers:read", "products:read",
-                                                   "quotes:read"], "sandbox", 600, plan="gold")
+    token = runtime.issuer.mint(
+        "sandbox-client",
+        ["orders:write", "orders:read", "customers:read", "products:read", "quotes:read"],
+        "sandbox",
+        600,
+        plan="gold",
+    )
     app = create_app(settings, runtime)
     try:
         async with httpx.AsyncClient(

@@ -7,7 +7,18 @@ from typing import Literal
 
 from ulid import ULID
 
-Kind = Literal["customer", "product", "price", "quote", "order", "invoice", "payment"]
+Kind = Literal[
+    "customer",
+    "product",
+    "price",
+    "quote",
+    "order",
+    "invoice",
+    "payment",
+    "transaction",
+    "exception",
+    "event",
+]
 
 PREFIXES: dict[Kind, str] = {
     "customer": "cus",
@@ -17,6 +28,10 @@ PREFIXES: dict[Kind, str] = {
     "order": "ord",
     "invoice": "inv",
     "payment": "pay",
+    # The quote-to-cash transaction, its exceptions and its events.
+    "transaction": "txn",
+    "exception": "exc",
+    "event": "evt",
 }
 KINDS_BY_PREFIX: dict[str, Kind] = {prefix: kind for kind, prefix in PREFIXES.items()}
 

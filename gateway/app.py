@@ -20,7 +20,18 @@ from gateway.routes.health import live, ready
 from gateway.routes.v1.billing import InvoiceController, PaymentController, PricingController
 from gateway.routes.v1.catalog import PriceController, ProductController
 from gateway.routes.v1.customers import CustomerController
+from gateway.routes.v1.inbound import InboundController, signature_components
+from gateway.routes.v1.operations import (
+    DeadLetterController,
+    ExceptionController,
+    SlaController,
+)
 from gateway.routes.v1.sales import OrderController, QuoteController
+from gateway.routes.v1.transactions import (
+    EventController,
+    QuoteAcceptController,
+    TransactionController,
+)
 from gateway.routes.v2.orders import OrderControllerV2
 from gateway.settings import Settings, embedded_settings
 from gateway.wiring import Runtime, build_runtime
@@ -44,6 +55,10 @@ TAGS = [
     Tag(name="orders", description="Sales orders (owned by the ERP per legal entity)"),
     Tag(name="invoices", description="Invoices with tax (owned by the billing system)"),
     Tag(name="payments", description="Payments and refunds (owned by the billing system)"),
+    Tag(
+        name="transactions",
+        description="Quote-to-cash transactions: accept a quote, follow its timeline, events",
+    ),
     Tag(
         name="operations",
         description="Health, metrics, the governance report and the audit trail",
@@ -71,7 +86,7 @@ def openapi_config(version: str = "v1") -> OpenAPIConfig:
         license=License(name="Apache-2.0", identifier="Apache-2.0"),
         servers=list(SERVERS),
         tags=TAGS,
-        components=[security_components()],
+        components=[security_components(), signature_components()],
         path="/schema",
         # The portal's offline Swagger UI at /schema (no CDN); /schema/openapi.json as before.
         render_plugins=[PortalSchemaViewer()],
@@ -114,6 +129,13 @@ def create_litestar(settings: Settings, runtime: Runtime | None = None) -> Lites
             InvoiceController,
             PaymentController,
             PricingController,
+            QuoteAcceptController,
+            TransactionController,
+            EventController,
+            InboundController,
+            ExceptionController,
+            DeadLetterController,
+            SlaController,
         ],
     )
     v2 = Router(path="/v2", route_handlers=[OrderControllerV2])
@@ -125,7 +147,7 @@ def create_litestar(settings: Settings, runtime: Runtime | None = None) -> Lites
     app = Litestar(
         route_handlers=handlers,
         middleware=policy_middleware(runtime),
-        dependencies=route_dependencies(runtime.services),
+        dependencies=route_dependencies(runtime.services, runtime.flow),
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         lifespan=[lifespan],

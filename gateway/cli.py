@@ -112,6 +112,13 @@ def cmd_db(args: argparse.Namespace) -> int:
         print(f"q2c db upgrade: {_safe_url(url)}: {exc}", file=sys.stderr)
         return 1
     print(f"{_safe_url(url)} is at {revision}")
+    if settings.flow.enabled and settings.database is not None and url.startswith("postgres"):
+        from gateway.flow.engine import migrate_system_database
+        from gateway.flow.settings import system_database_url
+        from gateway.stores.sql.config import home_folder
+
+        migrate_system_database(system_database_url(url, True, home_folder()))
+        print(f"{_safe_url(url)}: DBOS system tables (schema dbos) are current")
     return 0
 
 
@@ -217,6 +224,34 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
     count = asyncio.run(run())
     print(f"exported {count} audit entries", file=sys.stderr)
     return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run quote-to-cash transactions (no HTTP API) against the configured database."""
+    from gateway.flow.worker import main as worker_main
+    from gateway.settings import load_settings
+
+    if args.config:
+        os.environ["Q2C_CONFIG"] = str(Path(args.config).resolve())
+    return worker_main(load_settings())
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    """List or replay dead-lettered transactions in the shared database."""
+    import asyncio
+
+    from gateway.flow import dlq
+    from gateway.settings import load_settings
+
+    if args.config:
+        os.environ["Q2C_CONFIG"] = str(Path(args.config).resolve())
+    settings = load_settings()
+    if args.action == "list":
+        return asyncio.run(dlq.list_dead_letters(settings, args.tenant, args.all))
+    if not args.id:
+        print("q2c dlq replay needs the dead letter's id (exc_...)", file=sys.stderr)
+        return 2
+    return asyncio.run(dlq.replay(settings, args.tenant, args.id))
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
@@ -330,6 +365,18 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--since", help="RFC 3339 start (inclusive)")
     export.add_argument("--until", help="RFC 3339 end (exclusive)")
     export.set_defaults(func=cmd_audit_export)
+
+    worker = sub.add_parser("worker", help="run quote-to-cash transactions (no HTTP API)")
+    worker.add_argument("--config", help="TOML file (default: $Q2C_CONFIG)")
+    worker.set_defaults(func=cmd_worker)
+
+    dlq = sub.add_parser("dlq", help="dead-lettered transactions")
+    dlq.add_argument("action", choices=["list", "replay"])
+    dlq.add_argument("id", nargs="?", help="the dead letter to replay (exc_...)")
+    dlq.add_argument("--config", help="TOML file (default: $Q2C_CONFIG)")
+    dlq.add_argument("--tenant", default="sandbox")
+    dlq.add_argument("--all", action="store_true", help="list replayed ones too")
+    dlq.set_defaults(func=cmd_dlq)
 
     db = sub.add_parser("db", help="the gateway's own database")
     db_sub = db.add_subparsers(dest="action", required=True)

@@ -63,12 +63,21 @@ def path_for(version: str, directory: Path = OPENAPI_DIR) -> Path:
     return directory / f"{version}.json"
 
 
+def documents() -> dict[str, dict[str, Any]]:
+    """Every committed document by file stem: the OpenAPI versions and the AsyncAPI one."""
+    from gateway import asyncapi_doc
+
+    found = {version: generate(version) for version in VERSIONS}
+    found["asyncapi"] = asyncapi_doc.generate()
+    return found
+
+
 def export(directory: Path = OPENAPI_DIR) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for version in VERSIONS:
-        target = path_for(version, directory)
-        target.write_text(render(generate(version)), encoding="utf-8")
+    for name, document in documents().items():
+        target = path_for(name, directory)
+        target.write_text(render(document), encoding="utf-8")
         written.append(target)
     return written
 
@@ -76,10 +85,10 @@ def export(directory: Path = OPENAPI_DIR) -> list[Path]:
 def stale(directory: Path = OPENAPI_DIR) -> dict[str, str]:
     """version -> unified diff, for every committed document that differs from the code."""
     result = {}
-    for version in VERSIONS:
+    for version, document in documents().items():
         target = path_for(version, directory)
         committed = target.read_text(encoding="utf-8") if target.exists() else ""
-        current = render(generate(version))
+        current = render(document)
         if committed != current:
             result[version] = "".join(
                 difflib.unified_diff(

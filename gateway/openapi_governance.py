@@ -46,7 +46,11 @@ _METHODS = ("get", "put", "post", "patch", "delete")
 PROBLEM = Reference(ref="#/components/schemas/Problem")
 
 # Public operations the rate limiter still counts, per client address (RoutePolicy public).
-IP_LIMITED_OPERATIONS = frozenset({"issueToken", "getJwks"})
+IP_LIMITED_OPERATIONS = frozenset(
+    # Public routes: limited per client address (the inbound events are signed, not
+    # authenticated by a token).
+    {"issueToken", "getJwks", "receiveCrmEvent", "receiveStripeEvent"}
+)
 
 # Every response header the gateway documents, with the schema clients validate it by.
 DOCUMENTED_HEADERS: dict[str, OpenAPIHeader] = {
@@ -70,8 +74,7 @@ _GOVERNED_ERRORS = {
 }
 _UNEXPECTED = "Unexpected gateway failure (code INTERNAL_ERROR); quote trace_id when reporting it"
 _TOO_LARGE = (
-    "The request body is larger than the gateway accepts (code PAYLOAD_TOO_LARGE); "
-    "nothing was done"
+    "The request body is larger than the gateway accepts (code PAYLOAD_TOO_LARGE); nothing was done"
 )
 # Auth answers these before the limiter counts the call, so they carry no RateLimit fields.
 _BEFORE_THE_LIMITER = ("401", "403")

@@ -15,6 +15,7 @@ import msgspec
 
 from domains.ownership import OwnershipMap, OwnershipRule
 from domains.paging import DEFAULT_MAX_SCAN, MAX_LIMIT, MAX_OFFSET
+from gateway.flow.settings import FlowSettings
 from gateway.home import local_secret
 from gateway.portal.config import PortalConfig
 from gateway.stores.sql.config import DatabaseSettings, embedded_url
@@ -125,6 +126,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     audit: AuditConfig = msgspec.field(default_factory=AuditConfig)
     versioning: VersioningConfig = msgspec.field(default_factory=VersioningConfig)
+    # The quote-to-cash transactions: engine, database, business rules.
+    flow: FlowSettings = msgspec.field(default_factory=FlowSettings)
     portal: PortalConfig = msgspec.field(default_factory=PortalConfig)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

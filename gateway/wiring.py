@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import redis.asyncio as aioredis
@@ -61,6 +61,9 @@ from systems.registry import plugin_for
 from systems.transport import AiohttpTransport, HttpxTransport, UpstreamTransport
 from systems.upstream import Upstream, UpstreamConfig
 
+if TYPE_CHECKING:
+    from gateway.flow.runtime import Flow
+
 HealthCheck = Callable[[], Awaitable[None]]
 
 
@@ -105,7 +108,12 @@ class Runtime:
     # The lease (and deadline) of each keyed operation, in seconds.
     leases: dict[str, float] = field(default_factory=dict)
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
+    # The checks without which this process cannot serve at all (readiness fails on them).
+    essential_checks: frozenset[str] = frozenset({"database"})
     sandboxes: dict[str, Any] = field(default_factory=dict)
+    adapters: SystemAdapters = field(default_factory=SystemAdapters)
+    # The quote-to-cash transactions ([flow]); None when disabled.
+    flow: Flow | None = None
     # Clients registered at run time (the portal's sandbox apps), beside configured ones.
     client_registry: ClientRegistry = field(default_factory=MemoryClientRegistry)
     pager: Pager | None = None
@@ -115,10 +123,14 @@ class Runtime:
             self.pager.key()  # a missing or short cursor key stops the start, by name
         await self.database.prepare()
         await self.verifier.warm_up()
+        if self.flow is not None:
+            await self.flow.open()
 
     async def close(self) -> None:
         """Release connections. The runtime stays usable: a later ``start`` (another
         lifespan of the same app) reconnects lazily."""
+        if self.flow is not None:
+            await self.flow.close()
         await self.clients.aclose()
         self.tracer.force_flush()
         if isinstance(self.rate_limit_store, RedisRateLimitStore):
@@ -199,7 +211,12 @@ def build_http_client(
     return HttpClients(http=http, network=network, sandboxes=through_httpx, pool=pool)
 
 
-def build_runtime(settings: Settings) -> Runtime:
+def build_runtime(
+    settings: Settings, *, role: str = "serve", run_workflows: bool | None = None
+) -> Runtime:
+    """``role`` names the process in executor ids (serve, worker); ``run_workflows``
+    overrides whether this process runs the quote-to-cash workflows (the embedded
+    default's ``q2c serve`` does, a configured one only starts them)."""
     sandboxes: dict[str, Any] = {}
     mounts: dict[str, httpx.AsyncBaseTransport] = {}
     secrets: dict[str, SecretReader] = {}
@@ -350,7 +367,7 @@ def build_runtime(settings: Settings) -> Runtime:
         products=products,
         customers=customers,
     )
-    return Runtime(
+    runtime = Runtime(
         settings=settings,
         services=Services(customers, products, prices, quotes, orders, invoices, payments, pricing),
         crosswalks=crosswalks,
@@ -371,10 +388,22 @@ def build_runtime(settings: Settings) -> Runtime:
         cache=cache,
         leases=leases,
         health_checks=checks,
+        essential_checks=_essential_checks(settings),
         sandboxes=sandboxes,
+        adapters=adapters,
         client_registry=client_registry,
         pager=pager,
     )
+    if settings.flow.enabled:
+        from gateway.flow.runtime import build_flow
+
+        if run_workflows is None:
+            embedded_worker = settings.flow.embedded_worker
+            run_workflows = (
+                settings.database is None if embedded_worker is None else embedded_worker
+            )
+        runtime.flow = build_flow(runtime, role=role, runs_workflows=run_workflows)
+    return runtime
 
 
 # Room for the gateway's own work (its database round trips) on top of the time the
@@ -415,6 +444,16 @@ def operation_leases(settings: Settings) -> dict[str, float]:
             slowest = max(slowest, budget)
         leases[operation] = slowest + _OWN_WORK_SECONDS if slowest else DEFAULT_LEASE_SECONDS
     return leases
+
+
+def _essential_checks(settings: Settings) -> frozenset[str]:
+    """Every call needs the database; Redis only when the rate limiter must refuse
+    calls it cannot count (it is a cache otherwise). Systems of record are shared by
+    every gateway: one that fails degrades the calls that need it, not the gateway."""
+    limits = settings.rate_limit
+    if settings.redis is not None and limits.enabled and limits.failure_mode == "closed":
+        return frozenset({"database", "redis"})
+    return frozenset({"database"})
 
 
 def _probe(upstream: Upstream, path: str, headers: Mapping[str, str]) -> HealthCheck:

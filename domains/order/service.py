@@ -92,7 +92,7 @@ class OrderService:
         assert customer is not None
         assert currency is not None
         legal_entity = data.legal_entity or customer.legal_entity
-        erp = self._erps[self._ownership.owner("orders", legal_entity)]
+        erp = self.erp_for(legal_entity)
         order_id = order_id or new_id("order")
         xw = self._crosswalks(tenant)
         facts = {"customer_id": data.customer_id}
@@ -155,6 +155,25 @@ class OrderService:
         # This request's facts are the order's, unless an earlier request made it.
         known = facts if registered else None
         return await self._represent(tenant, order_id, erp.system, record, known)
+
+    def erp_for(self, legal_entity: str | None) -> OrderSystem:
+        """The ERP that takes this legal entity's orders."""
+        return self._erps[self._ownership.owner("orders", legal_entity)]
+
+    def erp_for_system(self, system: str) -> OrderSystem:
+        return self._erps[system]
+
+    async def erp_account(
+        self, tenant: str, customer_id: str, currency: str, legal_entity: str | None
+    ) -> tuple[OrderSystem, str]:
+        """The buyer's customer account in the legal entity's ERP, created when missing
+        (the quote-to-cash transaction's ERP customer step)."""
+        erp = self.erp_for(legal_entity)
+        customer = await self._customers.record(tenant, customer_id)
+        account = await self._account(
+            self._crosswalks(tenant), erp, customer_id, customer, currency, legal_entity
+        )
+        return erp, account
 
     async def get(self, tenant: str, order_id: str) -> Order:
         for system, system_id in (await self._crosswalks(tenant).system_ids(order_id)).items():

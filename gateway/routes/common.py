@@ -83,6 +83,7 @@ DEFAULT_PAGE = DEFAULT_LIMIT
 
 _DESCRIPTIONS = {
     400: "Malformed request or invalid parameters",
+    401: "Missing or invalid credentials (or signature)",
     404: "No such resource (or not visible to this consumer)",
     409: "Conflicts with an existing record",
     412: "If-Match does not match the current ETag",

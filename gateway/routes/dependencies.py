@@ -24,6 +24,7 @@ from gateway.wiring import Services
 from policies.asgi import Scope as PolicyScope
 from policies.consumer import DEFAULT_TENANT
 from policies.context import RequestContext, request_context
+from policies.tracing.context import trace_headers
 
 T = TypeVar("T")
 
@@ -45,6 +46,18 @@ class Caller:
     def idempotency_key(self) -> str | None:
         """The request's Idempotency-Key as the idempotency policy parsed it."""
         return self._context.idempotency_key
+
+    @property
+    def client_id(self) -> str:
+        """The calling application (the actor on audited operator actions)."""
+        return self._context.client_id
+
+    @property
+    def traceparent(self) -> str | None:
+        """The request's trace context, carried into the work it starts."""
+        if not self._context.trace_id:
+            return None
+        return trace_headers(self._context).get("traceparent")
 
     def idempotent_id(self, kind: Kind) -> str | None:
         """The canonical id a request under an Idempotency-Key creates: fixed by the
@@ -68,9 +81,11 @@ def _after_caller(service: T) -> Callable[..., T]:
     return provide
 
 
-def route_dependencies(services: Services) -> dict[str, Any]:
-    """``Litestar(dependencies=...)``: the caller and every domain service."""
+def route_dependencies(services: Services, flow: Any = None) -> dict[str, Any]:
+    """``Litestar(dependencies=...)``: the caller, every domain service and, when the
+    quote-to-cash transactions run, their services (``flow``)."""
     provided: dict[str, Any] = {
+        "flow": flow,
         "customers": services.customers,
         "products": services.products,
         "prices": services.prices,

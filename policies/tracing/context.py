@@ -12,6 +12,7 @@ The request's trace lives in its ``RequestContext`` (policies/context.py).
 from __future__ import annotations
 
 import logging
+import random
 import re
 from collections.abc import Mapping
 from typing import NamedTuple
@@ -91,6 +92,23 @@ def parse_parent(value: str | None) -> RemoteParent | None:
         return None
     sampled = found.trace_flags.sampled
     return RemoteParent(f"{found.trace_id:032x}", f"{found.span_id:016x}", sampled)
+
+
+def continued_trace(traceparent: str | None) -> Context:
+    """Where work a request started (a quote-to-cash step) carries that request's trace
+    on: a new span id under the same trace and sampling decision, as the parent the
+    systems of record see; an empty context for an absent or invalid traceparent."""
+    found = span_context_of(remote_parent(traceparent, None, 0)) if traceparent else None
+    if found is None:
+        return EMPTY
+    step = otel.SpanContext(
+        trace_id=found.trace_id,
+        span_id=random.getrandbits(64) or 1,
+        is_remote=False,
+        trace_flags=found.trace_flags,
+        trace_state=found.trace_state,
+    )
+    return otel.set_span_in_context(otel.NonRecordingSpan(step), EMPTY)
 
 
 def parse_traceparent(value: str | None) -> tuple[str, bool] | None:

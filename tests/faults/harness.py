@@ -379,6 +379,7 @@ def gateways(
         for server in servers:
             ready = httpx.get(f"{server.url}/health/ready", timeout=20)
             assert ready.status_code == 200, ready.text
+            assert ready.json()["status"] == "ready", ready.text
         response = httpx.post(
             f"{servers[0].url}/oauth/token",
             data={"grant_type": "client_credentials"},

@@ -15,6 +15,7 @@ import msgspec
 import pytest
 
 from gateway.app import create_app
+from gateway.flow.settings import FlowSettings
 from gateway.settings import RedisSettings
 from gateway.wiring import Runtime, build_runtime
 from policies.rate_limit import RateLimitConfig
@@ -75,6 +76,10 @@ async def seed(api: httpx.AsyncClient) -> dict[str, str]:
         "order_id": order.json()["id"],
         "invoice_id": invoice.json()["id"],
         "payment_id": payment.json()["id"],
+        # Well-formed ids of records that do not exist: their routes still run to the
+        # store (a 404, never a 500).
+        "transaction_id": "txn_01JDQ2C0000000000000000000",
+        "exception_id": "exc_01JDQ2C0000000000000000000",
     }
 
 
@@ -122,14 +127,16 @@ async def call(
             headers={"Authorization": ""},
         )  # fmt: skip
     return await api.post(
-        path, json=bodies(ids)[template], headers={"Idempotency-Key": f'"paused-{n}"'}
+        path, json=bodies(ids).get(template, {}), headers={"Idempotency-Key": f'"paused-{n}"'}
     )
 
 
 async def test_every_route_answers_without_a_500_while_redis_is_paused(
     redis_server: PrivateRedis,
 ) -> None:
-    runtime = build_runtime(settings_for(redis_server))
+    # The quote-to-cash routes too: the flow enqueues here, no worker runs its steps.
+    flow = FlowSettings(enabled=True, embedded_worker=False)
+    runtime = build_runtime(settings_for(redis_server, flow=flow))
     await runtime.start()
     api = await open_gateway(runtime)
     try:
@@ -154,12 +161,16 @@ async def test_every_route_answers_without_a_500_while_redis_is_paused(
             f"5xx other than 503/504: {sum(1 for f in failures if f[2] != 'no Retry-After')}"
         )
         assert failures == []
-        assert ready.status_code == 503
+        # Redis is a cache here (the rate limiter fails open): degraded, still in rotation.
+        assert ready.status_code == 200
         report = ready.json()
-        assert report["status"] == "not_ready"
+        assert report["status"] == "degraded"
         assert report["checks"]["redis"]["kind"] == "store"
         assert report["checks"]["redis"]["status"] == "failing"
-        assert report["checks"]["salesforce"] == {"kind": "system", "status": "ok", "detail": ""}
+        assert report["checks"]["redis"]["essential"] is False
+        assert report["checks"]["salesforce"] == {
+            "kind": "system", "status": "ok", "detail": "", "essential": False
+        }
 
         redis_server.resume()
         assert (await api.get("/health/ready")).status_code == 200
@@ -186,6 +197,12 @@ async def test_a_fail_closed_rate_limiter_answers_503_with_retry_after(
         assert response.status_code == 503
         assert response.json()["code"] == "RATE_LIMITER_UNAVAILABLE"
         assert int(response.headers["retry-after"]) >= 1
+        # Every governed call now needs Redis: the gateway is not ready, and says why.
+        ready = await api.get("/health/ready")
+        assert ready.status_code == 503
+        assert ready.json()["status"] == "not_ready"
+        assert ready.json()["checks"]["redis"]["essential"] is True
+        assert int(ready.headers["retry-after"]) >= 1
     finally:
         redis_server.resume()
         await api.aclose()
@@ -229,7 +246,9 @@ async def test_redis_gone_costs_nothing_but_the_cache(redis_server: PrivateRedis
         assert response.json()["id"] == customer["id"]
         ready = (await api.get("/health/ready")).json()
         assert ready["checks"]["redis"]["status"] == "failing"
-        assert ready["checks"]["database"] == {"kind": "store", "status": "ok", "detail": ""}
+        assert ready["checks"]["database"] == {
+            "kind": "store", "status": "ok", "detail": "", "essential": True
+        }
     finally:
         await api.aclose()
         await runtime.close()

@@ -134,6 +134,9 @@ async def test_head_answers_every_get_resource_like_the_get_without_a_body(
     # The portal's pages, by one real instance of each parameter.
     known |= {"file_path": "portal.css", "version": "v1", "api": "customers",
               "name": "v1.json", "kind": "validation"}  # fmt: skip
+    # Well-formed ids of records that do not exist: GET and HEAD must both be 404.
+    known |= {"transaction_id": "txn_01JDQ2C0000000000000000000",
+              "exception_id": "exc_01JDQ2C0000000000000000000"}  # fmt: skip
     templates = get_templates(runtime, api)
     assert len(templates) >= 15
     for template in templates:

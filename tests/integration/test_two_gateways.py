@@ -276,6 +276,7 @@ def two_gateways(
         for server in (a, b):  # both reach Redis and the systems before a test starts
             ready = httpx.get(f"{server.url}/health/ready", timeout=20)
             assert ready.status_code == 200, ready.text
+            assert ready.json()["status"] == "ready", ready.text
         yield Pair(a, b, client_credentials_token(a.url))
 
 

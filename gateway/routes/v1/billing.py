@@ -20,6 +20,8 @@ from contracts.v1.pricing import PriceCalculation, PriceCalculationRequest
 from domains.invoice.service import InvoiceService
 from domains.payment.service import PaymentService
 from domains.pricing.calculate import PriceCalculator
+from domains.quote_to_cash.records import PaymentNotice
+from gateway.flow.runtime import Flow
 from gateway.routes.common import (
     DEFAULT_PAGE,
     ETAG_HEADER,
@@ -131,10 +133,26 @@ class PaymentController(Controller):
         data: JSONBody[PaymentCreate],
         payments: Injected[PaymentService],
         caller: Injected[Caller],
+        flow: Injected[Flow | None],
     ) -> Response[Payment]:
         payment = v1.payment(
             await payments.create(caller.tenant, data, caller.idempotent_id("payment"))
         )
+        if flow is not None and payment.status == "succeeded":
+            # The invoice's quote-to-cash transaction (if any) waits for this payment.
+            await flow.transactions.paid(
+                caller.tenant,
+                PaymentNotice(
+                    payment_id=payment.id,
+                    invoice_id=data.invoice_id,
+                    amount=payment.amount.amount,
+                    currency=payment.amount.currency,
+                    source="api",
+                    system_id=payment.external_references[0].id
+                    if payment.external_references
+                    else "",
+                ),
+            )
         return created(payment, f"/v1/payments/{payment.id}")
 
     @get(

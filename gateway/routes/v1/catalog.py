@@ -35,8 +35,7 @@ class ProductController(Controller):
     @get(
         operation_id="listProducts",
         summary="List products",
-        description="The ERP catalogue, by kind, active flag and product group, in cursor "
-        "pages.",
+        description="The ERP catalogue, by kind, active flag and product group, in cursor pages.",
         **governed_route("products:read"),
     )
     async def list_products(

@@ -149,3 +149,6 @@ client_registrations = Table(
     Column("revoked_at", Float, nullable=True),
     Index(None, "owner", "revoked_at"),
 )
+
+# The quote-to-cash tables live in gateway/flow (beside their store) on this metadata.
+from gateway.flow import tables as _flow_tables  # noqa: E402, F401
