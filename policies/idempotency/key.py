@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from decimal import Decimal
+
+import msgspec
 
 MAX_KEY_LENGTH = 255
 
@@ -60,9 +63,33 @@ def _digest(*parts: bytes) -> str:
     return digest.hexdigest()
 
 
+# Numbers keep their literal text (1.0 and 1.00 stay apart, huge ones are never
+# rounded): canonical form only forgets what JSON itself leaves undefined.
+_JSON_DECODER = msgspec.json.Decoder(float_hook=Decimal)
+_JSON_ENCODER = msgspec.json.Encoder(order="sorted", decimal_format="number")
+
+
+def canonical_body(body: bytes) -> tuple[bytes, bytes]:
+    """(form, bytes) of a body as a fingerprint compares it.
+
+    A JSON body is compared by meaning: member order and insignificant whitespace
+    are dropped, as a client library that re-serialises its retry would change them.
+    Anything else (not JSON, or JSON msgspec cannot round-trip) is compared byte for
+    byte, and a raw body never equals a canonical one.
+    """
+    stripped = body.strip(b" \t\r\n")
+    if stripped[:1] in (b"{", b"["):
+        try:
+            return b"json", _JSON_ENCODER.encode(_JSON_DECODER.decode(stripped))
+        except (msgspec.DecodeError, msgspec.EncodeError, RecursionError, ValueError):
+            pass
+    return b"raw", body
+
+
 def fingerprint(method: str, path: bytes, query: bytes, body: bytes) -> str:
     """What makes two requests with one key "the same request"."""
-    return _digest(method.encode("ascii"), path, query, body)
+    form, content = canonical_body(body)
+    return _digest(method.encode("ascii"), path, query, form, content)
 
 
 def record_id(consumer: str, method: str, route: str, key: str) -> str:

@@ -56,7 +56,7 @@ def test_fingerprint_covers_method_path_query_and_body() -> None:
                 fingerprint("PATCH", b"/v1/orders", b"a=1", b"{}"),
                 fingerprint("POST", b"/v1/orders/x", b"a=1", b"{}"),
                 fingerprint("POST", b"/v1/orders", b"a=2", b"{}"),
-                fingerprint("POST", b"/v1/orders", b"a=1", b"{ }"),
+                fingerprint("POST", b"/v1/orders", b"a=1", b"[]"),
                 # Moving bytes between parts must not collide.
                 fingerprint("POST", b"/v1/orders", b"a=1{", b"}"),
             }
@@ -80,3 +80,20 @@ def test_record_id_scopes_the_key_by_consumer_method_and_route() -> None:
         )
         == 5
     )
+
+
+def test_fingerprint_compares_json_bodies_by_meaning() -> None:
+    def of(body: bytes) -> str:
+        return fingerprint("POST", b"/v1/orders", b"", body)
+
+    base = of(b'{"a": 1, "b": {"c": "x", "d": [1, 2]}}')
+    assert of(b'{"b":{"d":[1,2],"c":"x"},"a":1}') == base
+    assert of(b'  {"a":1,\r\n "b":{"c":"x","d":[1,2]}}  ') == base
+    # Values, array order and types still count.
+    assert of(b'{"a": 1, "b": {"c": "x", "d": [2, 1]}}') != base
+    assert of(b'{"a": "1", "b": {"c": "x", "d": [1, 2]}}') != base
+    assert of(b'{"a": 1, "b": {"c": "y", "d": [1, 2]}}') != base
+    # A body that is not JSON is compared byte for byte, and never equals a JSON one.
+    assert of(b"a=1&b=2") != of(b"b=2&a=1")
+    assert of(b'{"a": 1') != of(b'{"a":1')
+    assert of(b'"{}"') != of(b"{}")

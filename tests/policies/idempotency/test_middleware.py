@@ -283,6 +283,31 @@ async def test_same_key_with_another_body_or_query_is_422(
     assert world.outcomes == ["new", "mismatch", "mismatch"]
 
 
+async def test_same_json_in_another_key_order_or_spacing_replays(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """A client library that re-serialises its retry sends the same request, not a new one."""
+    first = await client.post(
+        "/orders", content=b'{"sku": "A", "lines": [{"qty": 2, "id": "x"}]}',
+        headers={**keyed('"k-json"'), "content-type": "application/json"},
+    )
+    again = await client.post(
+        "/orders", content=b'{\n  "lines":[{"id":"x","qty":2}],\n  "sku":"A"\n}',
+        headers={**keyed('"k-json"'), "content-type": "application/json"},
+    )
+    changed = await client.post(
+        "/orders", content=b'{"lines":[{"id":"x","qty":3}],"sku":"A"}',
+        headers={**keyed('"k-json"'), "content-type": "application/json"},
+    )
+    assert first.status_code == 201
+    assert again.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.content == first.content
+    assert changed.status_code == 422
+    assert changed.json()["code"] == "IDEMPOTENCY_KEY_MISMATCH"
+    assert world.side_effects == ["/orders"]
+
+
 async def test_same_key_on_another_endpoint_is_another_operation(
     client: httpx.AsyncClient, world: World
 ) -> None:
