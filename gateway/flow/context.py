@@ -19,6 +19,7 @@ from domains.quote_to_cash.steps import QuoteToCash
 if TYPE_CHECKING:
     from gateway.flow.store import SqlTransactionStore
     from policies.metrics import GatewayMetrics
+    from policies.tracing.otel import Tracer
 
 
 @dataclass
@@ -29,6 +30,7 @@ class FlowRuntime:
     policy: FlowPolicy
     clock: Clock
     metrics: GatewayMetrics | None = None
+    tracer: Tracer | None = None
     source: str = "/q2c"
     # Steps doing work at once in this process (waits hold none).
     max_active_steps: int = 100

@@ -190,7 +190,13 @@ class StepRunner:
         async def attempt() -> T:
             nonlocal attempts
             attempts += 1
-            with step_context(self.txid, self.start.traceparent, spec.step):
+            with step_context(
+                self.txid,
+                self.start.traceparent,
+                spec.step,
+                tracer=self.flow.tracer,
+                tenant=self.tenant,
+            ):
                 pending = spec.call()
                 result: T = await pending if pending is not None else None  # type: ignore[assignment]
             ended = self.now()

@@ -131,6 +131,7 @@ def build_flow(runtime: Any, *, role: str, runs_workflows: bool) -> Flow:
         policy=policy,
         clock=clock,
         metrics=runtime.metrics,
+        tracer=runtime.tracer,
         max_active_steps=settings.worker_concurrency,
     )
     return Flow(

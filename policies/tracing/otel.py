@@ -32,11 +32,12 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from policies.context import RequestContext, current_request
 from policies.tracing.config import TracingConfig
-from policies.tracing.context import EMPTY, PROPAGATOR, trace_headers
+from policies.tracing.context import EMPTY, PROPAGATOR, remote_parent, trace_headers
 from policies.tracing.ring import TENANT_ATTRIBUTE, SpanRing
 from policies.tracing.view import TracePage
 
 INSTRUMENTATION_NAME = "q2c.gateway"
+TRANSACTION_ATTRIBUTE = "q2c.transaction_id"
 
 
 def sdk_sampler(config: TracingConfig) -> Sampler:
@@ -57,6 +58,24 @@ class ServerSpan:
     def __init__(self, tracer: Tracer, span: otel.Span) -> None:
         self.tracer = tracer
         self.span = span
+
+
+class StepSpan:
+    """A flow step's span: the trace context its calls carry and, when recorded, the
+    ``RequestContext.server_span`` under which its SoR calls are recorded."""
+
+    __slots__ = ("recorded", "span", "trace")
+
+    def __init__(self, span: otel.Span, trace: Context, recorded: ServerSpan | None) -> None:
+        self.span = span
+        self.trace = trace
+        self.recorded = recorded
+
+    def end(self, error: BaseException | None) -> None:
+        if error is not None:
+            self.span.set_attribute("error.type", type(error).__qualname__)
+            self.span.set_status(Status(StatusCode.ERROR))
+        self.span.end()
 
 
 class Tracer:
@@ -129,6 +148,26 @@ class Tracer:
             attributes=attributes,
         )
         return span if span.is_recording() else None
+
+    def start_step(
+        self, step: str, transaction_id: str, tenant: str, traceparent: str | None
+    ) -> StepSpan:
+        """An INTERNAL span for one attempt of a quote-to-cash step, child of the request
+        that accepted the transaction (when its ``traceparent`` was kept), carrying the
+        transaction id as the trace's business key; its SoR calls become its children."""
+        parent = remote_parent(traceparent, None, 0) if traceparent else EMPTY
+        span = self._tracer.start_span(
+            f"q2c.flow {step}",
+            context=parent,
+            kind=SpanKind.INTERNAL,
+            attributes={
+                TRANSACTION_ATTRIBUTE: transaction_id,
+                "q2c.step": step,
+                TENANT_ATTRIBUTE: tenant,
+            },
+        )
+        recorded = ServerSpan(self, span) if self.recording and span.is_recording() else None
+        return StepSpan(span, otel.set_span_in_context(span, EMPTY), recorded)
 
     def page(
         self,

@@ -101,3 +101,40 @@ async def test_waiting_transactions_do_not_hold_the_workers_capacity(
         ids = [(await gw.accept(quote))["transaction_id"] for quote in quotes]
         for txid in ids:
             await gw.wait(txid, "awaiting_payment")
+
+
+async def test_each_step_is_a_span_of_the_accepting_trace_keyed_by_the_transaction(
+    land: Landscape, gateway_for: Any
+) -> None:
+    """The transaction id is the trace's business key: every step attempt is a span
+    under the request that accepted the quote, and the step's SoR calls are its children."""
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    quote = create_quote(land)
+    async with gateway_for() as gw:
+        quote_id = await gw.quote_id(quote)
+        response = await gw.client.post(
+            f"/v1/quotes/{quote_id}/accept",
+            headers={
+                "Idempotency-Key": '"traced"',
+                "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01",
+            },
+        )
+        assert response.status_code == 202, response.text
+        txid = response.json()["transaction_id"]
+        await gw.wait(txid, "awaiting_payment")
+        ring = gw.runtime.tracer.ring
+        assert ring is not None
+        spans = ring.page(trace_id=trace_id, limit=1000).data
+    steps = {s.attributes["q2c.step"]: s for s in spans if s.name.startswith("q2c.flow ")}
+    assert {"validate", "erp_customer", "submit_order", "invoice"} <= set(steps)
+    assert all(s.attributes["q2c.transaction_id"] == txid for s in steps.values())
+    assert all(s.attributes["q2c.tenant"] == "sandbox" for s in steps.values())
+    server = next(s for s in spans if s.kind == "server")
+    assert all(s.parent_span_id == server.span_id for s in steps.values())
+    clients = [s for s in spans if s.kind == "client"]
+    sap_calls = [s for s in clients if s.attributes["q2c.system"] == "sap_s4hana"]
+    assert sap_calls
+    submit = steps["submit_order"].span_id
+    assert any(s.parent_span_id == submit for s in sap_calls)
+    assert {s.parent_span_id for s in sap_calls} <= {st.span_id for st in steps.values()}
+    land.reset()
