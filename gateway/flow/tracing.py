@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from domains.correlation import working_on
 from policies.context import RequestContext, current_request
 from policies.tracing.context import continued_trace, span_context_of
 from policies.tracing.otel import StepSpan, Tracer
@@ -48,7 +49,8 @@ def step_context(
     log.debug("step %s of %s", step, transaction_id, extra={"transaction_id": transaction_id})
     failure: BaseException | None = None
     try:
-        yield
+        with working_on(transaction_id):
+            yield
     except BaseException as error:
         failure = error
         raise

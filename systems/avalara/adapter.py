@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from domains.correlation import current_transaction_id
 from domains.errors import Conflict, DependencyRejected, FieldIssue, ValidationFailed
 from domains.tax.ports import TaxCategory, TaxRequest, TaxResult
 from systems.avalara.client import AvalaraClient
@@ -73,6 +74,7 @@ class AvalaraAdapter:
             company_code=company,
             tax_codes=self._tax_codes,
             ship_from=self._ship_from.get(company),
+            transaction_id=current_transaction_id(),
         )
         # An estimate records nothing, and an invoice is keyed by its stable code: AvaTax
         # refuses to re-create a committed code, so a repeated POST cannot post tax twice.

@@ -153,9 +153,11 @@ def create_transaction_model(
     company_code: str,
     tax_codes: Mapping[TaxCategory, str] | None = None,
     ship_from: AvalaraAddress | None = None,
+    transaction_id: str | None = None,
 ) -> JSON:
     """The CreateTransactionModel for ``request``: an uncommitted ``SalesOrder`` for an
-    estimate, a committed ``SalesInvoice`` for an invoice, both under ``document_code``."""
+    estimate, a committed ``SalesInvoice`` for an invoice, both under ``document_code``.
+    ``transaction_id`` (the quote-to-cash transaction) goes in ``referenceCode``."""
     addresses: JSON = {"shipTo": ship_to_model(request.ship_to)}
     if ship_from is not None:
         # Without it AvaTax takes the origin from the company's default location.
@@ -183,6 +185,8 @@ def create_transaction_model(
     }
     if request.exemption_number:
         model["exemptionNo"] = request.exemption_number
+    if transaction_id:
+        model["referenceCode"] = transaction_id
     return model
 
 

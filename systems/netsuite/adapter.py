@@ -13,6 +13,7 @@ import asyncio
 import time
 from collections.abc import Mapping
 
+from domains.correlation import current_transaction_id
 from domains.customer.identity import normalise_name, tax_id_variants
 from domains.errors import DependencyRejected, DependencyUnavailable, FieldIssue
 from domains.order.ports import (
@@ -203,6 +204,7 @@ class NetSuiteAdapter:
             currency=currency,
             items=items,
             line_number_field=self._line_number_field,
+            transaction_id=current_transaction_id(),
         )
         try:
             order_id = await self._ns.create("salesOrder", body)

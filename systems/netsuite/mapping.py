@@ -188,6 +188,7 @@ def sales_order_body(
     currency: str,
     items: Mapping[str, str],
     line_number_field: str | None = None,
+    transaction_id: str | None = None,
 ) -> JSON:
     """The salesOrder for ``submission``; ``items`` maps each SKU to its item internal id.
 
@@ -196,7 +197,8 @@ def sales_order_body(
     ``rate`` is left out so NetSuite prices the line from the item. ``tranDate`` is left to
     NetSuite, which defaults it to today in the account's time zone. NetSuite numbers lines
     itself (``line`` 1, 2, ...); ``line_number_field`` names a custom transaction column
-    field (e.g. ``custcol_q2c_line``) that keeps the canonical line number.
+    field (e.g. ``custcol_q2c_line``) that keeps the canonical line number. Inside a
+    quote-to-cash transaction its id is the ``memo``, which NetSuite shows on the order.
     """
     lines: list[JSON] = []
     for line in submission.lines:
@@ -218,6 +220,8 @@ def sales_order_body(
     }
     if submission.requested_delivery_date:
         body["shipDate"] = submission.requested_delivery_date
+    if transaction_id:
+        body["memo"] = f"Q2C transaction {transaction_id}"
     return body
 
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import msgspec
 
+from domains.correlation import current_transaction_id
 from domains.errors import DependencyRejected, FieldIssue
 from domains.invoice.ports import (
     BillingParty,
@@ -140,7 +141,7 @@ class StripeAdapter:
             invoice = await self._stripe.post(
                 path("invoices"),
                 Invoice,
-                invoice_params(draft),
+                invoice_params(draft, current_transaction_id()),
                 idempotency_key=_key(f"{prefix}-invoice"),
                 operation="invoices.create",
             )
@@ -315,7 +316,12 @@ class StripeAdapter:
                 "POST",
                 path("payment_intents"),
                 operation="payment_intents.create",
-                data=payment_intent_params(request, amount, look_alike=self._look_alike),
+                data=payment_intent_params(
+                    request,
+                    amount,
+                    look_alike=self._look_alike,
+                    transaction_id=current_transaction_id(),
+                ),
                 idempotency_key=_key(f"q2c-{request.payment_id}-intent"),
                 accept=frozenset({402}),
             )

@@ -47,6 +47,7 @@ LINE_KEY = "q2c_line"  # "1", "2", ... per draft line; "tax" for the tax line
 TAX_LINE = "tax"
 PAYMENT_KEY = "q2c_payment_id"
 PAYMENT_INVOICE_KEY = "q2c_invoice"
+TRANSACTION_KEY = "q2c_transaction_id"  # the quote-to-cash transaction, when in one
 REFUND_KEY = "q2c_refund_key"
 
 INVOICE_STATUS: dict[str, InvoiceStatus] = {
@@ -213,7 +214,7 @@ def customer_params(party: BillingParty) -> dict[str, Any]:
     }
 
 
-def invoice_params(draft: InvoiceDraft) -> dict[str, Any]:
+def invoice_params(draft: InvoiceDraft, transaction_id: str | None = None) -> dict[str, Any]:
     return {
         "customer": draft.account,
         "currency": stripe_currency(draft.currency),
@@ -226,6 +227,7 @@ def invoice_params(draft: InvoiceDraft) -> dict[str, Any]:
             INVOICE_KEY: draft.invoice_id,
             ORDER_KEY: draft.order_id,
             TAX_DOCUMENT_KEY: draft.tax_document,
+            TRANSACTION_KEY: transaction_id,
         },
     }
 
@@ -275,7 +277,11 @@ def tax_item_params(draft: InvoiceDraft, invoice_system_id: str, amount: int) ->
 
 
 def payment_intent_params(
-    request: PaymentRequest, amount: int, *, look_alike: bool = False
+    request: PaymentRequest,
+    amount: int,
+    *,
+    look_alike: bool = False,
+    transaction_id: str | None = None,
 ) -> dict[str, Any]:
     """The PaymentIntent create body for the pinned API version (2026-10-28.endive).
 
@@ -292,7 +298,11 @@ def payment_intent_params(
         # the former ``payment_method_types`` (payment_method_types_no_longer_supported).
         "allowed_payment_method_types": None if look_alike else ["card"],
         "confirm": True,
-        "metadata": {PAYMENT_KEY: request.payment_id, PAYMENT_INVOICE_KEY: invoice},
+        "metadata": {
+            PAYMENT_KEY: request.payment_id,
+            PAYMENT_INVOICE_KEY: invoice,
+            TRANSACTION_KEY: transaction_id,
+        },
         "description": (
             None
             if look_alike

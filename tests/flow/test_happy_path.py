@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import msgspec
 import pytest
 import redis.asyncio as aioredis
 
-from tests.flow.landscape import Landscape, create_quote, sap_orders
+from tests.flow.landscape import STRIPE_KEY, Landscape, create_quote, sap_orders
 
 pytestmark = [pytest.mark.postgres]
 
@@ -121,7 +122,7 @@ async def test_each_step_is_a_span_of_the_accepting_trace_keyed_by_the_transacti
         )
         assert response.status_code == 202, response.text
         txid = response.json()["transaction_id"]
-        await gw.wait(txid, "awaiting_payment")
+        invoiced = await gw.wait(txid, "awaiting_payment")
         ring = gw.runtime.tracer.ring
         assert ring is not None
         spans = ring.page(trace_id=trace_id, limit=1000).data
@@ -137,4 +138,10 @@ async def test_each_step_is_a_span_of_the_accepting_trace_keyed_by_the_transacti
     submit = steps["submit_order"].span_id
     assert any(s.parent_span_id == submit for s in sap_calls)
     assert {s.parent_span_id for s in sap_calls} <= {st.span_id for st in steps.values()}
+    # ... and Stripe, which has a field for it, records it on the invoice.
+    with httpx.Client(base_url=land.direct["stripe"], auth=(STRIPE_KEY, ""), timeout=10) as api:
+        invoices = api.get("/v1/invoices", params={"limit": 100}).json()["data"]
+    mine = invoiced["invoice_id"]
+    [invoice] = [i for i in invoices if i["metadata"].get("q2c_invoice_id") == mine]
+    assert invoice["metadata"]["q2c_transaction_id"] == txid
     land.reset()

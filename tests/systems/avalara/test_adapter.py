@@ -14,6 +14,7 @@ import msgspec
 import pytest
 
 from contracts.v1.common import Address
+from domains.correlation import working_on
 from domains.errors import Conflict, DependencyRejected, DependencyUnavailable, ValidationFailed
 from domains.tax.ports import TaxCategory, TaxEngine, TaxLine, TaxRequest
 from sandboxes.avalara.app import AvalaraSandbox, create_app
@@ -273,6 +274,24 @@ async def test_an_invoice_is_committed_under_its_document_code(env: Env) -> None
     assert recorded["customerCode"] == "cus_01"
     assert str(recorded["totalTax"]) == "19.00"
     assert len(env.sandbox.transactions()) == 1
+
+
+async def test_tax_posted_for_a_transaction_carries_its_id_as_reference_code(env: Env) -> None:
+    def invoice(code: str) -> TaxRequest:
+        return tax_request(
+            BERLIN, [tax_line("1", "100.00")], currency="EUR", kind="invoice", code=code,
+            legal_entity="acme-eu",
+        )  # fmt: skip
+
+    with working_on("txn_01JTESTTRANSACTION"):
+        await env.adapter.calculate(invoice("inv_in"))
+    await env.adapter.calculate(invoice("inv_out"))
+    inside = env.sandbox.transaction("ACME-EU", "inv_in")
+    outside = env.sandbox.transaction("ACME-EU", "inv_out")
+    assert inside is not None
+    assert outside is not None
+    assert inside["referenceCode"] == "txn_01JTESTTRANSACTION"
+    assert not outside["referenceCode"]
 
 
 async def test_a_repeated_invoice_returns_the_committed_tax_once(env: Env) -> None:

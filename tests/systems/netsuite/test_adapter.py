@@ -10,6 +10,7 @@ import httpx
 import msgspec
 import pytest
 
+from domains.correlation import working_on
 from domains.errors import DependencyRejected, DependencyUnavailable
 from domains.order.ports import OrderSubmission, Party, SubmissionLine
 from domains.paging import Page
@@ -271,6 +272,18 @@ async def test_submit_order_books_a_uk_sales_order(
     assert record.created_at is not None
     assert record.created_at.endswith("Z")
     assert await adapter.get_order(record.system_id) == record
+
+
+async def test_an_order_for_a_transaction_names_it_in_the_memo(
+    adapter: NetSuiteAdapter, sandbox: NetSuiteSandbox
+) -> None:
+    with working_on("txn_01JTESTTRANSACTION"):
+        await adapter.submit_order(submission(FABRIKAM, reference="ord_01JINSIDE"))
+    await adapter.submit_order(submission(FABRIKAM, reference="ord_01JOUTSIDE"))
+    [inside] = orders_with_reference(sandbox, "ord_01JINSIDE")
+    [outside] = orders_with_reference(sandbox, "ord_01JOUTSIDE")
+    assert inside["memo"] == "Q2C transaction txn_01JTESTTRANSACTION"
+    assert not outside.get("memo")
 
 
 async def test_a_retried_submission_converges_on_one_order(

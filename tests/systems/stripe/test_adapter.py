@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from contracts.v1.common import Address
+from domains.correlation import working_on
 from domains.errors import DependencyRejected, DependencyUnavailable, ValidationFailed
 from domains.invoice.ports import (
     BillingParty,
@@ -325,6 +326,21 @@ async def test_create_invoice_without_tax_adds_no_tax_line(
     assert (record.tax, record.subtotal, record.total) == ("0.00", "449.97", "449.97")
     items = tagged(sandbox, "invoiceitem", "q2c_invoice_id", d.invoice_id)
     assert sorted(i["metadata"]["q2c_line"] for i in items) == ["1", "2"]
+
+
+async def test_an_invoice_made_for_a_transaction_names_it_in_metadata(
+    adapter: StripeAdapter, sandbox: StripeSandbox
+) -> None:
+    """Billing sees which quote-to-cash transaction an invoice belongs to; a plain API
+    call outside any transaction adds no such key."""
+    account = await account_for(adapter)
+    inside, outside = draft(account, n=1), draft(account, n=2)
+    with working_on("txn_01JTESTTRANSACTION"):
+        await adapter.create_invoice(inside)
+    await adapter.create_invoice(outside)
+    invoices = {i["metadata"]["q2c_invoice_id"]: i for i in sandbox.objects("invoice")}
+    assert invoices[inside.invoice_id]["metadata"]["q2c_transaction_id"] == "txn_01JTESTTRANSACTION"
+    assert "q2c_transaction_id" not in invoices[outside.invoice_id]["metadata"]
 
 
 async def test_create_invoice_is_idempotent_when_called_twice(
