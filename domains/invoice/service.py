@@ -109,6 +109,7 @@ class InvoiceService:
             currency=order.currency,
             date=datetime.now(UTC).date().isoformat(),
             ship_to=ship_to,
+            ship_to_field="customer.address",
             legal_entity=order.legal_entity,
             lines=[
                 TaxLine(

@@ -122,6 +122,7 @@ class PriceCalculator:
                 currency=currency,
                 date=datetime.now(UTC).date().isoformat(),
                 ship_to=ship_to,
+                ship_to_field="ship_to" if data.ship_to else "customer.address",
                 legal_entity=customer.legal_entity,
                 lines=[
                     TaxLine(

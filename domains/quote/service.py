@@ -99,6 +99,7 @@ class QuoteService:
                 currency=quote.currency,
                 date=datetime.now(UTC).date().isoformat(),
                 ship_to=customer.address or Address(country=customer.country),
+                ship_to_field="customer.address",
                 legal_entity=customer.legal_entity,
                 lines=[
                     TaxLine(

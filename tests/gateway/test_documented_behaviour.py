@@ -220,3 +220,36 @@ async def test_the_served_document_names_no_fixed_host(anonymous: Any) -> None:
     assert document["servers"] == [
         {"url": "/", "description": document["servers"][0]["description"], "x-internal": False}
     ]
+
+
+async def test_a_stored_address_the_tax_engine_refuses_names_the_customer_address(
+    api: httpx.AsyncClient,
+) -> None:
+    """Without a ship_to the customer's own address is taxed: when the engine refuses it,
+    the client is pointed at the customer record, not at a field it never sent."""
+    created = await api.post(
+        "/v1/customers",
+        json={
+            "name": "Nowhere Street Inc",
+            "country": "US",
+            "address": {"country": "US", "city": "Springfield", "street": "1 Main St"},
+        },
+    )
+    assert created.status_code == 201, created.text
+    product = (await api.get("/v1/products", params={"limit": 1})).json()["data"][0]
+    body = {
+        "customer_id": created.json()["id"],
+        "currency": "USD",
+        "lines": [{"product_id": product["id"], "quantity": "1"}],
+    }
+    response = await api.post("/v1/pricing/calculate", json=body)
+    assert response.status_code == 422, response.text
+    fields = [e["field"] for e in response.json()["errors"]]
+    assert fields
+    assert all(f.startswith("customer.address") for f in fields), fields
+    explicit = await api.post(
+        "/v1/pricing/calculate",
+        json={**body, "ship_to": {"country": "US", "city": "Springfield"}},
+    )
+    assert explicit.status_code == 422, explicit.text
+    assert all(e["field"].startswith("ship_to") for e in explicit.json()["errors"])
