@@ -76,9 +76,14 @@ def translate(response: UpstreamResponse) -> GatewayError:
 #: The Stripe parameters of a payment that carry the caller's own data, by the
 #: PaymentRequest field they come from. Stripe refusing one of them (an unknown or used-up
 #: payment method token, an amount under the currency's minimum) is for the caller to fix:
-#: a 422 naming the field. Everything else stays a dependency rejection.
-PAYMENT_CLIENT_FIELDS: Mapping[str, str] = {"payment_method": "payment_method", "amount": "amount"}
-REFUND_CLIENT_FIELDS: Mapping[str, str] = {"amount": "amount"}
+#: a 422 naming the field as the canonical body names it (``amount`` is a Money object,
+#: so Stripe's ``amount`` is its ``amount.amount``). Everything else stays a dependency
+#: rejection.
+PAYMENT_CLIENT_FIELDS: Mapping[str, str] = {
+    "payment_method": "payment_method",
+    "amount": "amount.amount",
+}
+REFUND_CLIENT_FIELDS: Mapping[str, str] = {"amount": "amount.amount"}
 
 
 def client_data_error(rejected: DependencyRejected, fields: Mapping[str, str]) -> GatewayError:

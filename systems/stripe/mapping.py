@@ -214,6 +214,11 @@ def customer_params(party: BillingParty) -> dict[str, Any]:
     }
 
 
+def _in_transaction(metadata: dict[str, Any], transaction_id: str | None) -> dict[str, Any]:
+    """``metadata`` plus the quote-to-cash transaction's id when the call is part of one."""
+    return {**metadata, TRANSACTION_KEY: transaction_id} if transaction_id else metadata
+
+
 def invoice_params(draft: InvoiceDraft, transaction_id: str | None = None) -> dict[str, Any]:
     return {
         "customer": draft.account,
@@ -223,12 +228,14 @@ def invoice_params(draft: InvoiceDraft, transaction_id: str | None = None) -> di
         # Only the items added below, never other pending items of the customer.
         "pending_invoice_items_behavior": "exclude",
         "auto_advance": False,
-        "metadata": {
-            INVOICE_KEY: draft.invoice_id,
-            ORDER_KEY: draft.order_id,
-            TAX_DOCUMENT_KEY: draft.tax_document,
-            TRANSACTION_KEY: transaction_id,
-        },
+        "metadata": _in_transaction(
+            {
+                INVOICE_KEY: draft.invoice_id,
+                ORDER_KEY: draft.order_id,
+                TAX_DOCUMENT_KEY: draft.tax_document,
+            },
+            transaction_id,
+        ),
     }
 
 
@@ -298,11 +305,9 @@ def payment_intent_params(
         # the former ``payment_method_types`` (payment_method_types_no_longer_supported).
         "allowed_payment_method_types": None if look_alike else ["card"],
         "confirm": True,
-        "metadata": {
-            PAYMENT_KEY: request.payment_id,
-            PAYMENT_INVOICE_KEY: invoice,
-            TRANSACTION_KEY: transaction_id,
-        },
+        "metadata": _in_transaction(
+            {PAYMENT_KEY: request.payment_id, PAYMENT_INVOICE_KEY: invoice}, transaction_id
+        ),
         "description": (
             None
             if look_alike

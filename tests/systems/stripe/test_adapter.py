@@ -759,7 +759,10 @@ async def test_an_unknown_payment_method_is_the_clients_error_naming_it(
     assert "pm_bogus" in refused.value.errors[0].message
     with pytest.raises(ValidationFailed) as too_small:
         await adapter.collect_payment(pay(invoice, "pay_01JSMALL", amount="0.10"))
-    assert [(i.field, i.code) for i in too_small.value.errors] == [("amount", "amount_too_small")]
+    # Named as the canonical body names it: amount is Money, its value amount.amount.
+    assert [(i.field, i.code) for i in too_small.value.errors] == [
+        ("amount.amount", "amount_too_small")
+    ]
 
 
 async def test_a_wrong_api_key_is_dependency_unavailable(transport: FaultyTransport) -> None:
