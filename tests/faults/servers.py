@@ -147,11 +147,13 @@ class PrivatePostgres:
             stderr=subprocess.DEVNULL,
         )
 
-    def start(self) -> PrivatePostgres:
-        options = (
-            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        )
+    def start(self, *, durable: bool = False) -> PrivatePostgres:
+        """``durable``: commits survive a crash (``stop("immediate")``), as in production;
+        otherwise fsync and synchronous commit are off for speed, and a crash may lose
+        the last commits (a clean stop loses nothing either way)."""
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._ctl("start", "-o", options)
         return self
 
@@ -170,10 +172,10 @@ class PrivatePostgres:
 
 
 @contextlib.contextmanager
-def private_postgres() -> Iterator[PrivatePostgres]:
+def private_postgres(*, durable: bool = False) -> Iterator[PrivatePostgres]:
     server = PrivatePostgres()
     try:
-        server.start()
+        server.start(durable=durable)
         yield server
     finally:
         server.destroy()

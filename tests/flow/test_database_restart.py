@@ -1,0 +1,64 @@
+"""The flow's database (the gateway's records and DBOS's) restarted under running
+transactions: nothing is lost, nothing is done twice."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.flow.engine import migrate_system_database
+from gateway.stores.sql import migrate
+from tests.conftest import REDIS_URL
+from tests.faults.servers import private_postgres
+from tests.flow.conftest import running_gateway
+from tests.flow.landscape import Landscape, create_quote, sap_orders, write_config
+
+pytestmark = [pytest.mark.postgres]
+
+
+async def test_transactions_in_flight_survive_a_database_restart(
+    land: Landscape, tmp_path: Path, redis_prefix: str
+) -> None:
+    land.reset()
+    # Durable, as in production: a crash loses no committed row (synchronous commit on).
+    with private_postgres(durable=True) as postgres:
+        url = postgres.create_database("q2c")
+        migrate.upgrade(url)
+        migrate_system_database(url)
+        config = write_config(
+            tmp_path / "gateway.toml", land, database_url=url,
+            redis_prefix=redis_prefix, redis_url=REDIS_URL,
+        )  # fmt: skip
+        quotes = [create_quote(land) for _ in range(6)]
+        async with running_gateway(config) as gw, asyncio.timeout(180):
+            ids = [(await gw.accept(quote))["transaction_id"] for quote in quotes[:4]]
+            postgres.stop("immediate")  # a crash: no checkpoint, connections cut
+            await asyncio.sleep(1.5)
+            down = await gw.client.get(f"/v1/transactions/{ids[0]}")
+            assert down.status_code == 503, down.text
+            postgres.start(durable=True)
+            ids += [await _accept_when_back(gw, quote) for quote in quotes[4:]]
+            done = [await gw.wait(txid, "awaiting_payment", timeout=90) for txid in ids]
+    for transaction in done:
+        assert len(sap_orders(land, transaction["order_id"])) == 1
+        assert transaction["invoice_id"]
+    land.reset()
+
+
+async def _accept_when_back(gw: Any, quote: str) -> str:
+    deadline = time.monotonic() + 30
+    while True:
+        quote_id = await gw.quote_id(quote)
+        response = await gw.client.post(
+            f"/v1/quotes/{quote_id}/accept", headers={"Idempotency-Key": f'"{quote}"'}
+        )
+        if response.status_code == 202:
+            transaction_id: str = response.json()["transaction_id"]
+            return transaction_id
+        assert response.status_code == 503, response.text
+        assert time.monotonic() < deadline, response.text
+        await asyncio.sleep(0.5)
