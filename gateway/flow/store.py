@@ -111,6 +111,26 @@ class SqlTransactionStore:
         async with self._db.writing() as conn:
             await self._apply(conn, change)
 
+    async def load(
+        self, transactions: Sequence[Transaction], changes: Sequence[TransactionChange]
+    ) -> None:
+        """Bulk load: record ``transactions`` and apply ``changes`` in one database
+        transaction, as ``create`` and ``apply`` would one by one (a seeded store for
+        benchmarks and demos)."""
+        rows = [
+            {k: v for k, v in msgspec.structs.asdict(t).items() if k in _TX_FIELDS}
+            for t in transactions
+        ]
+        async with self._db.writing() as conn:
+            if rows:
+                await conn.execute(
+                    self._insert(tables.transactions)
+                    .values(rows)
+                    .on_conflict_do_nothing(index_elements=["id"])
+                )
+            for change in changes:
+                await self._apply(conn, change)
+
     async def _apply(self, conn: AsyncConnection, change: TransactionChange) -> None:
         t = tables.transactions
         values: dict[str, Any] = dict(change.fields)
@@ -270,18 +290,27 @@ class SqlTransactionStore:
         return [(int(r["position"]), _event(r)) for r in rows]
 
     async def all_for_sla(self, tenant: str, since: str) -> list[Transaction]:
+        """The tenant's transactions accepted since ``since``, with the fields the SLA
+        figures read (milestones, state, fallout, touches; no parties, no timeline):
+        a dashboard's 30 days are thousands of rows, read in one indexed range."""
         t = tables.transactions
+        columns = (
+            t.c.id, t.c.quote_id, t.c.state, t.c.accepted_at, t.c.ordered_at,
+            t.c.invoiced_at, t.c.paid_at, t.c.ended_at, t.c.updated_at, t.c.order_fallout,
+            t.c.manual_touches,
+        )  # fmt: skip
+        query = sa.select(*columns).where(t.c.tenant == tenant, t.c.accepted_at >= since)
         async with self._db.reading() as conn:
-            rows = (
-                (
-                    await conn.execute(
-                        sa.select(t).where(t.c.tenant == tenant, t.c.accepted_at >= since)
-                    )
-                )
-                .mappings()
-                .all()
+            rows = (await conn.execute(query)).all()
+        return [
+            Transaction(
+                id=id_, tenant=tenant, quote_id=quote, state=state, accepted_at=accepted,
+                ordered_at=ordered, invoiced_at=invoiced, paid_at=paid, ended_at=ended,
+                updated_at=updated, order_fallout=bool(fallout), manual_touches=touches,
             )
-        return [_transaction(r) for r in rows]
+            for (id_, quote, state, accepted, ordered, invoiced, paid, ended, updated, fallout,
+                 touches) in rows
+        ]  # fmt: skip
 
     async def count_exceptions(self, tenant: str | None, kind: str) -> int:
         e = tables.exceptions
