@@ -1,0 +1,1 @@
+"""The operations console at /console (pages: gateway.console.pages)."""
