@@ -1,7 +1,7 @@
 """The console's pages under /console: the exception queue and its actions, a
 transaction's timeline, dead letters, dashboards, and the queue's live counts.
 
-Handlers receive the signed-in user as ``user: ConsoleUser`` (the console router's
+Handlers receive the signed-in user as ``user: Injected[ConsoleUser]`` (the console router's
 dependency) and read through the same services as /v1/ops and /v1/transactions
 (``runtime.flow``), in the user's tenant and teams. Pages carry no route policy and
 stay out of the API contract (``include_in_schema=False``).
@@ -25,7 +25,6 @@ from domains.errors import GatewayError
 from domains.quote_to_cash.clock import rfc3339
 from domains.quote_to_cash.ports import ExceptionFilter
 from domains.quote_to_cash.sla import stage_statuses
-from gateway.console._auth_shim import ConsoleUser, console_config, csrf_input
 from gateway.console.actions import (
     ACTIONS,
     EDIT_FIELDS,
@@ -34,6 +33,7 @@ from gateway.console.actions import (
     Refused,
     ViewerCannotAct,
 )
+from gateway.console.auth import ConsoleUser, csrf_input
 from gateway.console.figures import WINDOWS, Dashboard, cycle_times, daily, day_range
 from gateway.console.html import Viewer, esc, html, notice, page
 from gateway.console.queue import (
@@ -53,6 +53,7 @@ from gateway.flow.reports import sla_window
 from gateway.flow.runtime import Flow
 from gateway.flow.stream import cloud_event
 from gateway.problems import status_of
+from gateway.routes.dependencies import Injected
 from gateway.routes.v1.transactions import running
 from policies.context import request_context
 from policies.metrics.report import governance_report
@@ -64,6 +65,9 @@ TRANSACTION_STATES = (
     "dead_lettered", "needs_attention", "completed", "cancelled", "closed",
 )  # fmt: skip
 AnyRequest = Request[Any, Any, Any]
+# The console router mounts page_handlers(settings, runtime); this static list is the
+# fallback it reads when a pages module has no factory (none here).
+PAGE_HANDLERS: list[Any] = []
 
 
 class Console:
@@ -72,7 +76,7 @@ class Console:
     def __init__(self, settings: Any, runtime: Any) -> None:
         self.settings = settings
         self.runtime = runtime
-        self.config = console_config(settings)
+        self.config = settings.console
         self.audit = runtime.audit_store if settings.audit.enabled else None
 
     @property
@@ -149,7 +153,7 @@ def _queue_routes(console: Console) -> list[HTTPRouteHandler]:
         return Redirect("/console/exceptions", status_code=302)
 
     @get("/console/exceptions", include_in_schema=False)
-    async def queue(request: AnyRequest, user: ConsoleUser) -> Response[str]:
+    async def queue(request: AnyRequest, user: Injected[ConsoleUser]) -> Response[str]:
         viewer = console.viewer(user, request)
         try:
             flow = console.flow
@@ -180,7 +184,7 @@ def _queue_routes(console: Console) -> list[HTTPRouteHandler]:
         return html(queue_page(data, viewer, user.subject, datetime.now(UTC)))
 
     @get("/console/exceptions/counts", include_in_schema=False)
-    async def counts(user: ConsoleUser) -> Response[dict[str, Any]]:
+    async def counts(user: Injected[ConsoleUser]) -> Response[dict[str, Any]]:
         flow = console.flow
         scope = console.scope(user)
         found = await flow.exceptions.counts(user.tenant, counts_filter(scope))
@@ -196,7 +200,7 @@ def _queue_routes(console: Console) -> list[HTTPRouteHandler]:
 
     @get("/console/exceptions/{exception_id:str}", include_in_schema=False)
     async def detail(
-        request: AnyRequest, user: ConsoleUser, exception_id: FromPath[str]
+        request: AnyRequest, user: Injected[ConsoleUser], exception_id: FromPath[str]
     ) -> Response[str]:
         viewer = console.viewer(user, request)
         try:
@@ -211,7 +215,10 @@ def _queue_routes(console: Console) -> list[HTTPRouteHandler]:
 
     @post("/console/exceptions/{exception_id:str}/{action:str}", include_in_schema=False)
     async def act(
-        request: AnyRequest, user: ConsoleUser, exception_id: FromPath[str], action: FromPath[str]
+        request: AnyRequest,
+        user: Injected[ConsoleUser],
+        exception_id: FromPath[str],
+        action: FromPath[str],
     ) -> Response[Any]:
         viewer = console.viewer(user, request)
         if action not in ACTIONS:
@@ -252,7 +259,7 @@ def _queue_routes(console: Console) -> list[HTTPRouteHandler]:
 
 def _other_routes(console: Console) -> list[HTTPRouteHandler]:
     @get("/console/transactions", include_in_schema=False)
-    async def transactions(request: AnyRequest, user: ConsoleUser) -> Response[Any]:
+    async def transactions(request: AnyRequest, user: Injected[ConsoleUser]) -> Response[Any]:
         viewer = console.viewer(user, request)
         params = _params(request)
         wanted = params.get("id", "").strip()
@@ -284,7 +291,7 @@ def _other_routes(console: Console) -> list[HTTPRouteHandler]:
 
     @get("/console/transactions/{transaction_id:str}", include_in_schema=False)
     async def transaction(
-        request: AnyRequest, user: ConsoleUser, transaction_id: FromPath[str]
+        request: AnyRequest, user: Injected[ConsoleUser], transaction_id: FromPath[str]
     ) -> Response[str]:
         viewer = console.viewer(user, request)
         try:
@@ -305,7 +312,7 @@ def _other_routes(console: Console) -> list[HTTPRouteHandler]:
         ))  # fmt: skip
 
     @get("/console/dead-letters", include_in_schema=False)
-    async def dead_letters(request: AnyRequest, user: ConsoleUser) -> Response[str]:
+    async def dead_letters(request: AnyRequest, user: Injected[ConsoleUser]) -> Response[str]:
         viewer = console.viewer(user, request)
         params = _params(request)
         show_all = params.get("state") == "all"
@@ -337,7 +344,7 @@ def _other_routes(console: Console) -> list[HTTPRouteHandler]:
 
     @post("/console/dead-letters/{exception_id:str}/replay", include_in_schema=False)
     async def replay(
-        request: AnyRequest, user: ConsoleUser, exception_id: FromPath[str]
+        request: AnyRequest, user: Injected[ConsoleUser], exception_id: FromPath[str]
     ) -> Response[Any]:
         viewer = console.viewer(user, request)
         form = await _form(request)
@@ -357,7 +364,7 @@ def _other_routes(console: Console) -> list[HTTPRouteHandler]:
         return Redirect(f"{target}{join}done=replay", status_code=303)
 
     @get("/console/dashboards", include_in_schema=False)
-    async def dashboards(request: AnyRequest, user: ConsoleUser) -> Response[str]:
+    async def dashboards(request: AnyRequest, user: Injected[ConsoleUser]) -> Response[str]:
         viewer = console.viewer(user, request)
         raw = request.query_params.get("days", "30")
         days = int(raw) if isinstance(raw, str) and raw.isdigit() else 30

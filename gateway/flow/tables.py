@@ -1,6 +1,6 @@
 """The flow's tables in the gateway's database (created by the Alembic migration
 ``0008_flow`` in gateway/stores/sql/migrations, with the console's columns and indexes
-from ``0009_console_queue``, and part of the store's metadata, so
+from ``0010_console_queue``, and part of the store's metadata, so
 the migration test checks them for drift like every other table).
 
 Timestamps are RFC 3339 UTC strings with milliseconds: they sort as text on both

@@ -33,7 +33,7 @@ async def test_price_mismatch_goes_to_pricing_ops_and_no_erp_order(
         # The quote's total travels with the exception (the console filters on it).
         assert gw.runtime.flow is not None
         stored = await gw.runtime.flow.exceptions.get("sandbox", item["id"])
-        quoted = soql(land, f"SELECT GrandTotal FROM Quote WHERE Id = '{quote}'")[0]
+        quoted = soql(land, f"SELECT GrandTotal FROM Quote WHERE Id = '{quote}'")[0]  # noqa: S608
         assert (Decimal(stored.amount or "0"), stored.currency) == (
             Decimal(str(quoted["GrandTotal"])),
             "EUR",

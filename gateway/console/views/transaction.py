@@ -48,10 +48,9 @@ STAGE_NAMES = {
 
 
 def record_link(system: str, kind: str, record_id: str, patterns: Mapping[str, str]) -> str:
-    """The record's id, linked to its system's own page when the configuration has a
-    URL pattern for the system (``{id}`` is replaced; ``system.kind`` wins over
-    ``system``)."""
-    pattern = patterns.get(f"{system}.{kind}") or patterns.get(system)
+    """The record's id, linked to its system's own page when ``console.record_urls``
+    has a URL pattern for the system (``{id}`` is replaced by the id)."""
+    pattern = patterns.get(system)
     label = f'<code>{esc(record_id)}</code>'
     if not pattern or not pattern.startswith(("https://", "http://", "/")):
         return label

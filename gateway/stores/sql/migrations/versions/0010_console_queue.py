@@ -2,8 +2,8 @@
 the queue (per tenant, kind, state and team, oldest first), the dashboards' windows of
 transactions (per tenant by acceptance time) and a transaction's events.
 
-Revision ID: 0009_console_queue
-Revises: 0008_flow
+Revision ID: 0010_console_queue
+Revises: 0009_console_sign_in
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_console_queue"
-down_revision = "0008_flow"
+revision = "0010_console_queue"
+down_revision = "0009_console_sign_in"
 branch_labels = None
 depends_on = None
 
