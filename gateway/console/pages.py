@@ -4,7 +4,8 @@ Handlers here are mounted by ``gateway.console.console_router`` behind the sign-
 guard: declare ``user: Injected[ConsoleUser]`` to get the signed-in user (Litestar
 2.23+ warns about a dependency named by a plain annotation, and warnings fail the
 tests), and put ``csrf_input(request)`` in every form that posts (the guard checks
-it). Paths may be given in full (``/console/...``) or below /console.
+it). Pages include ``SESSION_SCRIPT`` in their head (see auth.py). Paths may be given
+in full (``/console/...``) or below /console.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from litestar import Request, Response, get
 
-from gateway.console.auth import ConsoleUser, csrf_input
+from gateway.console.auth import SESSION_SCRIPT, ConsoleUser, csrf_input
 from gateway.console.signin import html
 from gateway.routes.dependencies import Injected
 from policies.auth.signin_page import page
@@ -29,7 +30,7 @@ async def home(request: Request[Any, Any, Any], user: Injected[ConsoleUser]) -> 
         f'<form method="post" action="/console/logout">{csrf_input(request)}'
         '<button type="submit">Sign out</button></form>'
     )
-    return html(page("Operations console", body))
+    return html(page("Operations console", body, head=SESSION_SCRIPT))
 
 
 PAGE_HANDLERS: list[Any] = [home]
