@@ -19,11 +19,16 @@ from litestar.exceptions import NotAuthorizedException
 
 from gateway.console.config import Role
 
-__all__ = ["ConsoleUser", "Role", "csrf_input", "csrf_value"]
+__all__ = ["SESSION_SCRIPT", "ConsoleUser", "Role", "csrf_input", "csrf_value"]
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 _SCOPE_KEY = "q2c.console"
+SESSION_SCRIPT_PATH = "/console/auth/session.js"
+# Put in the <head> of every console page: a page the browser restores from its
+# back/forward cache (Chromium keeps even no-store pages there) asks the server again,
+# so after signing out "back" shows the sign-in form, not the last page.
+SESSION_SCRIPT = f'<script src="{SESSION_SCRIPT_PATH}" defer></script>'
 
 
 class ConsoleUser(msgspec.Struct, frozen=True, kw_only=True):

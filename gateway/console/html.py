@@ -15,6 +15,8 @@ from typing import Any
 from litestar import Response
 from litestar.enums import MediaType
 
+from gateway.console.auth import SESSION_SCRIPT
+
 STATIC = "/console/static"
 NAV = (
     ("exceptions", "/console/exceptions", "Exception queue"),
@@ -75,13 +77,14 @@ def page(
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)} · Q2C operations console</title>"
         f'<link rel="icon" href="{STATIC}/favicon.svg" type="image/svg+xml">'
-        f'<link rel="stylesheet" href="{STATIC}/console.css">{script_tags}</head>'
+        f'<link rel="stylesheet" href="{STATIC}/console.css">{SESSION_SCRIPT}{script_tags}'
+        "</head>"
         '<body><a class="skip-link" href="#main">Skip to main content</a>'
         '<header class="site-header"><div class="bar">'
         '<a class="brand" href="/console/exceptions">Q2C <span>operations console</span></a>'
         '<nav aria-label="Console"><ul>' + "".join(links) + "</ul></nav>"
-        '<div class="who"><span class="who-name">'
-        f"{esc(viewer.name)}</span> "
+        '<div class="who"><span class="who-name">Signed in as '
+        f"<strong>{esc(viewer.name)}</strong></span> "
         f'<span class="who-role">{esc(viewer.role)} · {esc(teams)}</span>'
         f'<form method="post" action="/console/logout" class="inline">{viewer.csrf}'
         '<button type="submit" class="link-button">Sign out</button></form></div>'

@@ -148,11 +148,8 @@ def page_handlers(settings: Any, runtime: Any) -> list[Any]:
 
 
 def _queue_routes(console: Console) -> list[HTTPRouteHandler]:
-    @get("/console", include_in_schema=False)
-    async def root() -> Redirect:
-        return Redirect("/console/exceptions", status_code=302)
-
-    @get("/console/exceptions", include_in_schema=False)
+    # The console's home is the queue (where sign-in lands).
+    @get(["/console", "/console/exceptions"], include_in_schema=False)
     async def queue(request: AnyRequest, user: Injected[ConsoleUser]) -> Response[str]:
         viewer = console.viewer(user, request)
         try:
@@ -254,7 +251,7 @@ def _queue_routes(console: Console) -> list[HTTPRouteHandler]:
             choices=console.choices(), state=state,
         ), status)  # fmt: skip
 
-    return [root, queue, counts, detail, act]
+    return [queue, counts, detail, act]
 
 
 def _other_routes(console: Console) -> list[HTTPRouteHandler]:

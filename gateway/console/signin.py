@@ -33,6 +33,7 @@ from litestar.response import Redirect
 from gateway.console.auth import (
     CSRF_FIELD,
     CSRF_HEADER,
+    SESSION_SCRIPT_PATH,
     ConsoleUser,
     console_request,
 )
@@ -72,6 +73,15 @@ HEADERS = {
     "referrer-policy": "same-origin",
     "cache-control": "no-store",
 }
+
+
+# A page restored from the back/forward cache is asked for again: the server decides
+# whether its session still holds.
+_RESTORED = (
+    "addEventListener('pageshow', function (event) {\n"
+    "  if (event.persisted) { location.reload(); }\n"
+    "});\n"
+)
 
 
 class LoginState(msgspec.Struct, frozen=True, array_like=True):
@@ -329,7 +339,13 @@ class ConsoleSignIn:
             return html(message("Signed out", "You have signed out of the operations console.",
                                 link=("/console/login", "Sign in again")))
 
-        return [login, callback, logout, signed_out]
+        @get(SESSION_SCRIPT_PATH, include_in_schema=False, opt=opt)
+        async def session_script() -> Response[str]:
+            return Response(content=_RESTORED, media_type="text/javascript",
+                            headers={"cache-control": "public, max-age=3600",
+                                     "x-content-type-options": "nosniff"})
+
+        return [login, callback, logout, signed_out, session_script]
 
     def _redirect_uri(self, request: Request[Any, Any, Any]) -> str:
         """The callback on the host the browser used, when that is one of ours (its

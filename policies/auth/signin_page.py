@@ -49,7 +49,7 @@ def security_headers(*form_targets: str) -> dict[str, str]:
             "frame-ancestors 'none'; base-uri 'none'"
         ),
         "x-content-type-options": "nosniff",
-        "referrer-policy": "no-referrer",
+        "referrer-policy": "same-origin",  # no-referrer would make the post's Origin null
         "cache-control": "no-store",
         "x-frame-options": "DENY",
     }
@@ -60,12 +60,13 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
-def page(title: str, body: str) -> str:
+def page(title: str, body: str, head: str = "") -> str:
+    """A whole page around ``body`` (HTML); ``head`` is added to the head as it is."""
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)} · Q2C Gateway</title><style>{STYLE}</style></head>"
+        f"<title>{escape(title)} · Q2C Gateway</title><style>{STYLE}</style>{head}</head>"
         f"<body><main>{body}</main></body></html>"
     )
 

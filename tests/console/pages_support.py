@@ -1,49 +1,14 @@
-"""Signing in to the console the way a browser does (OpenID Connect code flow against
-the built-in issuer: its sign-in form, the callback, the session cookie), and a store
-seeded with exceptions for the page tests."""
+"""A store seeded with stopped transactions for the console's page tests (signing in is
+tests/console/support.py's)."""
 
 from __future__ import annotations
 
-import re
-from html import unescape
 from typing import Any
-
-import httpx
 
 from domains.quote_to_cash.clock import rfc3339
 from domains.quote_to_cash.ports import CanonicalEvent, TransactionChange
 from domains.quote_to_cash.records import ExceptionItem, Finding, StepEntry, Transaction
 from gateway.flow.store import SqlTransactionStore
-
-_INPUT = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
-_ACTION = re.compile(r'<form method="post" action="([^"]+)"')
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-async def sign_in_http(
-    client: httpx.AsyncClient, base_url: str, username: str, password: str
-) -> httpx.Response:
-    """Through /console/login, the issuer's form and /console/callback; the client keeps
-    the session cookie. Returns the console page the browser lands on."""
-    form_page = await client.get(f"{base_url}/console/login", follow_redirects=True)
-    assert form_page.status_code == 200, form_page.text
-    action = _ACTION.search(form_page.text)
-    assert action is not None, form_page.text
-    fields = {name: unescape(value) for name, value in _INPUT.findall(form_page.text)}
-    landed = await client.post(
-        httpx.URL(str(form_page.url)).join(unescape(action.group(1))),
-        data={**fields, "username": username, "password": password},
-        follow_redirects=True,
-    )
-    assert landed.status_code == 200, landed.text
-    assert landed.url.path.startswith("/console"), landed.url
-    return landed
-
-
-def csrf_of(page: str) -> str:
-    found = _CSRF.search(page)
-    assert found is not None, "the page has no form token"
-    return unescape(found.group(1))
 
 
 def exception_item(

@@ -17,7 +17,8 @@ from gateway.flow.settings import FlowSettings
 from gateway.wiring import Runtime, build_runtime
 from policies.auth.config import DEMO_USERS, IssuerUser
 from policies.auth.passwords import hash_password
-from tests.console.pages_support import csrf_of, exception_item, now, seed, sign_in_http
+from tests.console.pages_support import exception_item, now, seed
+from tests.console.support import csrf_token, sign_in_asgi
 from tests.support.settings import gateway_settings
 
 PRICE = "exc_SA000000000000000000000001"
@@ -40,7 +41,7 @@ class Console:
     @asynccontextmanager
     async def signed_in(self, username: str) -> AsyncIterator[httpx.AsyncClient]:
         async with self.client() as client:
-            await sign_in_http(client, self.base, username, PASSWORDS[username])
+            await sign_in_asgi(client, username, PASSWORDS[username])
             yield client
 
 
@@ -87,9 +88,9 @@ async def test_an_operator_sees_their_teams_items_only(console: Console) -> None
         asked = await priya.get("/console/exceptions", params={"team": "credit-control"})
         assert CREDIT not in asked.text  # naming the team does not widen the view
     async with console.signed_in("ada") as ada:
-        queue = (await ada.get("/console/exceptions")).text
-        assert PRICE in queue
-        assert CREDIT in queue
+        everything = (await ada.get("/console/exceptions")).text
+        assert PRICE in everything
+        assert CREDIT in everything
         big = (await ada.get("/console/exceptions", params={"min_amount": "1000"})).text
         assert CREDIT in big
         assert PRICE not in big
@@ -103,7 +104,7 @@ async def test_another_tenants_records_do_not_exist_for_a_user(console: Console)
         assert (await olga.get(f"/console/exceptions/{PRICE}")).status_code == 404
         transaction = PRICE.replace("exc_", "txn_")
         assert (await olga.get(f"/console/transactions/{transaction}")).status_code == 404
-        token = csrf_of(queue)
+        token = csrf_token(queue)
         taken = await olga.post(f"/console/exceptions/{PRICE}/assign",
                                 data={"csrf_token": token})  # fmt: skip
         assert taken.status_code == 404
@@ -122,7 +123,7 @@ async def test_a_viewer_has_no_action_and_a_posted_one_is_refused(console: Conso
         for action in ("assign", "retry", "resolve", "dismiss", "comment"):
             refused = await vera.post(
                 f"/console/exceptions/{PRICE}/{action}",
-                data={"csrf_token": csrf_of(page.text), "note": "x", "text": "x"},
+                data={"csrf_token": csrf_token(page.text), "note": "x", "text": "x"},
             )
             assert refused.status_code == 403, action
     assert console.runtime.flow is not None
@@ -135,7 +136,7 @@ async def test_actions_are_recorded_and_audited_with_the_signed_in_user(
 ) -> None:
     async with console.signed_in("priya") as priya:
         page = await priya.get(f"/console/exceptions/{PRICE}")
-        token = csrf_of(page.text)
+        token = csrf_token(page.text)
         assigned = await priya.post(f"/console/exceptions/{PRICE}/assign",
                                     data={"csrf_token": token})  # fmt: skip
         assert assigned.status_code == 303
@@ -163,7 +164,7 @@ async def test_actions_are_recorded_and_audited_with_the_signed_in_user(
 
 async def test_a_refused_form_changes_nothing_and_says_why(console: Console) -> None:
     async with console.signed_in("priya") as priya:
-        token = csrf_of((await priya.get(f"/console/exceptions/{PRICE}")).text)
+        token = csrf_token((await priya.get(f"/console/exceptions/{PRICE}")).text)
         bad = await priya.post(
             f"/console/exceptions/{PRICE}/retry",
             data={"csrf_token": token, "form": "retry_edit",

@@ -1,22 +1,18 @@
-"""Debian's headless Chromium for the browser tests (portal and console), and the
-checks every page gets: the requests it made, its console, full-page screenshots and
-axe-core's accessibility rules.
-
-The browser is driven through Debian's own chromedriver (selenium downloads nothing);
-DNS resolves nothing but 127.0.0.1, so a page that reached for the internet would
-fail visibly.
-"""
+"""Headless Chromium for the browser tests: Debian's chromium driven through its own
+chromedriver (nothing is downloaded), with DNS resolving nothing but 127.0.0.1 so a
+page that reached for the internet would fail visibly; and the checks every page of the
+portal and the console gets (requests, console errors, screenshots, axe-core)."""
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
 import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +21,8 @@ import pytest
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 REPO = Path(__file__).resolve().parents[2]
-AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = REPO / "tests" / "artifacts"
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 TABLET = (820, 1180)
 DESKTOP = (1280, 900)
 
@@ -43,15 +39,15 @@ def axe_script() -> str:
     return AXE.read_text(encoding="utf-8")
 
 
-@contextlib.contextmanager
-def chromium(prefix: str = "q2c-chromium-") -> Iterator[Any]:
-    """A headless Chromium at the desktop size, logging every request and the console."""
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """A headless Chromium at desktop size, logging every request and console message."""
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         missing("Debian's chromium and chromium-driver")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    profile = tempfile.mkdtemp(prefix=prefix)
+    profile = tempfile.mkdtemp(prefix="q2c-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in (
@@ -72,6 +68,20 @@ def chromium(prefix: str = "q2c-chromium-") -> Iterator[Any]:
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def screenshot(driver: Any, target: Path) -> Path:
+    """A full-page PNG of the current page (capped at 10000 px high)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
+    size = metrics.get("cssContentSize") or metrics["contentSize"]
+    clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 10_000),
+            "scale": 1}
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
+    )
+    target.write_bytes(base64.b64decode(shot["data"]))
+    return target
 
 
 class PageCheck:
@@ -113,18 +123,7 @@ class PageCheck:
 
     def screenshot(self, name: str) -> Path:
         """A full-page PNG in the artifacts folder (capped at 10000 px high)."""
-        self.artifacts.mkdir(parents=True, exist_ok=True)
-        metrics = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
-        size = metrics.get("cssContentSize") or metrics["contentSize"]
-        clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 10_000),
-                "scale": 1}
-        shot = self.driver.execute_cdp_cmd(
-            "Page.captureScreenshot",
-            {"format": "png", "captureBeyondViewport": True, "clip": clip},
-        )
-        target = self.artifacts / f"{name}.png"
-        target.write_bytes(base64.b64decode(shot["data"]))
-        return target
+        return screenshot(self.driver, self.artifacts / f"{name}.png")
 
     def accessibility(self, name: str, within: str | None = None) -> list[dict[str, Any]]:
         """Run axe-core on the current page (or the elements matching ``within``); returns

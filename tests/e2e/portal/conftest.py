@@ -1,8 +1,8 @@
-"""One gateway server and one headless Chromium for every portal browser test.
+"""One gateway server for every portal browser test.
 
 The gateway runs as a real HTTP server in sandbox mode (in-process sandbox
-systems, the built-in issuer with self-service registration); the browser and the
-page checks are tests/support/browser.py's.
+systems, the built-in issuer with self-service registration); the page checks are
+tests/support/browser.py's, the browser is tests/e2e/conftest.py's.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.support.browser import ARTIFACTS as ALL_ARTIFACTS
-from tests.support.browser import DESKTOP, REPO, TABLET, PageCheck, axe_script, chromium
+from tests.support.browser import DESKTOP, REPO, TABLET, PageCheck, axe_script
 from tests.support.processes import Q2C, ServerProcess
 from tests.support.servers import free_port
 
@@ -65,12 +65,6 @@ def portal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def axe_source() -> str:
     return axe_script()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    with chromium("q2c-portal-chromium-") as driver:
-        yield driver
 
 
 @pytest.fixture(scope="session")
