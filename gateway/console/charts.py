@@ -59,9 +59,11 @@ def axis(maximum: float, ticks: int = 5) -> list[float]:
     return [round(step * i, 10) for i in range(count + 1)]
 
 
-def _svg(ident: str, title: str, desc: str, body: str, height: int = HEIGHT) -> str:
+def _svg(
+    ident: str, title: str, desc: str, body: str, height: int = HEIGHT, width: int = WIDTH
+) -> str:
     return (
-        f'<svg class="chart-svg" viewBox="0 0 {WIDTH} {height}" role="img" '
+        f'<svg class="chart-svg" viewBox="0 0 {width} {height}" role="img" '
         f'aria-labelledby="{esc(ident)}-title {esc(ident)}-desc" '
         f'font-family="system-ui, sans-serif" font-size="12">'
         f'<title id="{esc(ident)}-title">{esc(title)}</title>'
@@ -130,12 +132,14 @@ def describe(categories: Sequence[str], series: Sequence[Series], fmt: Format) -
     return "; ".join(parts) + "."
 
 
-def _y_axis(ticks: list[float], top: float, fmt: Format, plot_h: float) -> str:
+def _y_axis(
+    ticks: list[float], top: float, fmt: Format, plot_h: float, width: int = WIDTH
+) -> str:
     out = []
     for tick in ticks:
         y = TOP + plot_h - (tick / top) * plot_h if top else TOP + plot_h
         out.append(
-            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
+            f'<line x1="{LEFT}" x2="{width - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
             f'stroke="{GRID}" stroke-width="1"/>'
             f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{TEXT}">'
             f"{esc(fmt(tick))}</text>"
@@ -167,10 +171,12 @@ def column_chart(
     reference: tuple[float, str] | None = None,
     category_label: str = "",
     caption: str = "",
+    width: int = WIDTH,
 ) -> str:
     """Vertical bars per category, side by side or stacked; ``reference`` draws a
-    labelled horizontal line (a target)."""
-    plot_w = WIDTH - LEFT - RIGHT
+    labelled horizontal line (a target). A narrower ``width`` keeps the text readable
+    where three charts share a row."""
+    plot_w = width - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
     totals = [
         sum(s.values[i] or 0 for s in series)
@@ -184,7 +190,7 @@ def column_chart(
     slot = plot_w / max(1, len(categories))
     group = slot * 0.8
     bar_w = group if stacked else group / max(1, len(series))
-    body = [_y_axis(ticks, top, fmt, plot_h)]
+    body = [_y_axis(ticks, top, fmt, plot_h, width)]
     centres = []
     for index in range(len(categories)):
         x0 = LEFT + slot * index + (slot - group) / 2
@@ -208,16 +214,16 @@ def column_chart(
     if reference is not None:
         y = TOP + plot_h - reference[0] / top * plot_h
         body.append(
-            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
+            f'<line x1="{LEFT}" x2="{width - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
             f'stroke="{TARGET}" stroke-width="2" stroke-dasharray="6 4"/>'
-            f'<text x="{WIDTH - RIGHT}" y="{y - 5:.1f}" text-anchor="end" fill="{TARGET}">'
+            f'<text x="{width - RIGHT}" y="{y - 5:.1f}" text-anchor="end" fill="{TARGET}">'
             f"{esc(reference[1])}</text>"
         )
     body.append(_x_labels(categories, centres))
     desc = describe(categories, series, fmt)
     if reference is not None:
         desc += f" {reference[1]}."
-    svg = _svg(ident, title, desc, "".join(body))
+    svg = _svg(ident, title, desc, "".join(body), width=width)
     table = _data_table(title, category_label or "Category", categories, series, fmt)
     return _figure(ident, title, svg, _legend(series), table, caption)
 

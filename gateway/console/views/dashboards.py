@@ -53,6 +53,7 @@ def sla_charts(data: Dashboard) -> str:
             reference=(stage.target_seconds / divisor,
                        f"target {fmt(stage.target_seconds / divisor)}"),
             category_label="Percentile",
+            width=360,
             caption=f"{stage.completed} completed, {stage.running} running, "
                     f"{stage.breached} breached.",
         ))  # fmt: skip

@@ -186,16 +186,16 @@ def exception_page(
         ("Opened", f"{moment(item.created_at)} ({age(item.created_at, now)} ago)"),
         ("Last change", moment(item.updated_at)),
     ] + ([("Compensation", esc(item.compensation))] if item.compensation else []))  # fmt: skip
-    findings = table(
-        "Findings",
-        ("Check", "Class", "Code", "Field", "Message"),
-        [(esc(f.check), class_badge(f.error_class), f"<code>{esc(f.code)}</code>",
-          f"<code>{esc(f.field)}</code>" if f.field else "—", esc(f.message))
-         for f in item.findings],
-        empty="No validation findings.",
-    )  # fmt: skip
+    findings = "".join(
+        f'<li>{class_badge(f.error_class)} <code>{esc(f.code)}</code>'
+        + (f' at <code>{esc(f.field)}</code>' if f.field else "")
+        + f' <span class="muted">({esc(f.check)} check)</span><p>{esc(f.message)}</p></li>'
+        for f in item.findings
+    )
+    findings = (f'<ul class="findings">{findings}</ul>' if findings
+                else '<p class="empty">No validation findings.</p>')  # fmt: skip
     history = table(
-        "Error history (each attempt)",
+        "Each attempt's error",
         ("Attempt", "Class", "Code", "System", "Detail"),
         [(str(n), esc(str(e.get("class", ""))), f"<code>{esc(e.get('code', ''))}</code>",
           esc(e.get("system", "") or "—"), esc(str(e.get("detail", ""))))
@@ -225,9 +225,11 @@ def exception_page(
         + '<div class="two-col"><div><section aria-labelledby="summary-heading">'
         '<h2 id="summary-heading">Summary</h2>' + summary + "</section>"
         + f'<section aria-labelledby="findings-heading"><h2 id="findings-heading">Why it '
-        f"stopped</h2>{findings}{history}</section></div>"
+        f"stopped</h2>{findings}</section></div>"
         + actions_section(item, viewer, subject, edit_fields, choices, state)
         + "</div>"
+        + '<section aria-labelledby="history-heading"><h2 id="history-heading">Error '
+        f"history</h2>{history}</section>"
         + '<section aria-labelledby="comments-heading"><h2 id="comments-heading">Comments '
         f'and actions</h2><ul class="comments">{comments or "<li>No comments.</li>"}</ul>'
         f"{trail}</section>"

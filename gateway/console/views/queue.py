@@ -142,8 +142,8 @@ def assign_button(item: ExceptionItem, viewer: Viewer, subject: str, back: str) 
     return (
         f'<form method="post" action="/console/exceptions/{esc(item.id)}/assign" '
         f'class="inline">{viewer.csrf}{hidden("back", back)}'
-        f'<button type="submit" class="small" aria-label="Assign {esc(item.code)} '
-        f'({esc(item.id)}) to me">Assign to me</button></form>'
+        f'<button type="submit" class="small" aria-label="Assign to me: {esc(item.code)} '
+        f'{esc(item.id)}">Assign to me</button></form>'
     )
 
 
@@ -158,17 +158,16 @@ def queue_page(data: QueuePage, viewer: Viewer, subject: str, now: datetime) -> 
             f'<span class="sub">step {esc(item.step)} of <a class="mono" '
             f'href="/console/transactions/{esc(item.transaction_id)}">'
             f"{esc(item.transaction_id)}</a></span>",
-            class_badge(item.error_class),
-            esc(item.owner),
+            class_badge(item.error_class) + f'<span class="sub">{esc(item.owner)}</span>',
             state_badge(item.state) + who,
-            money(item.amount, item.currency),
-            esc(item.legal_entity or "—"),
+            money(item.amount, item.currency)
+            + f'<span class="sub">{esc(item.legal_entity or "—")}</span>',
             f'<span title="{esc(item.created_at)}">{age(item.created_at, now)}</span>',
             assign_button(item, viewer, subject, back),
         ))  # fmt: skip
     shown = table(
         "Exceptions, oldest first",
-        ("Exception", "Class", "Team", "State", "Amount", "Entity", "Age", "Action"),
+        ("Exception", "Class and team", "State", "Amount and entity", "Age", "Action"),
         rows,
         css="queue",
         empty="No exceptions match these filters.",
@@ -208,5 +207,5 @@ def queue_page(data: QueuePage, viewer: Viewer, subject: str, now: datetime) -> 
                 scripts=(f"{STATIC}/console.js",))
 
 
-def _short(text: str, limit: int = 110) -> str:
+def _short(text: str, limit: int = 90) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"

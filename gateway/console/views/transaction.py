@@ -115,14 +115,14 @@ def transaction_page(
     summary = facts([
         ("State", state_badge(record.state) + f" · stage {esc(record.stage)}"),
         ("Owning system now", esc(record.owner_system or "—")),
-        ("Quote", f'<code>{esc(record.quote_id)}</code>'),
-        ("Customer", f'<code>{esc(record.customer_id or "—")}</code>'),
+        ("Quote", _code(record.quote_id)),
+        ("Customer", _code(record.customer_id)),
         ("Legal entity", esc(record.legal_entity or "—")),
         ("Order", _order(record, patterns)),
-        ("Invoice", f'<code>{esc(record.invoice_id or "—")}</code>'
+        ("Invoice", _code(record.invoice_id)
          + (f" ({esc(record.invoice_system_id)})" if record.invoice_system_id else "")),
-        ("Payment", f'<code>{esc(record.payment_id or "—")}</code>'),
-        ("Trace id", f'<code class="mono" data-trace-id>{esc(record.trace_id or "—")}</code>'),
+        ("Payment", _code(record.payment_id)),
+        ("Trace id", _code(record.trace_id)),
         ("Started by", esc(record.source.replace("_", " "))),
         ("Manual touches", str(record.manual_touches)),
     ])  # fmt: skip
@@ -142,7 +142,7 @@ def transaction_page(
     timeline = "".join(_entry(e, patterns) for e in record.timeline)
     event_rows = [
         (
-            f"<code>{esc(e.type)}</code>",
+            _event_type(e.type),
             moment(e.time),
             f"<code>{esc(e.subject or '')}</code>",
             f'<details><summary>CloudEvent <code>{esc(e.id)}</code></summary>'
@@ -203,6 +203,15 @@ def transaction_page(
         "</h2>" + events_table + "</section>"
     )
     return page(f"Transaction {record.id}", main, current="transactions", viewer=viewer)
+
+
+def _code(value: str | None) -> str:
+    return f"<code>{esc(value)}</code>" if value else '<span class="muted">—</span>'
+
+
+def _event_type(kind: str) -> str:
+    """``com.q2c.order.accepted`` with break opportunities after its dots."""
+    return "<code>" + ".<wbr>".join(esc(part) for part in kind.split(".")) + "</code>"
 
 
 def _order(record: Transaction, patterns: Mapping[str, str]) -> str:
