@@ -42,9 +42,9 @@ def _toml(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def write_config(directory: Path, land: Landscape) -> Path:
-    scopes = ", ".join(_toml(s) for s in sorted(ALL_SCOPES))
-    users = "".join(
+def demo_users_toml() -> str:
+    """The embedded default's demo people as ``[[auth.builtin_issuer.users]]`` tables."""
+    return "".join(
         f"""
 [[auth.builtin_issuer.users]]
 username = {_toml(u.username)}
@@ -56,6 +56,11 @@ role = {_toml(u.role)}
 """
         for u in DEMO_USERS
     )
+
+
+def write_config(directory: Path, land: Landscape) -> Path:
+    scopes = ", ".join(_toml(s) for s in sorted(ALL_SCOPES))
+    users = demo_users_toml()
     upstream = "timeout_seconds = 3\nmax_retries = 0\n"
     record_urls = "".join(f"{k} = {_toml(v)}\n" for k, v in RECORD_URLS.items())
     path = directory / "gateway.toml"
