@@ -256,7 +256,8 @@ class ConsoleSignIn:
         found = await self.sessions.get(key)
         now = self.clock()
         if (found is None or found.revoked_at is not None or now >= found.expires_at
-                or now >= found.last_seen_at + self.config.idle_timeout_seconds):
+                or now >= found.last_seen_at + self.config.idle_timeout_seconds
+                or found.issuer != self.provider.issuer):
             return None
         if now - found.last_seen_at >= self._touch_every:
             await self.sessions.touch(key, now)
@@ -370,8 +371,8 @@ class ConsoleSignIn:
                                 link=("/console/login", "Start again")), 503, cookies=[gone])
         session_id = new_session_id()
         now = self.clock()
-        meta = await self.provider.metadata()
-        created = SessionRecord(user=user, issuer=meta.issuer, created_at=now, last_seen_at=now,
+        created = SessionRecord(user=user, issuer=self.provider.issuer, created_at=now,
+                                last_seen_at=now,
                                 expires_at=now + self.config.absolute_timeout_seconds)
         await self.sessions.create(session_hash(session_id), created)
         await self._audit(request, "console.sign_in", 303, user.tenant, user.subject)
