@@ -152,3 +152,19 @@ def test_the_issuer_key_lives_in_the_gateway_home(monkeypatch: pytest.MonkeyPatc
     assert BuiltinIssuerConfig(key_file="k.pem").key_path() == Path("k.pem")
     monkeypatch.delenv("Q2C_HOME")
     assert BuiltinIssuerConfig().key_path() == Path(".q2c/issuer-key.pem")
+
+
+def test_q2c_auth_hash_password_prints_what_a_user_entry_takes() -> None:
+    import subprocess
+
+    from tests.support.processes import Q2C
+
+    done = subprocess.run([Q2C, "auth", "hash-password"], input="tr0ub4dor&3\n",
+                          capture_output=True, text=True, check=True, timeout=30)
+    phc = done.stdout.strip()
+    check_password_hash(phc)
+    assert verify_password(phc, "tr0ub4dor&3")
+    empty = subprocess.run([Q2C, "auth", "hash-password"], input="\n",
+                           capture_output=True, text=True, check=False, timeout=30)
+    assert empty.returncode == 2
+    assert "1 to 1024 bytes" in empty.stderr
