@@ -13,6 +13,16 @@ from tests.console.conftest import BASE, PROBE, Console
 from tests.console.support import SignInRefused, csrf_token, sign_in_asgi, sign_in_form
 
 
+async def _callback(console: Console, username: str = "priya",
+                    password: str = "pricing-demo") -> str:  # noqa: S107 - a demo login
+    """Where the provider sends the browser back to after a good password."""
+    form = await console.client.get("/console", follow_redirects=True)
+    answer = await console.client.post("/oauth/authorize",
+                                       data=sign_in_form(form.text, username, password))
+    assert answer.status_code == 303, answer.text
+    return str(answer.headers["location"])
+
+
 async def _audit(console: Console, tenant: str) -> list[tuple[str, str, str]]:
     entries, _ = await console.runtime.audit_store.query(
         tenant, since=datetime.now(UTC) - timedelta(hours=1), limit=100)
@@ -35,10 +45,7 @@ async def test_signing_in_lands_on_the_console_as_that_person(console: Console) 
 async def test_the_session_cookie_is_httponly_lax_and_scoped_to_the_console(
     console: Console,
 ) -> None:
-    form = await console.client.get("/console", follow_redirects=True)
-    answer = await console.client.post("/oauth/authorize",
-                                       data=sign_in_form(form.text, "carl", "credit-demo"))
-    callback = await console.client.get(answer.headers["location"])
+    callback = await console.client.get(await _callback(console, "carl", "credit-demo"))
     assert callback.status_code == 303
     assert callback.headers["location"] == "/console"
     cookie = next(v for v in callback.headers.get_list("set-cookie")
@@ -207,31 +214,29 @@ async def test_signing_out_ends_the_session_and_a_copied_cookie_with_it(
 
 
 async def test_a_callback_without_this_browsers_sign_in_is_refused(console: Console) -> None:
-    form = await console.client.get("/console", follow_redirects=True)
-    answer = await console.client.post("/oauth/authorize",
-                                       data=sign_in_form(form.text, "priya", "pricing-demo"))
-    callback = answer.headers["location"]
+    callback = await _callback(console)
     async with console.browser() as attacker:  # no login cookie: a forced sign-in
         refused = await attacker.get(callback)
         assert refused.status_code == 400
         assert "started in another browser" in refused.text
         assert SESSION_COOKIE not in attacker.cookies
-    # A changed state is refused too, and the code is not spent by it.
+    # A changed state is refused too.
     tampered = callback.replace("state=", "state=x")
     refused = await console.client.get(tampered)
     assert refused.status_code == 400
     assert "not for the sign-in this browser started" in refused.text
     trail = await _audit(console, "-")
     assert ("console.sign_in_failed", "user:-", "rejected") in trail
+    # Sign-in starts again: neither refusal signed anybody in anywhere.
+    assert SESSION_COOKIE not in console.client.cookies
+    assert (await console.client.get("/console")).status_code == 303
 
 
 async def test_a_login_cookie_older_than_ten_minutes_is_refused(console: Console) -> None:
-    form = await console.client.get("/console", follow_redirects=True)
-    answer = await console.client.post("/oauth/authorize",
-                                       data=sign_in_form(form.text, "priya", "pricing-demo"))
+    callback = await _callback(console)
     assert LOGIN_COOKIE in console.client.cookies
     console.clock.advance(601)
-    refused = await console.client.get(answer.headers["location"])
+    refused = await console.client.get(callback)
     assert refused.status_code == 400
 
 
