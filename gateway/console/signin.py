@@ -19,7 +19,7 @@ import secrets
 import time
 from collections.abc import Callable
 from html import escape
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import msgspec
@@ -240,9 +240,9 @@ class ConsoleSignIn:
     def _refused(self, request: Request[Any, Any, Any], status: int, code: str, title: str,
                  text: str) -> Response[Any]:
         if _wants_json(request):
-            body = problem_json(request.scope, status=status, code=code, title=title,  # type: ignore[arg-type]
-                                kind="forbidden" if status == 403 else "unauthorized",
-                                detail=text)
+            body = problem_json(cast("Scope", request.scope), status=status, code=code,
+                                title=title, detail=text,
+                                kind="forbidden" if status == 403 else "unauthorized")
             return Response(content=body, status_code=status,
                             media_type="application/problem+json", headers=dict(HEADERS))
         return html(message(title, text, link=("/console/login", "Sign in")), status)
@@ -258,6 +258,8 @@ class ConsoleSignIn:
         if (found is None or found.revoked_at is not None or now >= found.expires_at
                 or now >= found.last_seen_at + self.config.idle_timeout_seconds
                 or found.issuer != self.provider.issuer):
+            # The browser may forget a cookie that no longer opens anything.
+            state.set_cookie = self._cookie(request, SESSION_COOKIE, "", 0).to_header(header="")
             return None
         if now - found.last_seen_at >= self._touch_every:
             await self.sessions.touch(key, now)

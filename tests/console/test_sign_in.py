@@ -133,6 +133,8 @@ async def test_an_idle_session_expires_and_activity_keeps_it(console: Console) -
     answer = await console.client.get("/console")
     assert answer.status_code == 303
     assert answer.headers["location"] == "/console/login?next=%2Fconsole"
+    assert answer.headers["set-cookie"].startswith(f"{SESSION_COOKIE}=;")  # forgotten
+    assert SESSION_COOKIE not in console.client.cookies
 
 
 async def test_the_absolute_timeout_ends_even_a_busy_session(console: Console) -> None:
