@@ -62,7 +62,7 @@ LOGIN_COOKIE = "q2c_console_login"
 LOGIN_SECONDS = 600  # from leaving for the provider to coming back
 PUBLIC = "console_public"  # opt of routes that need no session
 HOME = "/console"
-_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+_SAFE = frozenset({"GET", "HEAD"})
 _NOT_NEXT = ("/console/login", "/console/callback", "/console/logout")
 HEADERS = {
     "content-security-policy": (
@@ -208,6 +208,8 @@ class ConsoleSignIn:
         ``Answered`` with the response for those who may not."""
         assert isinstance(connection, Request)
         request: Request[Any, Any, Any] = connection
+        if request.method == "OPTIONS":
+            return  # the methods a path serves are no secret
         await self.signer.ready()
         state = console_request(request.scope)
         user = await self._session(request)
