@@ -238,3 +238,30 @@ async def test_the_client_credentials_grant_still_works(console: Console) -> Non
     other = await console.client.post("/oauth/token", data={"grant_type": "password"},
                                       auth=("sandbox-client", "sandbox-secret"))
     assert other.json()["error"] == "unsupported_grant_type"
+
+
+async def test_password_guessing_spends_the_per_ip_quota() -> None:
+    from gateway.app import create_app
+    from gateway.wiring import build_runtime
+    from policies.rate_limit import RateLimitConfig
+    from policies.rate_limit.config import Plan
+    from tests.support.settings import gateway_settings
+
+    limits = RateLimitConfig(plans={"default": Plan(quota=100, window_seconds=60),
+                                    "anonymous": Plan(quota=3, window_seconds=3600)})
+    runtime = build_runtime(gateway_settings(rate_limit=limits))
+    await runtime.start()
+    try:
+        app = create_app(runtime.settings, runtime)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url=BASE) as client:
+            form = await client.get("/oauth/authorize", params=_request(_verifier()))
+            statuses = [
+                (await client.post("/oauth/authorize",
+                                   data=sign_in_form(form.text, "priya", f"guess-{n}"))
+                 ).status_code
+                for n in range(4)
+            ]
+    finally:
+        await runtime.close()
+    assert statuses == [401, 401, 401, 429]
