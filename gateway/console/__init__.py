@@ -40,6 +40,8 @@ __all__ = ["ConsoleConfig", "console_router"]
 class _NoProvider:
     """No console.issuer and no built-in issuer: sign-in explains itself (503)."""
 
+    issuer = ""
+
     async def metadata(self) -> ProviderMetadata:
         raise ProviderUnavailable("no identity provider: set console.issuer or enable "
                                   "auth.builtin_issuer")

@@ -105,4 +105,5 @@ def console_relying_party(config: ConsoleConfig, origin: str) -> RelyingParty | 
     """The console as a client of the built-in issuer, when it signs in there."""
     if not config.enabled or config.issuer is not None:
         return None
-    return RelyingParty(client_id=config.client_id, redirect_uris=callback_urls(origin))
+    return RelyingParty(client_id=config.client_id, redirect_uris=callback_urls(origin),
+                        name="the Q2C operations console")

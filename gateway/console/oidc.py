@@ -51,6 +51,8 @@ class ProviderMetadata(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Provider(Protocol):
+    issuer: str  # whose users these are: a session from another issuer is no session here
+
     async def metadata(self) -> ProviderMetadata: ...
 
     async def redeem(self, code: str, redirect_uri: str, verifier: str) -> str:
@@ -68,6 +70,7 @@ class LocalProvider:
     def __init__(self, provider: OpenIdProvider, config: ConsoleConfig, *,
                  clock: Callable[[], float] = time.time) -> None:
         self._provider = provider
+        self.issuer = provider.issuer_url
         self._client_id = config.client_id
         self._meta = msgspec.convert(provider.metadata(), ProviderMetadata)
         self._key: VerificationKey | None = None
@@ -120,7 +123,7 @@ class HttpProvider:
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         assert config.issuer is not None
         self._config = config
-        self._issuer = config.issuer.rstrip("/")
+        self._issuer = self.issuer = config.issuer.rstrip("/")
         self._http = http
         self._secret = client_secret
         self._clock = clock

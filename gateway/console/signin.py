@@ -19,7 +19,7 @@ import secrets
 import time
 from collections.abc import Callable
 from html import escape
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import msgspec
@@ -62,7 +62,7 @@ LOGIN_COOKIE = "q2c_console_login"
 LOGIN_SECONDS = 600  # from leaving for the provider to coming back
 PUBLIC = "console_public"  # opt of routes that need no session
 HOME = "/console"
-_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+_SAFE = frozenset({"GET", "HEAD"})
 _NOT_NEXT = ("/console/login", "/console/callback", "/console/logout")
 HEADERS = {
     "content-security-policy": (
@@ -208,6 +208,8 @@ class ConsoleSignIn:
         ``Answered`` with the response for those who may not."""
         assert isinstance(connection, Request)
         request: Request[Any, Any, Any] = connection
+        if request.method == "OPTIONS":
+            return  # the methods a path serves are no secret
         await self.signer.ready()
         state = console_request(request.scope)
         user = await self._session(request)
@@ -240,9 +242,9 @@ class ConsoleSignIn:
     def _refused(self, request: Request[Any, Any, Any], status: int, code: str, title: str,
                  text: str) -> Response[Any]:
         if _wants_json(request):
-            body = problem_json(request.scope, status=status, code=code, title=title,  # type: ignore[arg-type]
-                                kind="forbidden" if status == 403 else "unauthorized",
-                                detail=text)
+            body = problem_json(cast("Scope", request.scope), status=status, code=code,
+                                title=title, detail=text,
+                                kind="forbidden" if status == 403 else "unauthorized")
             return Response(content=body, status_code=status,
                             media_type="application/problem+json", headers=dict(HEADERS))
         return html(message(title, text, link=("/console/login", "Sign in")), status)
@@ -256,7 +258,10 @@ class ConsoleSignIn:
         found = await self.sessions.get(key)
         now = self.clock()
         if (found is None or found.revoked_at is not None or now >= found.expires_at
-                or now >= found.last_seen_at + self.config.idle_timeout_seconds):
+                or now >= found.last_seen_at + self.config.idle_timeout_seconds
+                or found.issuer != self.provider.issuer):
+            # The browser may forget a cookie that no longer opens anything.
+            state.set_cookie = self._cookie(request, SESSION_COOKIE, "", 0).to_header(header="")
             return None
         if now - found.last_seen_at >= self._touch_every:
             await self.sessions.touch(key, now)
@@ -370,8 +375,8 @@ class ConsoleSignIn:
                                 link=("/console/login", "Start again")), 503, cookies=[gone])
         session_id = new_session_id()
         now = self.clock()
-        meta = await self.provider.metadata()
-        created = SessionRecord(user=user, issuer=meta.issuer, created_at=now, last_seen_at=now,
+        created = SessionRecord(user=user, issuer=self.provider.issuer, created_at=now,
+                                last_seen_at=now,
                                 expires_at=now + self.config.absolute_timeout_seconds)
         await self.sessions.create(session_hash(session_id), created)
         await self._audit(request, "console.sign_in", 303, user.tenant, user.subject)

@@ -101,6 +101,8 @@ class RelyingParty(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     redirect_uris: Annotated[tuple[str, ...], msgspec.Meta(min_length=1, max_length=20)]
     # ``hash_secret`` output for a confidential client; None: a public client (PKCE only).
     secret_hash: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+    # What the sign-in form says the person signs in to; None: the client id.
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
 
     def __post_init__(self) -> None:
         where = f"auth.builtin_issuer.relying_parties[{self.client_id}]"

@@ -76,8 +76,10 @@ def openid_routes(provider: OpenIdProvider) -> list[HTTPRouteHandler]:
 
     def form(request: AuthorizationRequest, status: int = 200, error: str = "",
              username: str = "") -> Response[str]:
+        party = provider.relying_parties[request.client_id]
         page = sign_in_page(action=AUTHORIZE_URL, fields=request.fields(),
-                            client=request.client_id, error=error, username=username)
+                            client=party.name or party.client_id, error=error,
+                            username=username)
         return _html(page, status, security_headers(request.redirect_uri))
 
     def checked(params: dict[str, str] | None) -> AuthorizationRequest | Response[Any]:

@@ -1,4 +1,5 @@
-"""What every browser test shares: one headless Chromium for the whole session."""
+"""What every browser test shares: one headless Chromium for the whole session, and
+axe-core for the accessibility checks."""
 
 from __future__ import annotations
 
@@ -7,10 +8,17 @@ from typing import Any
 
 import pytest
 
-from tests.support.browser import chromium
+from tests.support.browser import AXE, chromium, missing
 
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     with chromium() as driver:
         yield driver
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    if not AXE.exists():
+        missing("node_modules/axe-core (npm ci)")
+    return AXE.read_text(encoding="utf-8")

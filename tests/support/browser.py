@@ -33,12 +33,6 @@ def missing(what: str) -> None:
     pytest.skip(f"{what} is not installed (run `make browser` and `npm ci`)")
 
 
-def axe_script() -> str:
-    if not AXE.exists():
-        missing("node_modules/axe-core (npm ci)")
-    return AXE.read_text(encoding="utf-8")
-
-
 @contextmanager
 def chromium() -> Iterator[Any]:
     """A headless Chromium at desktop size, logging every request and console message."""

@@ -18,7 +18,7 @@ from tests.console.support import sign_in_browser
 from tests.e2e.console.conftest import ARTIFACTS
 from tests.e2e.console.flow_server import PASSWORDS, RECORD_URLS, FlowGateway, flow_gateway
 from tests.flow.landscape import create_quote, sap_orders
-from tests.support.browser import DESKTOP, TABLET, PageCheck, axe_script
+from tests.support.browser import DESKTOP, TABLET, PageCheck
 
 pytestmark = [pytest.mark.e2e]
 
@@ -34,8 +34,8 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlowGateway]:
 
 
 @pytest.fixture(scope="module")
-def pages(browser: Any, gateway: FlowGateway) -> Iterator[PageCheck]:
-    check = PageCheck(browser, gateway.url, axe_script(), ARTIFACTS)
+def pages(browser: Any, gateway: FlowGateway, axe_source: str) -> Iterator[PageCheck]:
+    check = PageCheck(browser, gateway.url, axe_source, ARTIFACTS)
     yield check
     check.write_axe_summary()
 

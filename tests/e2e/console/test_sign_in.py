@@ -11,7 +11,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.console.support import SignInRefused, sign_in_browser
 from tests.e2e.console.conftest import ARTIFACTS
-from tests.support.browser import screenshot
+from tests.support.browser import TABLET, PageCheck, screenshot
 
 pytestmark = [pytest.mark.e2e]
 
@@ -35,6 +35,8 @@ def test_priya_signs_in_through_the_provider_and_lands_on_the_console(
     _wait(driver, lambda d: d.find_elements(By.ID, "username"))
     assert driver.current_url.startswith(console_server + "/oauth/authorize?")
     assert driver.find_element(By.CSS_SELECTOR, "label[for=username]").text == "Username"
+    assert "to continue to the Q2C operations console" in driver.find_element(
+        By.TAG_NAME, "main").text
     screenshot(driver, ARTIFACTS / "sign-in.png")
 
     sign_in_browser(driver, console_server, "priya", "pricing-demo")
@@ -97,3 +99,22 @@ def test_signing_out_ends_the_session_for_back_and_reload(
     driver.get(console_server + "/console")
     _wait(driver, lambda d: d.find_elements(By.ID, "username"))
     assert "/oauth/authorize" in driver.current_url
+
+
+def test_the_sign_in_pages_have_no_serious_accessibility_violations(
+    driver: Any, console_server: str, axe_source: str
+) -> None:
+    pages = PageCheck(driver, console_server, axe_source, ARTIFACTS)
+    pages.open("/console", ready=lambda d: d.find_elements(By.ID, "username"))
+    assert pages.accessibility("sign-in") == []
+    with pytest.raises(SignInRefused):
+        sign_in_browser(driver, console_server, "nobody", "wrong")
+    assert pages.accessibility("sign-in-error") == []
+    pages.resize(TABLET)
+    assert not pages.overflows_horizontally()
+    screenshot(driver, ARTIFACTS / "sign-in-tablet.png")
+    pages.resize((1280, 900))
+    pages.open("/console/signed-out")
+    assert pages.accessibility("signed-out") == []
+    # Nothing was fetched from anywhere but the gateway.
+    assert all(url.startswith(console_server) for url in pages.requested_urls())
