@@ -49,6 +49,7 @@ class Viewer:
     teams: tuple[str, ...]
     csrf: str  # the hidden input every form carries
     can_act: bool = False
+    tenant: str = ""
 
 
 def esc(value: object) -> str:
@@ -83,9 +84,9 @@ def page(
         '<header class="site-header"><div class="bar">'
         '<a class="brand" href="/console/exceptions">Q2C <span>operations console</span></a>'
         '<nav aria-label="Console"><ul>' + "".join(links) + "</ul></nav>"
-        '<div class="who"><span class="who-name">Signed in as '
-        f"<strong>{esc(viewer.name)}</strong></span> "
-        f'<span class="who-role">{esc(viewer.role)} · {esc(teams)}</span>'
+        f'<div class="who"><span class="who-name">Signed in as {esc(viewer.name)} '
+        f"({esc(viewer.role)}, tenant {esc(viewer.tenant)})</span> "
+        f'<span class="who-role">{esc(teams)}</span>'
         f'<form method="post" action="/console/logout" class="inline">{viewer.csrf}'
         '<button type="submit" class="link-button">Sign out</button></form></div>'
         "</div></header>"
@@ -216,6 +217,34 @@ def money(amount: str | None, currency: str | None) -> str:
 
 def percent(rate: float) -> str:
     return f"{rate * 100:.1f}%"
+
+
+@dataclass(frozen=True, slots=True)
+class PageLinks:
+    """Where a paged list's first and next pages are (None: there is none)."""
+
+    first: str | None = None
+    next: str | None = None
+
+    @classmethod
+    def of(cls, base: str, cursor: str | None, following: str | None) -> PageLinks:
+        """``base`` is the list's URL with its filters; ``following`` the next cursor."""
+        join = "&" if "?" in base else "?"
+        return cls(
+            first=base if cursor else None,
+            next=f"{base}{join}cursor={following}" if following else None,
+        )
+
+    def nav(self, label: str) -> str:
+        links = [
+            f'<a href="{esc(href)}"{rel}>{text}</a>'
+            for href, text, rel in ((self.first, "First page", ""),
+                                    (self.next, "Next page", ' rel="next"'))
+            if href
+        ]  # fmt: skip
+        if not links:
+            return ""
+        return f'<nav class="paging" aria-label="{esc(label)}">{" ".join(links)}</nav>'
 
 
 def hidden(name: str, value: Any) -> str:

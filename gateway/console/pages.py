@@ -21,7 +21,8 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
-from domains.errors import GatewayError
+from domains.errors import GatewayError, NotConfigured
+from domains.paging import PageRequest
 from domains.quote_to_cash.clock import rfc3339
 from domains.quote_to_cash.ports import ExceptionFilter
 from domains.quote_to_cash.sla import stage_statuses
@@ -35,7 +36,7 @@ from gateway.console.actions import (
 )
 from gateway.console.auth import ConsoleUser, csrf_input
 from gateway.console.figures import WINDOWS, Dashboard, cycle_times, daily, day_range
-from gateway.console.html import Viewer, esc, html, notice, page
+from gateway.console.html import PageLinks, Viewer, esc, html, notice, page
 from gateway.console.queue import (
     ACTIVE,
     TeamScope,
@@ -87,7 +88,8 @@ class Console:
         return team_scope(user.role, user.teams, self.flow.settings.policy)
 
     def viewer(self, user: ConsoleUser, request: AnyRequest) -> Viewer:
-        return Viewer(user.name, user.role, user.teams, csrf_input(request), user.can_act)
+        return Viewer(user.name, user.role, user.teams, csrf_input(request), user.can_act,
+                      user.tenant)
 
     def actor(self, user: ConsoleUser, request: AnyRequest) -> Actor:
         trace = request_context(request.scope).trace_id  # type: ignore[arg-type]
@@ -119,6 +121,14 @@ def _back(form: dict[str, str], fallback: str) -> str:
     if back.startswith("/console/") and "//" not in back and "\\" not in back:
         return back
     return fallback
+
+
+def _links(flow: Flow, paging: PageRequest, found: int, base: str,
+           cursor: str | None) -> PageLinks:
+    """A page of ``paging.limit`` read with one more row: links to the first page and,
+    when that extra row came back, to the next."""
+    following = paging.offset + paging.limit if found > paging.limit else None
+    return PageLinks.of(base, cursor, flow.pager.cursor(paging, following))
 
 
 def error_page(viewer: Viewer, status: int, title: str, text: str) -> Response[str]:
@@ -164,17 +174,20 @@ def _queue_routes(console: Console) -> list[HTTPRouteHandler]:
                 user.tenant, where, paging.offset, paging.limit + 1
             )
             counts = await flow.exceptions.counts(user.tenant, counts_filter(scope))
+        except NotConfigured as disabled:  # no flow here: nothing to queue, not an error
+            main = "<h1>Exception queue</h1>" + notice(esc(disabled.detail), "info")
+            return html(page("Exception queue", main, current="exceptions", viewer=viewer))
         except GatewayError as error:
             return _failure(viewer, error)
-        more = len(items) > paging.limit
+        query = chosen.query()
         data = QueuePage(
             filters=chosen,
             issues=issues,
             items=items[: paging.limit],
             counts=counts,
             scope=scope,
-            next_cursor=flow.pager.cursor(paging, paging.offset + paging.limit if more else None),
-            cursor=cursor,
+            links=_links(flow, paging, len(items),
+                         "/console/exceptions" + (f"?{query}" if query else ""), cursor),
             refresh_seconds=console.config.refresh_seconds,
             done=ACTION_TITLES.get(params.get("done", ""), ""),
         )
@@ -274,16 +287,10 @@ def _other_routes(console: Console) -> list[HTTPRouteHandler]:
             )  # fmt: skip
         except GatewayError as error:
             return _failure(viewer, error)
-        following = flow.pager.cursor(
-            paging, paging.offset + paging.limit if len(found) > paging.limit else None
-        )
         base = "/console/transactions" + (f"?state={state}" if state else "")
-        join = "&" if state else "?"
         return html(transactions_page(
             found[: paging.limit], viewer, datetime.now(UTC), state=state,
-            states=TRANSACTION_STATES,
-            next_href=f"{base}{join}cursor={following}" if following else None,
-            first_href=base if cursor else None,
+            states=TRANSACTION_STATES, links=_links(flow, paging, len(found), base, cursor),
         ))  # fmt: skip
 
     @get("/console/transactions/{transaction_id:str}", include_in_schema=False)
@@ -326,16 +333,11 @@ def _other_routes(console: Console) -> list[HTTPRouteHandler]:
             )
         except GatewayError as error:
             return _failure(viewer, error)
-        following = flow.pager.cursor(
-            paging, paging.offset + paging.limit if len(items) > paging.limit else None
-        )
         base = "/console/dead-letters" + ("?state=all" if show_all else "")
-        join = "&" if show_all else "?"
         done = params.get("done", "")
         return html(dead_letters_page(
             items[: paging.limit], viewer, datetime.now(UTC), show_all=show_all,
-            next_href=f"{base}{join}cursor={following}" if following else None,
-            first_href=base if cursor else None,
+            links=_links(flow, paging, len(items), base, cursor),
             done=ACTION_TITLES["replay"] if done == "replay" else "",
         ))  # fmt: skip
 

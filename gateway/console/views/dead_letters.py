@@ -8,6 +8,7 @@ from datetime import datetime
 
 from domains.quote_to_cash.records import ACTIVE_EXCEPTION_STATES, ExceptionItem
 from gateway.console.html import (
+    PageLinks,
     Viewer,
     age,
     esc,
@@ -54,8 +55,7 @@ def dead_letters_page(
     now: datetime,
     *,
     show_all: bool,
-    next_href: str | None,
-    first_href: str | None,
+    links: PageLinks,
     done: str = "",
     error: str = "",
 ) -> str:
@@ -81,13 +81,7 @@ def dead_letters_page(
         if show_all
         else '<a href="/console/dead-letters?state=all">Include replayed and closed ones</a>'
     )
-    links = [
-        f'<a href="{esc(h)}"{r}>{t}</a>'
-        for h, t, r in ((first_href, "First page", ""), (next_href, "Next page", ' rel="next"'))
-        if h
-    ]
-    nav = (f'<nav class="paging" aria-label="Pages of dead letters">{" ".join(links)}</nav>'
-           if links else "")
+    nav = links.nav("Pages of dead letters")
     banner = notice(esc(done), "ok") if done else ""
     banner += notice(esc(error), "error") if error else ""
     main = (

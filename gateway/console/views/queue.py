@@ -11,6 +11,7 @@ from domains.quote_to_cash.records import ACTIVE_EXCEPTION_STATES, ExceptionItem
 from domains.quote_to_cash.taxonomy import ERROR_CLASSES
 from gateway.console.html import (
     STATIC,
+    PageLinks,
     Viewer,
     age,
     badge,
@@ -40,8 +41,7 @@ class QueuePage:
     items: Sequence[ExceptionItem]
     counts: Mapping[str, int]  # open or assigned items per team the user sees
     scope: TeamScope
-    next_cursor: str | None
-    cursor: str | None
+    links: PageLinks
     refresh_seconds: int
     done: str = ""
 
@@ -172,17 +172,7 @@ def queue_page(data: QueuePage, viewer: Viewer, subject: str, now: datetime) -> 
         css="queue",
         empty="No exceptions match these filters.",
     )
-    paging = []
-    if data.cursor:
-        first = "/console/exceptions" + (f"?{data.filters.query()}" if data.filters.narrowed
-                                         else "")
-        paging.append(f'<a href="{esc(first)}">First page</a>')
-    if data.next_cursor:
-        query = data.filters.query()
-        href = f"/console/exceptions?{query}{'&' if query else ''}cursor={data.next_cursor}"
-        paging.append(f'<a href="{esc(href)}" rel="next">Next page</a>')
-    nav = (f'<nav class="paging" aria-label="Pages of the queue">{" ".join(paging)}</nav>'
-           if paging else "")
+    nav = data.links.nav("Pages of the queue")
     banner = ""
     if data.done:
         banner = notice(esc(data.done))

@@ -14,6 +14,7 @@ from contracts.events import CloudEvent
 from domains.quote_to_cash.records import ExceptionItem, StepEntry, Transaction
 from domains.quote_to_cash.sla import StageStatus
 from gateway.console.html import (
+    PageLinks,
     Viewer,
     duration,
     esc,
@@ -233,8 +234,7 @@ def transactions_page(
     *,
     state: str,
     states: Sequence[str],
-    next_href: str | None,
-    first_href: str | None,
+    links: PageLinks,
 ) -> str:
     rows = [
         (
@@ -260,13 +260,7 @@ def transactions_page(
         '<input id="tx-id" name="id" placeholder="txn_…" autocomplete="off"></div>'
         '<div class="form-actions"><button type="submit">Show</button></div></form>'
     )
-    links = [
-        f'<a href="{esc(h)}"{r}>{t}</a>'
-        for h, t, r in ((first_href, "Newest", ""), (next_href, "Older", ' rel="next"'))
-        if h
-    ]
-    nav = (f'<nav class="paging" aria-label="Pages of transactions">{" ".join(links)}</nav>'
-           if links else "")
+    nav = links.nav("Pages of transactions")
     main = (
         "<h1>Transactions</h1>"
         '<p class="lead">Accepted quotes on their way to cash, newest first.</p>'

@@ -11,7 +11,6 @@ demo users in and issues client-credentials tokens to the test's API client.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ import httpx
 from policies.auth import hash_secret
 from policies.auth.config import DEMO_USERS
 from policies.auth.scopes import ALL_SCOPES
-from tests.flow.landscape import ENV, Landscape, landscape
+from tests.flow.landscape import ENV, Landscape, environment, landscape, systems_toml
 from tests.support.processes import Q2C, ServerProcess
 from tests.support.servers import free_port
 
@@ -61,7 +60,6 @@ role = {_toml(u.role)}
 def write_config(directory: Path, land: Landscape) -> Path:
     scopes = ", ".join(_toml(s) for s in sorted(ALL_SCOPES))
     users = demo_users_toml()
-    upstream = "timeout_seconds = 3\nmax_retries = 0\n"
     record_urls = "".join(f"{k} = {_toml(v)}\n" for k, v in RECORD_URLS.items())
     path = directory / "gateway.toml"
     path.write_text(
@@ -83,43 +81,7 @@ refresh_seconds = 1
 
 [console.record_urls]
 {record_urls}
-[systems.salesforce]
-kind = "salesforce"
-base_url = "{land.urls["salesforce"]}"
-access_token_env = "FLOW_SF_TOKEN"
-[systems.salesforce.upstream]
-{upstream}
-[systems.sap_s4hana]
-kind = "sap_s4hana"
-base_url = "{land.urls["sap_s4hana"]}"
-user_env = "FLOW_SAP_USER"
-password_env = "FLOW_SAP_PASSWORD"
-[systems.sap_s4hana.upstream]
-{upstream}
-[systems.stripe]
-kind = "stripe"
-base_url = "{land.urls["stripe"]}"
-api_key_env = "FLOW_STRIPE_KEY"
-[systems.stripe.upstream]
-{upstream}
-[systems.avalara]
-kind = "avalara"
-base_url = "{land.urls["avalara"]}"
-account_id_env = "FLOW_AVATAX_ACCOUNT"
-license_key_env = "FLOW_AVATAX_LICENSE"
-[systems.avalara.upstream]
-{upstream}
-[ownership]
-customers = "salesforce"
-prices = "salesforce"
-quotes = "salesforce"
-products = "sap_s4hana"
-orders = "sap_s4hana"
-erp_customers = "sap_s4hana"
-invoices = "stripe"
-payments = "stripe"
-tax = "avalara"
-
+{systems_toml(land)}
 [auth.builtin_issuer]
 key_file = "{directory / "issuer-key.pem"}"
 [[auth.builtin_issuer.clients]]
@@ -192,34 +154,25 @@ class FlowGateway:
 
 @contextlib.contextmanager
 def flow_gateway(directory: Path) -> Iterator[FlowGateway]:
-    saved = {k: os.environ.get(k) for k in ENV}
-    os.environ.update(ENV)
-    try:
-        with landscape() as land:
-            config = write_config(directory, land)
-            port = free_port()
-            server = ServerProcess(
-                [Q2C, "serve", "--config", str(config), "--port", str(port)],
-                port,
-                {**ENV, "Q2C_HOME": str(directory / "home")},
-            )
-            server.start()
-            try:
-                token = httpx.post(
-                    f"{server.url}/oauth/token",
-                    data={"grant_type": "client_credentials", "client_id": CLIENT,
-                          "client_secret": SECRET},
-                    timeout=10,
-                )  # fmt: skip
-                assert token.status_code == 200, token.text
-                headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-                with httpx.Client(base_url=server.url, headers=headers, timeout=15) as api:
-                    yield FlowGateway(server.url, land, api)
-            finally:
-                server.stop()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with environment(), landscape() as land:
+        config = write_config(directory, land)
+        port = free_port()
+        server = ServerProcess(
+            [Q2C, "serve", "--config", str(config), "--port", str(port)],
+            port,
+            {**ENV, "Q2C_HOME": str(directory / "home")},
+        )
+        server.start()
+        try:
+            token = httpx.post(
+                f"{server.url}/oauth/token",
+                data={"grant_type": "client_credentials", "client_id": CLIENT,
+                      "client_secret": SECRET},
+                timeout=10,
+            )  # fmt: skip
+            assert token.status_code == 200, token.text
+            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            with httpx.Client(base_url=server.url, headers=headers, timeout=15) as api:
+                yield FlowGateway(server.url, land, api)
+        finally:
+            server.stop()
