@@ -11,6 +11,7 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Contact, License, Tag
 
+from gateway.console import console_router
 from gateway.openapi_governance import SERVERS, document_policies
 from gateway.policy_chain import edge, policy_middleware
 from gateway.portal.routes import Portal, PortalSchemaViewer, portal_routes
@@ -36,6 +37,7 @@ from gateway.routes.v2.orders import OrderControllerV2
 from gateway.settings import Settings, embedded_settings
 from gateway.wiring import Runtime, build_runtime
 from policies.audit import audit_routes
+from policies.auth.idp_routes import openid_routes
 from policies.auth.openapi import security_components
 from policies.auth.routes import issuer_routes
 from policies.metrics import MetricsListener, governance_route, metrics_route
@@ -141,7 +143,12 @@ def create_litestar(settings: Settings, runtime: Runtime | None = None) -> Lites
     v2 = Router(path="/v2", route_handlers=[OrderControllerV2])
     handlers: list[Any] = [v1, v2, live, ready, *ops_routes(runtime)]
     if runtime.issuer is not None:
-        handlers.extend(issuer_routes(runtime.issuer, settings.auth, runtime.client_registry))
+        handlers.extend(issuer_routes(runtime.issuer, settings.auth, runtime.client_registry,
+                                      runtime.openid_provider))
+    if runtime.openid_provider is not None:
+        handlers.extend(openid_routes(runtime.openid_provider))
+    if settings.console.enabled:
+        handlers.append(console_router(settings, runtime))
     if settings.portal.enabled:
         handlers.extend(portal_routes(Portal(settings, runtime.client_registry, runtime.issuer)))
     app = Litestar(

@@ -147,6 +147,28 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_auth(args: argparse.Namespace) -> int:
+    """``q2c auth hash-password``: the argon2id PHC string of a password read from stdin
+    (the first line), for ``[[auth.builtin_issuer.users]] password_hash``."""
+    from policies.auth.passwords import hash_password
+
+    if sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("q2c auth hash-password: the passwords differ", file=sys.stderr)
+            return 2
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        print(hash_password(password))
+    except ValueError as exc:
+        print(f"q2c auth hash-password: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def cmd_governance(args: argparse.Namespace) -> int:
     """Print the governance report of a running gateway (its metrics live in that process)."""
     import httpx
@@ -344,6 +366,12 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--tenant", default="sandbox")
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     token.set_defaults(func=cmd_token)
+
+    auth = sub.add_parser("auth", help="the built-in issuer's users")
+    auth_sub = auth.add_subparsers(dest="action", required=True)
+    auth_sub.add_parser("hash-password",
+                        help="print the argon2id hash of a password read from stdin")
+    auth.set_defaults(func=cmd_auth)
 
     governance = sub.add_parser("governance", help="API governance from live metrics")
     governance_sub = governance.add_subparsers(dest="action", required=True)

@@ -15,6 +15,7 @@ import msgspec
 
 from domains.ownership import OwnershipMap, OwnershipRule
 from domains.paging import DEFAULT_MAX_SCAN, MAX_LIMIT, MAX_OFFSET
+from gateway.console.config import ConsoleConfig
 from gateway.flow.settings import FlowSettings
 from gateway.home import local_secret
 from gateway.portal.config import PortalConfig
@@ -47,6 +48,15 @@ class ServerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     # Base of problem ``type`` URIs; default ``{public_url or http://host:port}/problems/``,
     # which this gateway serves (a page per problem kind in the portal).
     problem_base_url: str | None = None
+
+    def origin(self) -> str:
+        """Where browsers reach this gateway: ``public_url``, else the listening address
+        (a wildcard address as the loopback one)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host  # noqa: S104
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}"
 
     def problem_type_base(self) -> str:
         if self.problem_base_url:
@@ -129,6 +139,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # The quote-to-cash transactions: engine, database, business rules.
     flow: FlowSettings = msgspec.field(default_factory=FlowSettings)
     portal: PortalConfig = msgspec.field(default_factory=PortalConfig)
+    # The operations console at /console and how people sign in to it.
+    console: ConsoleConfig = msgspec.field(default_factory=ConsoleConfig)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     def __post_init__(self) -> None:
@@ -150,6 +162,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         for name, system in self.systems.items():
             if not system.sandbox and (missing := system.missing_credentials()):
                 raise ValueError(f"systems.{name}: {missing}")
+        for name in self.console.record_urls:
+            if name not in self.systems:
+                raise ValueError(f"console.record_urls.{name}: there is no system {name!r} "
+                                 f"(systems: {', '.join(sorted(self.systems))})")
 
     def ownership_map(self) -> OwnershipMap:
         configured = self.ownership or _default_ownership()

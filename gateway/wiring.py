@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
@@ -25,6 +27,9 @@ from domains.quote.service import QuoteService
 from domains.submission import SubmissionLedger, SubmissionPolicy, Submissions
 from domains.tenancy import CrosswalkFactory, RecordOwners
 from gateway import embedded
+from gateway.console.config import console_relying_party
+from gateway.console.sessions import ConsoleSessionStore, CookieSigner
+from gateway.home import local_secret
 from gateway.routes.common import (
     INVOICE_CREATE,
     KEYED_OPERATIONS,
@@ -35,12 +40,15 @@ from gateway.settings import Settings, UpstreamClientSettings, cursor_key, env_s
 from gateway.stores.cache import CachedCrosswalks, CachedRecordOwners, RedisCache
 from gateway.stores.sql import migrate
 from gateway.stores.sql.audit import SqlAuditStore
+from gateway.stores.sql.authorization_codes import SqlAuthorizationCodes
 from gateway.stores.sql.clients import SqlClientRegistry
+from gateway.stores.sql.console_sessions import SqlConsoleSessions
 from gateway.stores.sql.crosswalk import SqlCrosswalks, SqlRecordOwners
 from gateway.stores.sql.engine import Database
 from gateway.stores.sql.idempotency import SqlIdempotencyStore
 from gateway.stores.sql.submissions import SqlSubmissionLedger
 from policies.audit import AuditStore
+from policies.audit.entry import make_entry, record
 from policies.auth import (
     ClientRegistry,
     Issuer,
@@ -48,6 +56,9 @@ from policies.auth import (
     TokenVerifier,
     build_verifier,
 )
+from policies.auth.codes import AuthorizationCodeStore
+from policies.auth.config import RelyingParty
+from policies.auth.idp import OpenIdProvider, SignInEvent, SignInHook
 from policies.context import sor_observer
 from policies.idempotency import IdempotencyStore
 from policies.idempotency.middleware import DEFAULT_LEASE_SECONDS
@@ -117,12 +128,21 @@ class Runtime:
     # Clients registered at run time (the portal's sandbox apps), beside configured ones.
     client_registry: ClientRegistry = field(default_factory=MemoryClientRegistry)
     pager: Pager | None = None
+    # The wall clock sessions and sign-in codes are timed by (tests move it).
+    clock: Callable[[], float] = time.time
+    # The built-in issuer as an OpenID provider, its codes, and the console's sessions.
+    openid_provider: OpenIdProvider | None = None
+    authorization_codes: AuthorizationCodeStore | None = None
+    console_sessions: ConsoleSessionStore | None = None
+    console_signer: CookieSigner | None = None
 
     async def start(self) -> None:
         if self.pager is not None:
             self.pager.key()  # a missing or short cursor key stops the start, by name
         await self.database.prepare()
         await self.verifier.warm_up()
+        if self.settings.console.enabled and self.console_signer is not None:
+            await self.console_signer.ready()  # a missing session key stops the start
         if self.flow is not None:
             await self.flow.open()
 
@@ -394,6 +414,22 @@ def build_runtime(
         client_registry=client_registry,
         pager=pager,
     )
+    if settings.console.enabled:
+        runtime.console_sessions = SqlConsoleSessions(database)
+        runtime.console_signer = CookieSigner(_console_key(settings, issuer))
+    if issuer is not None:
+        codes = SqlAuthorizationCodes(database)
+        runtime.authorization_codes = codes
+        audit = audit_store if settings.audit.enabled else None
+        runtime.openid_provider = OpenIdProvider(
+            issuer,
+            settings.auth.builtin_issuer,
+            issuer_url=settings.server.origin(),
+            relying_parties=relying_parties(settings),
+            codes=codes,
+            clock=lambda: runtime.clock(),
+            on_sign_in=_audited_sign_ins(audit, settings) if audit is not None else None,
+        )
     if settings.flow.enabled:
         from gateway.flow.runtime import build_flow
 
@@ -404,6 +440,57 @@ def build_runtime(
             )
         runtime.flow = build_flow(runtime, role=role, runs_workflows=run_workflows)
     return runtime
+
+
+def relying_parties(settings: Settings) -> tuple[RelyingParty, ...]:
+    """The built-in issuer's OpenID Connect clients: the configured ones, and the
+    console when it signs in here and is not configured already."""
+    configured = settings.auth.builtin_issuer.relying_parties
+    console = console_relying_party(settings.console, settings.server.origin())
+    if console is None or any(p.client_id == console.client_id for p in configured):
+        return configured
+    return (*configured, console)
+
+
+def _console_key(settings: Settings, issuer: Issuer | None) -> Callable[[], bytes]:
+    """The console's cookie-signing key: configured, else derived from the built-in
+    issuer's key (every process sharing that file agrees), else generated once into
+    the gateway's home folder (processes on this machine agree)."""
+    name = settings.console.session_secret_env
+
+    def key() -> bytes:
+        if name is not None:
+            value = os.environ.get(name, "")
+            if len(value) < 32:
+                raise SystemExit(f"console.session_secret_env: {name} must hold at least 32 "
+                                 "characters")
+            return value.encode()
+        if issuer is not None:
+            return issuer.derived_secret(b"console session")
+        return local_secret("console-session.key")
+
+    return key
+
+
+def _audited_sign_ins(audit: AuditStore, settings: Settings) -> SignInHook:
+    """Password sign-ins at the built-in issuer, in the audit trail: who (as typed),
+    the tenant when the user exists, and whether it worked."""
+    tenants = {user.username: user.tenant for user in settings.auth.builtin_issuer.users}
+
+    async def audited(event: SignInEvent) -> None:
+        signed_in = event.user is not None
+        entry = make_entry(
+            tenant=tenants.get(event.username, "-"),
+            consumer=f"user:{event.username or '-'}",
+            operation="idp.sign_in" if signed_in else "idp.sign_in_failed",
+            status=303 if signed_in else 401,
+            method="POST",
+            route="/oauth/authorize",
+            trace_id=event.trace_id,
+        )
+        await record(audit, entry)
+
+    return audited
 
 
 # Room for the gateway's own work (its database round trips) on top of the time the

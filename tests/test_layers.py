@@ -36,6 +36,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "hiredis",  # the rate limiter's pipelined Redis connection
             "jwt",
             "cryptography",
+            "argon2",  # people's passwords at the built-in issuer's sign-in form
             "opentelemetry",
             "prometheus_client",
         }

@@ -38,6 +38,10 @@ class ExceptionQueue:
     ) -> list[ExceptionItem]:
         return await self._store.exceptions(tenant, where, offset, limit)
 
+    async def counts(self, tenant: str, where: ExceptionFilter) -> dict[str, int]:
+        """How many items match, per owning team (the queue's counts)."""
+        return await self._store.exception_counts(tenant, where)
+
     async def get(self, tenant: str, exception_id: str) -> ExceptionItem:
         item = await self._store.exception(tenant, exception_id)
         if item is None:

@@ -61,6 +61,14 @@ class ExceptionFilter(msgspec.Struct, frozen=True, kw_only=True):
     legal_entity: str | None = None
     older_than_seconds: float | None = None
     transaction_id: str | None = None
+    # Any of these teams / states (None: no restriction); an operator's queue is the
+    # teams they belong to, "active" is open or assigned.
+    owners: tuple[str, ...] | None = None
+    states: tuple[str, ...] | None = None
+    # The quote total the exception is about, inclusive bounds (decimal text); items
+    # whose amount is not known never match a bound.
+    min_amount: str | None = None
+    max_amount: str | None = None
 
 
 class TransactionStore(Protocol):
@@ -84,12 +92,26 @@ class TransactionStore(Protocol):
 
     async def exception(self, tenant: str, exception_id: str) -> ExceptionItem | None: ...
 
+    async def exception_counts(self, tenant: str, where: ExceptionFilter) -> dict[str, int]:
+        """Matching items per owning team."""
+        ...
+
+    async def exception_activity(
+        self, tenant: str, where: ExceptionFilter, since: str
+    ) -> list[tuple[str, int, int]]:
+        """(UTC day, opened, closed) per day since ``since``, oldest first."""
+        ...
+
     async def save_exception(self, item: ExceptionItem, *, touch_transaction: bool) -> None:
         """Persist an operator's change (state, comment, action)."""
         ...
 
     async def events_after(
         self, tenant: str, after: int, limit: int
+    ) -> list[tuple[int, CanonicalEvent]]: ...
+
+    async def events_of(
+        self, tenant: str, transaction_id: str, limit: int
     ) -> list[tuple[int, CanonicalEvent]]: ...
 
     async def all_for_sla(self, tenant: str, since: str) -> list[Transaction]: ...

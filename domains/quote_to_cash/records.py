@@ -38,6 +38,7 @@ StepStatus = Literal["succeeded", "failed", "waiting", "skipped"]
 ExceptionKind = Literal["exception", "dead_letter"]
 ExceptionState = Literal["open", "assigned", "resolved", "dismissed"]
 ACTIVE_EXCEPTION_STATES: frozenset[str] = frozenset({"open", "assigned"})
+CLOSED_EXCEPTION_STATES: tuple[str, ...] = ("resolved", "dismissed")
 
 
 class Finding(msgspec.Struct, frozen=True, kw_only=True):
@@ -130,6 +131,9 @@ class ExceptionItem(msgspec.Struct, kw_only=True):
     actions: list[ActionEntry] = []
     created_at: str
     updated_at: str
+    # The quote's total, as decimal text, when it was known at the stop.
+    amount: str | None = None
+    currency: str | None = None
 
 
 class Decision(msgspec.Struct, frozen=True, kw_only=True):

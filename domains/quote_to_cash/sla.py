@@ -3,7 +3,7 @@ figures operations reports: order fallout, manual touches, close-to-cash time.""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -54,6 +54,14 @@ def stage_statuses(
     transaction: Transaction, targets: SlaTargets, now: datetime
 ) -> list[StageStatus]:
     result = []
+    seen: dict[str, datetime] = {}
+
+    def parsed(stamp: str) -> datetime:  # a milestone ends one stage and starts the next
+        moment = seen.get(stamp)
+        if moment is None:
+            moment = seen[stamp] = parse(stamp)
+        return moment
+
     for stage, start_field, end_field in STAGES:
         target = float(getattr(targets, stage))
         start = getattr(transaction, start_field)
@@ -65,8 +73,8 @@ def stage_statuses(
                 )
             )
             continue
-        finish = parse(end) if end else now
-        elapsed = (finish - parse(start)).total_seconds()
+        finish = parsed(end) if end else now
+        elapsed = (finish - parsed(start)).total_seconds()
         if end is not None:
             status: Literal["not_started", "running", "met", "breached"] = (
                 "met" if elapsed <= target else "breached"
@@ -91,35 +99,43 @@ def breached(transaction: Transaction, targets: SlaTargets, now: datetime) -> li
 
 
 def report(
-    transactions: Iterable[Transaction], targets: SlaTargets, now: datetime, open_exceptions: int
+    transactions: Iterable[Transaction],
+    targets: SlaTargets,
+    now: datetime,
+    open_exceptions: int,
+    statuses: Sequence[list[StageStatus]] | None = None,
 ) -> SlaReport:
+    """The figures of ``transactions``; ``statuses`` are their ``stage_statuses`` when
+    the caller worked them out already (same order)."""
     listed = list(transactions)
-    figures = []
-    for stage, _, _ in STAGES:
-        durations: list[float] = []
-        running = breaches = 0
-        for transaction in listed:
-            status = next(s for s in stage_statuses(transaction, targets, now) if s.stage == stage)
+    if statuses is None:
+        statuses = [stage_statuses(t, targets, now) for t in listed]
+    ends = {stage: end for stage, _, end in STAGES}
+    durations: dict[StageName, list[float]] = {stage: [] for stage, _, _ in STAGES}
+    running = dict.fromkeys(durations, 0)
+    breaches = dict.fromkeys(durations, 0)
+    for transaction, stages in zip(listed, statuses, strict=True):
+        for status in stages:
+            stage = status.stage
             if status.status == "breached":
-                breaches += 1
-            if status.status in ("met", "breached") and getattr(
-                transaction, dict((s, e) for s, _, e in STAGES)[stage]
-            ):
+                breaches[stage] += 1
+            if status.status in ("met", "breached") and getattr(transaction, ends[stage]):
                 assert status.elapsed_seconds is not None
-                durations.append(status.elapsed_seconds)
+                durations[stage].append(status.elapsed_seconds)
             elif status.status in ("running", "breached"):
-                running += 1
-        figures.append(
-            StageFigures(
-                stage=stage,
-                target_seconds=float(getattr(targets, stage)),
-                completed=len(durations),
-                running=running,
-                breached=breaches,
-                p50_seconds=percentile(durations, 50),
-                p95_seconds=percentile(durations, 95),
-            )
+                running[stage] += 1
+    figures = [
+        StageFigures(
+            stage=stage,
+            target_seconds=float(getattr(targets, stage)),
+            completed=len(durations[stage]),
+            running=running[stage],
+            breached=breaches[stage],
+            p50_seconds=percentile(durations[stage], 50),
+            p95_seconds=percentile(durations[stage], 95),
         )
+        for stage, _, _ in STAGES
+    ]
     total = len(listed)
     fallout = sum(1 for t in listed if t.order_fallout)
     touched = sum(1 for t in listed if t.manual_touches > 0)

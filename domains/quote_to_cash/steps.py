@@ -79,6 +79,7 @@ class QuoteToCash:
             "; ".join(f.message for f in findings),
             source.system,
             tuple(msgspec.structs.asdict(f) for f in findings),
+            facts={"amount": quote.total, "currency": quote.currency},
         )
 
     async def erp_customer(self, tenant: str, validated: Validated) -> tuple[str, str]:

@@ -104,6 +104,7 @@ class StepFailed(Exception):
         system: str = "",
         findings: tuple[dict[str, str], ...] = (),
         retry_after: float | None = None,
+        facts: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.error_class: ErrorClass = error_class
@@ -113,6 +114,9 @@ class StepFailed(Exception):
         self.findings = findings
         # Seconds the failing system (or the submission ledger) asked us to wait.
         self.retry_after = retry_after
+        # What the step learnt before it failed and the exception should carry (the
+        # quote's ``amount`` and ``currency``, read while validating).
+        self.facts = dict(facts or {})
 
     @property
     def retryable(self) -> bool:
@@ -128,6 +132,7 @@ class StepFailed(Exception):
                 self.system,
                 self.findings,
                 self.retry_after,
+                self.facts,
             ),
         )
 

@@ -321,6 +321,10 @@ class StepRunner:
                 compensation=compensation,
                 created_at=now,
                 updated_at=now,
+                amount=self.validated.total if self.validated else failure.facts.get("amount"),
+                currency=(
+                    self.validated.currency if self.validated else failure.facts.get("currency")
+                ),
             )
             kind_event = {"dead_letter": ev.DEAD_LETTERED}.get(
                 kind, ev.NEEDS_ATTENTION if state == "needs_attention" else ev.EXCEPTION_RAISED

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -21,6 +22,7 @@ from domains.quote_to_cash.ports import (
     TransactionChange,
 )
 from domains.quote_to_cash.records import (
+    CLOSED_EXCEPTION_STATES,
     ActionEntry,
     Comment,
     ExceptionItem,
@@ -109,6 +111,26 @@ class SqlTransactionStore:
         async with self._db.writing() as conn:
             await self._apply(conn, change)
 
+    async def load(
+        self, transactions: Sequence[Transaction], changes: Sequence[TransactionChange]
+    ) -> None:
+        """Bulk load: record ``transactions`` and apply ``changes`` in one database
+        transaction, as ``create`` and ``apply`` would one by one (a seeded store for
+        benchmarks and demos)."""
+        rows = [
+            {k: v for k, v in msgspec.structs.asdict(t).items() if k in _TX_FIELDS}
+            for t in transactions
+        ]
+        async with self._db.writing() as conn:
+            if rows:
+                await conn.execute(
+                    self._insert(tables.transactions)
+                    .values(rows)
+                    .on_conflict_do_nothing(index_elements=["id"])
+                )
+            for change in changes:
+                await self._apply(conn, change)
+
     async def _apply(self, conn: AsyncConnection, change: TransactionChange) -> None:
         t = tables.transactions
         values: dict[str, Any] = dict(change.fields)
@@ -163,24 +185,43 @@ class SqlTransactionStore:
         self, tenant: str, where: ExceptionFilter, offset: int, limit: int
     ) -> list[ExceptionItem]:
         e = tables.exceptions
-        query = sa.select(e).where(e.c.tenant == tenant)
-        for column, value in (
-            (e.c.kind, where.kind),
-            (e.c.error_class, where.error_class),
-            (e.c.owner, where.owner),
-            (e.c.state, where.state),
-            (e.c.legal_entity, where.legal_entity),
-            (e.c.transaction_id, where.transaction_id),
-        ):
-            if value is not None:
-                query = query.where(column == value)
-        if where.older_than_seconds is not None:
-            cutoff = datetime.now(UTC) - timedelta(seconds=where.older_than_seconds)
-            query = query.where(e.c.created_at <= rfc3339(cutoff))
+        query = _where(sa.select(e), tenant, where)
         query = query.order_by(e.c.created_at, e.c.id).offset(offset).limit(limit)
         async with self._db.reading() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [_exception(r) for r in rows]
+
+    async def exception_counts(self, tenant: str, where: ExceptionFilter) -> dict[str, int]:
+        """How many items match ``where``, per owning team."""
+        e = tables.exceptions
+        query = _where(sa.select(e.c.owner, sa.func.count()), tenant, where).group_by(e.c.owner)
+        async with self._db.reading() as conn:
+            rows = (await conn.execute(query)).all()
+        return {str(owner): int(count) for owner, count in rows}
+
+    async def exception_activity(
+        self, tenant: str, where: ExceptionFilter, since: str
+    ) -> list[tuple[str, int, int]]:
+        """Per UTC day since ``since``: (day, items opened, items closed), where an item
+        is closed on the day of its last change once resolved or dismissed."""
+        e = tables.exceptions
+        opened_day = sa.func.substr(e.c.created_at, 1, 10)
+        closed_day = sa.func.substr(e.c.updated_at, 1, 10)
+        opened = _where(sa.select(opened_day, sa.func.count()), tenant, where).where(
+            e.c.created_at >= since
+        )
+        closed = _where(sa.select(closed_day, sa.func.count()), tenant, where).where(
+            e.c.updated_at >= since, e.c.state.in_(CLOSED_EXCEPTION_STATES)
+        )
+        async with self._db.reading() as conn:
+            opened_rows = (await conn.execute(opened.group_by(opened_day))).all()
+            closed_rows = (await conn.execute(closed.group_by(closed_day))).all()
+        days: dict[str, list[int]] = {}
+        for day, count in opened_rows:
+            days.setdefault(str(day), [0, 0])[0] = int(count)
+        for day, count in closed_rows:
+            days.setdefault(str(day), [0, 0])[1] = int(count)
+        return [(day, o, c) for day, (o, c) in sorted(days.items())]
 
     async def exception(self, tenant: str, exception_id: str) -> ExceptionItem | None:
         e = tables.exceptions
@@ -231,36 +272,45 @@ class SqlTransactionStore:
         )
         async with self._db.reading() as conn:
             rows = (await conn.execute(query)).mappings().all()
-        return [
-            (
-                int(r["position"]),
-                CanonicalEvent(
-                    id=r["id"],
-                    type=r["type"],
-                    tenant=r["tenant"],
-                    transaction_id=r["transaction_id"],
-                    subject=r["subject"],
-                    time=r["time"],
-                    data=r["data"],
-                    traceparent=r["traceparent"],
-                ),
-            )
-            for r in rows
-        ]
+        return [(int(r["position"]), _event(r)) for r in rows]
+
+    async def events_of(
+        self, tenant: str, transaction_id: str, limit: int
+    ) -> list[tuple[int, CanonicalEvent]]:
+        """A transaction's events in the order they were appended."""
+        ev = tables.events
+        query = (
+            sa.select(ev)
+            .where(ev.c.transaction_id == transaction_id, ev.c.tenant == tenant)
+            .order_by(ev.c.position)
+            .limit(limit)
+        )
+        async with self._db.reading() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [(int(r["position"]), _event(r)) for r in rows]
 
     async def all_for_sla(self, tenant: str, since: str) -> list[Transaction]:
+        """The tenant's transactions accepted since ``since``, with the fields the SLA
+        figures read (milestones, state, fallout, touches; no parties, no timeline):
+        a dashboard's 30 days are thousands of rows, read in one indexed range."""
         t = tables.transactions
+        columns = (
+            t.c.id, t.c.quote_id, t.c.state, t.c.accepted_at, t.c.ordered_at,
+            t.c.invoiced_at, t.c.paid_at, t.c.ended_at, t.c.updated_at, t.c.order_fallout,
+            t.c.manual_touches,
+        )  # fmt: skip
+        query = sa.select(*columns).where(t.c.tenant == tenant, t.c.accepted_at >= since)
         async with self._db.reading() as conn:
-            rows = (
-                (
-                    await conn.execute(
-                        sa.select(t).where(t.c.tenant == tenant, t.c.accepted_at >= since)
-                    )
-                )
-                .mappings()
-                .all()
+            rows = (await conn.execute(query)).all()
+        return [
+            Transaction(
+                id=id_, tenant=tenant, quote_id=quote, state=state, accepted_at=accepted,
+                ordered_at=ordered, invoiced_at=invoiced, paid_at=paid, ended_at=ended,
+                updated_at=updated, order_fallout=bool(fallout), manual_touches=touches,
             )
-        return [_transaction(r) for r in rows]
+            for (id_, quote, state, accepted, ordered, invoiced, paid, ended, updated, fallout,
+                 touches) in rows
+        ]  # fmt: skip
 
     async def count_exceptions(self, tenant: str | None, kind: str) -> int:
         e = tables.exceptions
@@ -273,6 +323,56 @@ class SqlTransactionStore:
             query = query.where(e.c.tenant == tenant)
         async with self._db.reading() as conn:
             return int((await conn.execute(query)).scalar_one())
+
+
+def _where(query: Any, tenant: str, where: ExceptionFilter) -> Any:
+    """``query`` over the exceptions table narrowed to ``tenant`` and ``where``."""
+    e = tables.exceptions
+    query = query.where(e.c.tenant == tenant)
+    for column, value in (
+        (e.c.kind, where.kind),
+        (e.c.error_class, where.error_class),
+        (e.c.owner, where.owner),
+        (e.c.state, where.state),
+        (e.c.legal_entity, where.legal_entity),
+        (e.c.transaction_id, where.transaction_id),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if where.owners is not None:
+        query = query.where(e.c.owner.in_(where.owners))
+    if where.states is not None:
+        query = query.where(e.c.state.in_(where.states))
+    if where.min_amount is not None:
+        query = query.where(e.c.amount >= Decimal(where.min_amount))
+    if where.max_amount is not None:
+        query = query.where(e.c.amount <= Decimal(where.max_amount))
+    if where.older_than_seconds is not None:
+        cutoff = datetime.now(UTC) - timedelta(seconds=where.older_than_seconds)
+        query = query.where(e.c.created_at <= rfc3339(cutoff))
+    return query
+
+
+def _amount_text(value: Any) -> str | None:
+    """The stored amount as decimal text: two places at least, no padding beyond."""
+    if value is None:
+        return None
+    amount = Decimal(value)
+    cents = amount.quantize(Decimal("0.01"))
+    return format(cents if cents == amount else amount.normalize(), "f")
+
+
+def _event(row: Any) -> CanonicalEvent:
+    return CanonicalEvent(
+        id=row["id"],
+        type=row["type"],
+        tenant=row["tenant"],
+        transaction_id=row["transaction_id"],
+        subject=row["subject"],
+        time=row["time"],
+        data=row["data"],
+        traceparent=row["traceparent"],
+    )
 
 
 def _transaction(row: Any) -> Transaction:
@@ -319,6 +419,8 @@ def _exception_values(item: ExceptionItem) -> dict[str, Any]:
         "actions": [msgspec.structs.asdict(a) for a in item.actions],
         "created_at": item.created_at,
         "updated_at": item.updated_at,
+        "amount": Decimal(item.amount) if item.amount is not None else None,
+        "currency": item.currency,
     }
 
 
@@ -345,6 +447,8 @@ def _exception(row: Any) -> ExceptionItem:
         actions=msgspec.convert(row["actions"], list[ActionEntry]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        amount=_amount_text(row["amount"]),
+        currency=row["currency"],
     )
 
 

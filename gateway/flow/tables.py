@@ -1,5 +1,6 @@
 """The flow's tables in the gateway's database (created by the Alembic migration
-``0008_flow`` in gateway/stores/sql/migrations, and part of the store's metadata, so
+``0008_flow`` in gateway/stores/sql/migrations, with the console's columns and indexes
+from ``0010_console_queue``, and part of the store's metadata, so
 the migration test checks them for drift like every other table).
 
 Timestamps are RFC 3339 UTC strings with milliseconds: they sort as text on both
@@ -43,6 +44,8 @@ transactions = sa.Table(
     sa.Index("flow_transactions_tenant_quote", "tenant", "quote_id"),
     sa.Index("flow_transactions_tenant_state", "tenant", "state"),
     sa.Index("flow_transactions_tenant_invoice", "tenant", "invoice_id"),
+    # The dashboards' window of a tenant's transactions, newest first for lists.
+    sa.Index("flow_transactions_tenant_accepted", "tenant", "accepted_at"),
 )
 
 steps = sa.Table(
@@ -93,8 +96,13 @@ exceptions = sa.Table(
     sa.Column("actions", sa.JSON, nullable=False),
     sa.Column("created_at", sa.String(32), nullable=False),
     sa.Column("updated_at", sa.String(32), nullable=False),
+    # The quote's total the exception is about (None: not known when it stopped).
+    sa.Column("amount", sa.Numeric(18, 4)),
+    sa.Column("currency", sa.String(3)),
     sa.Index("flow_exceptions_tenant_state", "tenant", "state", "kind"),
     sa.Index("flow_exceptions_transaction", "transaction_id"),
+    # The console's queue: a tenant's open items per team, oldest first.
+    sa.Index("flow_exceptions_queue", "tenant", "kind", "state", "owner", "created_at"),
 )
 
 events = sa.Table(
@@ -115,6 +123,7 @@ events = sa.Table(
     sa.Column("data", sa.JSON, nullable=False),
     sa.Column("traceparent", sa.String(55)),
     sa.Index("flow_events_tenant_position", "tenant", "position"),
+    sa.Index("flow_events_transaction", "transaction_id", "position"),
     sa.UniqueConstraint("id", name="flow_events_id"),
 )
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -19,6 +21,7 @@ from policies.auth.keys import (
     key_from_pem,
     public_jwk,
 )
+from policies.auth.passwords import check_password_hash
 from policies.auth.scopes import (
     ALL_SCOPES,
     CLIENT_ID_PATTERN,
@@ -64,6 +67,75 @@ class IssuerClient(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
                                  f"{scope!r} is not a valid scope token")
 
 
+UserName = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9._@-]{0,63}$")]
+TeamName = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+RoleName = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
+
+
+class IssuerUser(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A person who signs in at the built-in issuer's authorization endpoint (OpenID
+    Connect); what they may do is up to the relying party, from the claims below."""
+
+    username: UserName
+    # argon2id PHC string (``q2c auth hash-password``); never the password itself.
+    password_hash: Annotated[str, msgspec.Meta(max_length=500)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    tenant: TenantId
+    # Claims ``teams`` and ``role`` of the ID token.
+    teams: tuple[TeamName, ...] = ()
+    role: RoleName
+
+    def __post_init__(self) -> None:
+        try:
+            check_password_hash(self.password_hash)
+        except ValueError as exc:
+            raise ValueError(f"auth.builtin_issuer.users[{self.username}].password_hash: "
+                             f"{exc}") from None
+
+
+class RelyingParty(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An OpenID Connect client of the built-in issuer (authorization code with PKCE)."""
+
+    client_id: ClientId
+    # Where the authorization endpoint may send the browser back to, compared exactly.
+    redirect_uris: Annotated[tuple[str, ...], msgspec.Meta(min_length=1, max_length=20)]
+    # ``hash_secret`` output for a confidential client; None: a public client (PKCE only).
+    secret_hash: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+    # What the sign-in form says the person signs in to; None: the client id.
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
+
+    def __post_init__(self) -> None:
+        where = f"auth.builtin_issuer.relying_parties[{self.client_id}]"
+        for uri in self.redirect_uris:
+            problem = redirect_uri_problem(uri)
+            if problem:
+                raise ValueError(f"{where}.redirect_uris: {uri[:100]!r} {problem}")
+        if self.secret_hash is not None:
+            try:
+                parse_secret_hash(self.secret_hash)
+            except ValueError as exc:
+                raise ValueError(f"{where}.secret_hash: {exc}") from None
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def redirect_uri_problem(uri: str) -> str:
+    """Why ``uri`` cannot be a redirect URI (RFC 6749 3.1.2, OAuth 2.0 security BCP), or ""."""
+    parts = urlsplit(uri)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return "is not an absolute http(s) URL"
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        return "must use https (http only on a loopback address)"
+    if parts.fragment or "#" in uri:
+        return "must not contain a fragment"
+    return ""
+
+
 SANDBOX_CLIENT = IssuerClient(
     client_id=SANDBOX_CLIENT_ID,
     secret_hash=SANDBOX_SECRET_HASH,
@@ -82,14 +154,20 @@ class BuiltinIssuerConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unkn
     algorithm: Literal["RS256", "ES256", "EdDSA"] = "RS256"
     # PEM private key shared by every gateway process and the ``q2c token`` CLI; created
     # (mode 0600) on first use when missing. Relative paths start at the working directory.
-    key_file: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)] = (
-        ".q2c/issuer-key.pem"
-    )
+    # None: ``issuer-key.pem`` in the gateway's home folder ($Q2C_HOME, else ./.q2c).
+    key_file: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)] | None = None
     token_ttl_seconds: Annotated[int, msgspec.Meta(ge=60, le=86_400)] = 3600
     clients: tuple[IssuerClient, ...] = ()
     # Also accept sandbox-client / sandbox-secret (tenant "sandbox", every scope).
     # Only for the embedded default and local development.
     sandbox_client: bool = False
+    # People who sign in through the OpenID Connect authorization code flow, and the
+    # applications they sign in to (the operations console registers itself).
+    users: tuple[IssuerUser, ...] = ()
+    relying_parties: tuple[RelyingParty, ...] = ()
+    # An authorization code is redeemable once, within this many seconds.
+    code_ttl_seconds: Annotated[int, msgspec.Meta(ge=5, le=60)] = 60
+    id_token_ttl_seconds: Annotated[int, msgspec.Meta(ge=60, le=3600)] = 300
 
     def __post_init__(self) -> None:
         seen: set[str] = set()
@@ -98,9 +176,28 @@ class BuiltinIssuerConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unkn
                 raise ValueError(f"auth.builtin_issuer.clients: client_id {client.client_id!r} "
                                  "appears more than once")
             seen.add(client.client_id)
+        for party in self.relying_parties:
+            if party.client_id in seen:
+                raise ValueError(f"auth.builtin_issuer.relying_parties: client_id "
+                                 f"{party.client_id!r} appears more than once")
+            seen.add(party.client_id)
+        names: set[str] = set()
+        for user in self.users:
+            if user.username in names:
+                raise ValueError(f"auth.builtin_issuer.users: username {user.username!r} "
+                                 "appears more than once")
+            names.add(user.username)
 
     def all_clients(self) -> tuple[IssuerClient, ...]:
         return (*self.clients, SANDBOX_CLIENT) if self.sandbox_client else self.clients
+
+    def key_path(self) -> Path:
+        """The key file: as configured, or in the gateway's home folder."""
+        if self.key_file is not None:
+            return Path(self.key_file)
+        # The variable gateway/home.py reads too: tests and several gateways on one
+        # machine keep their keys apart without configuring a path.
+        return Path(os.environ.get("Q2C_HOME") or ".q2c") / "issuer-key.pem"
 
 
 class AuthConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -221,6 +318,34 @@ class AuthConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
         return result
 
 
-def sandbox_auth_config(key_file: str = ".q2c/issuer-key.pem") -> AuthConfig:
-    """The embedded default: the built-in issuer with the sandbox client."""
-    return AuthConfig(builtin_issuer=BuiltinIssuerConfig(sandbox_client=True, key_file=key_file))
+def _demo_user(username: str, name: str, teams: tuple[str, ...], role: str,
+               password_hash: str) -> IssuerUser:
+    return IssuerUser(username=username, password_hash=password_hash, name=name,
+                      tenant=SANDBOX_TENANT, teams=teams, role=role)
+
+
+# The embedded default's people, for the operations console (README "The operations
+# console"); the passwords are the documented pricing-demo, credit-demo, viewer-demo
+# and admin-demo, hashed once here so start-up does no hashing.
+DEMO_USERS = (
+    _demo_user("priya", "Priya Nair", ("pricing-ops",), "operator",
+               "$argon2id$v=19$m=65536,t=3,p=4$4GaiyQ+vOyaEz8B0XwdE3w$"
+               "koY31VIT/kCC2yPMjEQrrFNbUrQ35SPqAcFd0RGGWsY"),
+    _demo_user("carl", "Carl Jensen", ("credit-control",), "operator",
+               "$argon2id$v=19$m=65536,t=3,p=4$YgA0W/Vl/xfTpN7FVkdG4g$"
+               "Yg2BQGW177GZytJtbETnx3eIhfWdUumT2gRIZ+iiD2U"),
+    _demo_user("vera", "Vera Okafor", ("pricing-ops", "credit-control"), "viewer",
+               "$argon2id$v=19$m=65536,t=3,p=4$DKvlgucvVQxvy7oJrbMjkQ$"
+               "NmjK2F4fVrYtxe/fqdx5ySbqv9Trpqyy6KfOJIvsyUA"),
+    _demo_user("ada", "Ada Lindqvist", (), "admin",
+               "$argon2id$v=19$m=65536,t=3,p=4$aBx5gR2c4hcsoJ/pKykv9w$"
+               "A0wUglXWXJQiHCJgqrIse7xplv8fScQAt0wm55aARpU"),
+)
+
+
+def sandbox_auth_config(key_file: str | None = None) -> AuthConfig:
+    """The embedded default: the built-in issuer with the sandbox client and the demo
+    console users; the key in the gateway's home folder unless ``key_file`` says."""
+    return AuthConfig(builtin_issuer=BuiltinIssuerConfig(
+        sandbox_client=True, key_file=key_file, users=DEMO_USERS,
+    ))

@@ -7,6 +7,8 @@ the key because it lives in one PEM file, created atomically on first use.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import logging
 import os
 import secrets
@@ -157,7 +159,7 @@ class Issuer:
             issuer=builtin.issuer or config.issuer,
             audience=config.audience,
             algorithm=builtin.algorithm,
-            key_file=builtin.key_file,
+            key_file=builtin.key_path(),
             token_ttl_seconds=builtin.token_ttl_seconds,
             clock=clock,
         )
@@ -202,8 +204,29 @@ class Issuer:
     def jwks_json(self) -> bytes:
         return self._key().jwks_body
 
-    def verification_key(self, allowed: Iterable[str]) -> VerificationKey:
-        return key_from_jwk(self._key().public_jwk, issuer=self.issuer, allowed=allowed)
+    def verification_key(self, allowed: Iterable[str], issuer: str | None = None
+                         ) -> VerificationKey:
+        """The public key as a verification key for tokens of ``issuer`` (default: the
+        access tokens' issuer; the OpenID provider's ID tokens name its URL instead)."""
+        return key_from_jwk(self._key().public_jwk, issuer=issuer or self.issuer,
+                            allowed=allowed)
+
+    def sign(self, claims: dict[str, Any], *, typ: str = "JWT") -> str:
+        """``claims`` as a JWS signed with the issuer's key (kid in the header)."""
+        signing = self._key()
+        return jwt.encode(claims, signing.private_key, algorithm=self.algorithm,
+                          headers={"kid": signing.kid, "typ": typ})
+
+    def derived_secret(self, label: bytes) -> bytes:
+        """A 32-byte secret for ``label`` derived from the private key, so every process
+        sharing the key derives the same one (HMAC keys of signed cookies); blocking
+        on first use, like ``load``."""
+        der = self._key().private_key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        return hmac.new(der, b"q2c derived secret\0" + label, hashlib.sha256).digest()
 
     def mint(
         self,
@@ -212,8 +235,10 @@ class Issuer:
         tenant: str,
         ttl_seconds: int | None = None,
         plan: str | None = None,
+        subject: str | None = None,
     ) -> str:
-        """A signed access token for ``client_id`` in ``tenant`` with ``scopes``."""
+        """A signed access token for ``client_id`` in ``tenant`` with ``scopes``, on behalf
+        of ``subject`` (a signed-in person) or of the client itself."""
         ttl = self.token_ttl_seconds if ttl_seconds is None else ttl_seconds
         scope_list = list(dict.fromkeys(scopes))
         if not CLIENT_ID.fullmatch(client_id):
@@ -227,12 +252,11 @@ class Issuer:
         for scope in scope_list:
             if not SCOPE_TOKEN.fullmatch(scope):
                 raise ValueError(f"invalid scope {scope[:60]!r}")
-        signing = self._key()
         now = int(self._clock())
         claims: dict[str, Any] = {
             "iss": self.issuer,
             "aud": self.audience,
-            "sub": client_id,
+            "sub": subject or client_id,
             "client_id": client_id,
             "tenant": tenant,
             "scope": " ".join(scope_list),
@@ -243,8 +267,7 @@ class Issuer:
         }
         if plan is not None:
             claims["plan"] = plan
-        return jwt.encode(claims, signing.private_key, algorithm=self.algorithm,
-                          headers={"kid": signing.kid, "typ": "at+jwt"})
+        return self.sign(claims, typ="at+jwt")
 
 
 def mint_local_token(

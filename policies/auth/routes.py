@@ -20,6 +20,7 @@ from litestar.handlers import HTTPRouteHandler
 
 from policies.auth.client_secrets import SecretHash, parse_secret_hash, verify_secret
 from policies.auth.config import AuthConfig, IssuerClient
+from policies.auth.idp import OpenIdProvider, TokenRequestRejected
 from policies.auth.issuer import Issuer
 from policies.auth.openapi import (
     CLIENT_BASIC_SCHEME,
@@ -28,8 +29,6 @@ from policies.auth.openapi import (
     TOKEN_ERROR_RESPONSES,
     TOKEN_URL,
     JsonWebKeySet,
-    TokenError,
-    TokenErrorCode,
     TokenOperation,
     TokenResponse,
 )
@@ -44,25 +43,21 @@ _NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
 _DECOY = parse_secret_hash(
     "scrypt$16384$8$1$VRaf9hH7vqimHJQmy1W4XQ$ZoOKPNVov3+R6nlrmCOuFJliVxynHNH5AontR0k3ntk"
 )
-_KNOWN_PARAMETERS = ("grant_type", "scope", "client_id", "client_secret")
+_KNOWN_PARAMETERS = ("grant_type", "scope", "client_id", "client_secret", "code",
+                     "redirect_uri", "code_verifier")
 MAX_FORM_BYTES = 8192
 MAX_CONCURRENT_HASHES = 4  # scrypt takes ~16 MiB and tens of ms per check
 
 
-class _Rejected(Exception):
-    def __init__(self, status: int, error: TokenErrorCode, description: str) -> None:
-        super().__init__(description)
-        self.status = status
-        self.error = error
-        self.description = description
+_Rejected = TokenRequestRejected
 
 
-def _error(status: int, error: TokenErrorCode, description: str) -> Response[Any]:
+def _error(status: int, error: str, description: str) -> Response[Any]:
     headers = dict(_NO_STORE)
     if error == "invalid_client":
         headers["www-authenticate"] = 'Basic realm="q2c", charset="UTF-8"'
     return Response(
-        content=_encoder.encode(TokenError(error=error, error_description=description)),
+        content=_encoder.encode({"error": error, "error_description": description}),
         status_code=status,
         media_type="application/json",
         headers=headers,
@@ -92,11 +87,17 @@ def _form(content_type: str, body: bytes) -> dict[str, str]:
 
 
 def _credentials(authorization: str | None, form: dict[str, str]) -> tuple[str, str]:
+    client_id, secret = _client(authorization, form)
+    if client_id is None or secret is None:
+        raise _Rejected(401, "invalid_client", "client authentication is required")
+    return client_id, secret
+
+
+def _client(authorization: str | None, form: dict[str, str]) -> tuple[str | None, str | None]:
+    """The client id and secret, from HTTP Basic or the form; a public client of the
+    authorization code grant sends its id alone."""
     if authorization is None:
-        client_id, secret = form.get("client_id"), form.get("client_secret")
-        if client_id is None or secret is None:
-            raise _Rejected(401, "invalid_client", "client authentication is required")
-        return client_id, secret
+        return form.get("client_id"), form.get("client_secret")
     scheme, _, encoded = authorization.partition(" ")
     if scheme.lower() != "basic":
         raise _Rejected(401, "invalid_client", "client authentication must use HTTP Basic")
@@ -131,12 +132,17 @@ def _granted(client: IssuerClient, requested: str | None) -> tuple[str, ...]:
 
 
 def issuer_routes(
-    issuer: Issuer, config: AuthConfig, registry: ClientRegistry | None = None
+    issuer: Issuer,
+    config: AuthConfig,
+    registry: ClientRegistry | None = None,
+    provider: OpenIdProvider | None = None,
 ) -> list[HTTPRouteHandler]:
     """Route handlers for the built-in issuer, public and documented; mount them at the root.
 
     Configured clients come first; ``registry`` holds clients registered at run time
     (the portal's sandbox apps), asked only for ids the configuration does not know.
+    With ``provider`` the token endpoint also redeems OpenID Connect authorization
+    codes (a browser sign-in, outside the API contract; see idp.py).
     """
     if not config.builtin_issuer.enabled:
         raise ValueError("auth.builtin_issuer is disabled; do not mount its token routes")
@@ -201,6 +207,9 @@ def issuer_routes(
             grant_type = form.get("grant_type")
             if grant_type is None:
                 raise _Rejected(400, "invalid_request", "grant_type is missing")
+            if grant_type == "authorization_code" and provider is not None:
+                client_id, secret = _client(request.headers.get("authorization"), form)
+                return _raw(await provider.redeem(form, client_id, secret), dict(_NO_STORE))
             if grant_type != "client_credentials":
                 raise _Rejected(400, "unsupported_grant_type",
                                 "only the client_credentials grant is supported")

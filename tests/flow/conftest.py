@@ -5,7 +5,6 @@ in the test's event loop (or as real processes where a test kills one)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -24,7 +23,7 @@ from gateway.settings import load_settings
 from gateway.stores.sql import migrate
 from gateway.wiring import Runtime, build_runtime
 from tests.conftest import REDIS_URL, bearer
-from tests.flow.landscape import ENV, Landscape, landscape, write_config
+from tests.flow.landscape import Landscape, environment, landscape, write_config
 from tests.support.databases import POSTGRES_URL, scratch_database, url_of
 
 pytestmark = [pytest.mark.postgres]
@@ -32,17 +31,8 @@ pytestmark = [pytest.mark.postgres]
 
 @pytest.fixture(scope="session")
 def land() -> Iterator[Landscape]:
-    saved = {k: os.environ.get(k) for k in ENV}
-    os.environ.update(ENV)
-    try:
-        with landscape() as running:
-            yield running
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with environment(), landscape() as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ quote-to-cash tests use to set up quotes and count what each system holds."""
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -65,42 +66,11 @@ def landscape() -> Iterator[Landscape]:
         yield Landscape(processes, proxies, urls, {n: p.url for n, p in processes.items()})
 
 
-def write_config(
-    path: Path,
-    land: Landscape,
-    *,
-    database_url: str,
-    redis_prefix: str,
-    redis_url: str,
-    policy: str = "",
-    flow: str = "",
-) -> Path:
-    from policies.auth import hash_secret
-    from policies.auth.scopes import ALL_SCOPES
-
-    scopes = ", ".join(f'"{s}"' for s in sorted(ALL_SCOPES))
+def systems_toml(land: Landscape) -> str:
+    """``[systems.*]`` and ``[ownership]`` of a gateway whose systems of record are the
+    landscape's sandboxes (through the fault proxies), credentials from ``ENV``."""
     upstream = "timeout_seconds = 3\nmax_retries = 0\n"
-    path.write_text(
-        f"""
-[redis]
-url = "{redis_url}"
-prefix = "{redis_prefix}"
-
-[database]
-url = "{database_url}"
-pool_size = 20
-
-[flow]
-embedded_worker = false
-polling_interval_seconds = 0.05
-heartbeat_seconds = 0.5
-dead_after_heartbeats = 3
-{flow}
-
-[flow.policy]
-decision_timeout_seconds = 600
-{policy}
-
+    return f"""
 [systems.salesforce]
 kind = "salesforce"
 base_url = "{land.urls["salesforce"]}"
@@ -137,7 +107,61 @@ erp_customers = "sap_s4hana"
 invoices = "stripe"
 payments = "stripe"
 tax = "avalara"
+"""
 
+
+@contextlib.contextmanager
+def environment() -> Iterator[None]:
+    """The sandboxes' credentials and the inbound secrets in this process's environment
+    (the gateway reads them by name), restored afterwards."""
+    saved = {k: os.environ.get(k) for k in ENV}
+    os.environ.update(ENV)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def write_config(
+    path: Path,
+    land: Landscape,
+    *,
+    database_url: str,
+    redis_prefix: str,
+    redis_url: str,
+    policy: str = "",
+    flow: str = "",
+) -> Path:
+    from policies.auth import hash_secret
+    from policies.auth.scopes import ALL_SCOPES
+
+    scopes = ", ".join(f'"{s}"' for s in sorted(ALL_SCOPES))
+    path.write_text(
+        f"""
+[redis]
+url = "{redis_url}"
+prefix = "{redis_prefix}"
+
+[database]
+url = "{database_url}"
+pool_size = 20
+
+[flow]
+embedded_worker = false
+polling_interval_seconds = 0.05
+heartbeat_seconds = 0.5
+dead_after_heartbeats = 3
+{flow}
+
+[flow.policy]
+decision_timeout_seconds = 600
+{policy}
+
+{systems_toml(land)}
 [auth.builtin_issuer]
 key_file = "{path.parent / "issuer-key.pem"}"
 [[auth.builtin_issuer.clients]]

@@ -4,12 +4,13 @@ which are checked against the contract before anything reaches the transaction."
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from domains.ids import derived_id
-from tests.flow.landscape import SAP_ORDERS, Landscape, create_quote, sap_orders
+from tests.flow.landscape import SAP_ORDERS, Landscape, create_quote, sap_orders, soql
 
 pytestmark = [pytest.mark.postgres]
 
@@ -29,6 +30,14 @@ async def test_price_mismatch_goes_to_pricing_ops_and_no_erp_order(
         codes = {f["code"] for f in item["findings"]}
         assert {"LINE_PRICE_MISMATCH", "TOTAL_PRICE_MISMATCH"} <= codes
         assert len([f for f in item["findings"] if f["code"] == "LINE_PRICE_MISMATCH"]) == 2
+        # The quote's total travels with the exception (the console filters on it).
+        assert gw.runtime.flow is not None
+        stored = await gw.runtime.flow.exceptions.get("sandbox", item["id"])
+        quoted = soql(land, f"SELECT GrandTotal FROM Quote WHERE Id = '{quote}'")[0]  # noqa: S608
+        assert (Decimal(stored.amount or "0"), stored.currency) == (
+            Decimal(str(quoted["GrandTotal"])),
+            "EUR",
+        )
         assert await gw.exceptions(owner="credit-control") == []
     assert sap_orders(land, derived_id("order", "sandbox", txid)) == []
     assert land.proxies["sap_s4hana"].calls("POST", "A_SalesOrder") == []

@@ -17,8 +17,8 @@ from contracts.v1.common import LegalEntity
 from domains.quote_to_cash.clock import rfc3339
 from domains.quote_to_cash.exceptions import Action, filters
 from domains.quote_to_cash.ports import ExceptionFilter
-from domains.quote_to_cash.sla import report
-from domains.quote_to_cash.validation import Edits
+from gateway.flow.decisions import decide
+from gateway.flow.reports import sla_window
 from gateway.flow.runtime import Flow
 from gateway.routes.common import (
     DEFAULT_PAGE,
@@ -239,30 +239,8 @@ async def _act(
     note: str,
     edits: v1.TransactionEdits | None = None,
 ) -> v1.TransactionException:
-    domain_edits = None
-    if edits is not None:
-        from domains.errors import FieldIssue, ValidationFailed
-
-        terms = flow.settings.policy.payment_terms
-        if edits.payment_terms is not None and edits.payment_terms not in terms:
-            raise ValidationFailed(
-                f"Payment terms {edits.payment_terms} are not agreed terms.",
-                errors=(
-                    FieldIssue(
-                        "edits.payment_terms",
-                        f"Use one of {', '.join(sorted(terms))}.",
-                        "unknown_payment_terms",
-                    ),
-                ),
-            )
-        domain_edits = Edits(
-            accept_price_variance=edits.accept_price_variance,
-            legal_entity=edits.legal_entity,
-            payment_terms=edits.payment_terms,
-            requested_delivery_date=edits.requested_delivery_date,
-        )
-    item = await flow.exceptions.act(
-        caller.tenant, exception_id, caller.client_id, action, edits=domain_edits, note=note
+    item = await decide(
+        flow, caller.tenant, caller.client_id, exception_id, action, note=note, edits=edits
     )
     return represent.exception(item)
 
@@ -332,11 +310,7 @@ class SlaController(Controller):
         flow = running(flow)
         now = datetime.now(UTC)
         start = since or rfc3339(now - timedelta(days=30))
-        records = await flow.store.all_for_sla(caller.tenant, start)
-        open_items = len(
-            await flow.store.exceptions(caller.tenant, filters(state="open"), 0, 10_000)
-        )
-        figures = report(records, flow.settings.policy.sla, now, open_items)
+        figures = (await sla_window(flow, caller.tenant, start, now)).figures
         return v1.SlaReport(
             since=start,
             transactions=figures.transactions,

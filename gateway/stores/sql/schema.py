@@ -150,5 +150,32 @@ client_registrations = Table(
     Index(None, "owner", "revoked_at"),
 )
 
+# Authorization codes of the built-in OpenID provider, by the SHA-256 of the code;
+# ``record`` is the grant (client, redirect URI, PKCE challenge, who signed in).
+authorization_codes = Table(
+    "authorization_codes",
+    metadata,
+    Column("code_hash", Text, primary_key=True),
+    Column("record", Text, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Index(None, "expires_at"),
+)
+
+# Operations console sessions, by the SHA-256 of the id in the cookie; ``record`` is
+# the signed-in user. Signing out sets revoked_at, so a copied cookie dies with it.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("session_hash", Text, primary_key=True),
+    Column("tenant", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("record", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("last_seen_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("revoked_at", Float, nullable=True),
+    Index(None, "expires_at"),
+)
+
 # The quote-to-cash tables live in gateway/flow (beside their store) on this metadata.
 from gateway.flow import tables as _flow_tables  # noqa: E402, F401

@@ -8,34 +8,20 @@ Debian's chromium driven through its own chromedriver; DNS resolves nothing but
 
 from __future__ import annotations
 
-import base64
 import json
-import os
-import shutil
-import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.browser import ARTIFACTS as ALL_ARTIFACTS
+from tests.support.browser import DESKTOP, REPO, TABLET, PageCheck
 from tests.support.processes import Q2C, ServerProcess
 from tests.support.servers import free_port
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-REPO = Path(__file__).resolve().parents[3]
-AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
-ARTIFACTS = REPO / "tests" / "artifacts" / "portal"
-TABLET = (820, 1180)
-DESKTOP = (1280, 900)
-
-
-def _missing(what: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{what} is required in CI (make test installs it)")
-    pytest.skip(f"{what} is not installed (run `make browser` and `npm ci`)")
+ARTIFACTS = ALL_ARTIFACTS / "portal"
+__all__ = ["DESKTOP", "REPO", "TABLET", "PageCheck"]
 
 
 def _config(directory: Path) -> Path:
@@ -79,134 +65,8 @@ def portal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def axe_source() -> str:
-    if not AXE.exists():
-        _missing("node_modules/axe-core (npm ci)")
-    return AXE.read_text(encoding="utf-8")
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        _missing("Debian's chromium and chromium-driver")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="q2c-portal-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync",
-        "--disable-dev-shm-usage", f"--user-data-dir={profile}",
-        f"--window-size={DESKTOP[0]},{DESKTOP[1]}",
-        # Nothing but the gateway resolves: an external fetch could not succeed.
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-    ):
-        options.add_argument(flag)
-    # Every request the pages make (including failed ones) and the console, for the checks.
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(30)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-class PageCheck:
-    """Loads pages and checks them: requests, console, screenshots, accessibility."""
-
-    def __init__(self, driver: Any, base: str, axe: str) -> None:
-        self.driver = driver
-        self.base = base
-        self.axe = axe
-        self.axe_results: dict[str, dict[str, int]] = {}
-
-    def open(self, path: str, ready: Callable[[Any], bool] | None = None) -> None:
-        self.drain()
-        self.driver.get_log("browser")  # what earlier pages logged is not this page's
-        self.driver.get(self.base + path)
-        self.wait(lambda d: d.execute_script("return document.readyState") == "complete")
-        if ready is not None:
-            self.wait(ready)
-
-    def wait(self, condition: Callable[[Any], Any], timeout: float = 15) -> Any:
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        return WebDriverWait(self.driver, timeout, poll_frequency=0.05).until(condition)
-
-    def drain(self) -> list[dict[str, Any]]:
-        """The DevTools events since the last call."""
-        return [json.loads(e["message"])["message"] for e in self.driver.get_log("performance")]
-
-    def requested_urls(self) -> list[str]:
-        return [
-            event["params"]["request"]["url"]
-            for event in self.drain()
-            if event.get("method") == "Network.requestWillBeSent"
-        ]
-
-    def console_errors(self) -> list[str]:
-        return [e["message"] for e in self.driver.get_log("browser") if e["level"] == "SEVERE"]
-
-    def screenshot(self, name: str) -> Path:
-        """A full-page PNG under tests/artifacts/portal/ (capped at 10000 px high)."""
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        metrics = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
-        size = metrics.get("cssContentSize") or metrics["contentSize"]
-        clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 10_000),
-                "scale": 1}
-        shot = self.driver.execute_cdp_cmd(
-            "Page.captureScreenshot",
-            {"format": "png", "captureBeyondViewport": True, "clip": clip},
-        )
-        target = ARTIFACTS / f"{name}.png"
-        target.write_bytes(base64.b64decode(shot["data"]))
-        return target
-
-    def accessibility(self, name: str, within: str | None = None) -> list[dict[str, Any]]:
-        """Run axe-core on the current page (or the elements matching ``within``); returns
-        the serious and critical violations and keeps the full result under
-        tests/artifacts/portal/."""
-        self.driver.execute_script(self.axe)
-        self.driver.set_script_timeout(60)
-        violations: list[dict[str, Any]] = self.driver.execute_async_script(
-            "const done = arguments[arguments.length - 1];"
-            "const where = arguments[0] ? {include: [[arguments[0]]]} : document;"
-            "axe.run(where, {resultTypes: ['violations']})"
-            ".then(r => done(r.violations), e => done([{id: 'axe-error', impact: 'critical',"
-            " help: String(e), nodes: []}]));",
-            within,
-        )
-        by_impact: dict[str, int] = {}
-        for violation in violations:
-            impact = violation.get("impact") or "unknown"
-            by_impact[impact] = by_impact.get(impact, 0) + 1
-        self.axe_results[name] = by_impact
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        (ARTIFACTS / f"{name}.axe.json").write_text(json.dumps(violations, indent=2))
-        return [
-            {"id": v["id"], "impact": v["impact"], "help": v["help"],
-             "targets": [n.get("target") for n in v.get("nodes", [])][:5]}
-            for v in violations
-            if v.get("impact") in ("serious", "critical")
-        ]
-
-    def overflows_horizontally(self) -> bool:
-        return bool(self.driver.execute_script(
-            "return document.documentElement.scrollWidth > window.innerWidth + 1"
-        ))
-
-    def resize(self, size: tuple[int, int]) -> None:
-        self.driver.set_window_size(*size)
-        time.sleep(0.05)
-
-
-@pytest.fixture(scope="session")
 def pages(browser: Any, portal_server: str, axe_source: str) -> Iterator[PageCheck]:
-    check = PageCheck(browser, portal_server, axe_source)
+    check = PageCheck(browser, portal_server, axe_source, ARTIFACTS)
     yield check
     if check.axe_results:
         (ARTIFACTS / "axe-summary.json").write_text(

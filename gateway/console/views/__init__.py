@@ -1,0 +1,1 @@
+"""Page bodies of the console, one module per page."""
