@@ -71,6 +71,18 @@ _issuer = gateway.runtime.issuer
 assert _issuer is not None, "the embedded default has the built-in issuer"
 _issuer.load()
 TOKEN = _issuer.mint("sandbox-client", sorted(ALL_SCOPES), "sandbox", 6 * 3600, plan="contract")
+# The stateful scenarios each get a home of their own (fresh stores); the issuer key
+# stays this one, or TOKEN would be signed by a key their gateway does not know.
+assert _settings.auth.builtin_issuer is not None
+_scenario_settings = msgspec.structs.replace(
+    _settings,
+    auth=msgspec.structs.replace(
+        _settings.auth,
+        builtin_issuer=msgspec.structs.replace(
+            _settings.auth.builtin_issuer, key_file=str(_issuer.key_file)
+        ),
+    ),
+)
 
 CONFIG = SchemathesisConfig.from_dict(
     {
@@ -198,8 +210,8 @@ class Workflow(schema.as_state_machine()):  # type: ignore[misc]
     def setup(self) -> None:
         # Fresh stores too: a database file of the scenario's own.
         os.environ[HOME_ENV] = tempfile.mkdtemp(prefix="q2c-workflow-")
-        self.runtime = build_runtime(_settings)
-        self.gateway = create_app(_settings, self.runtime)
+        self.runtime = build_runtime(_scenario_settings)
+        self.gateway = create_app(_scenario_settings, self.runtime)
 
     def teardown(self) -> None:
         asyncio.run(self.runtime.database.dispose())

@@ -80,6 +80,9 @@ async def seed(api: httpx.AsyncClient) -> dict[str, str]:
         # store (a 404, never a 500).
         "transaction_id": "txn_01JDQ2C0000000000000000000",
         "exception_id": "exc_01JDQ2C0000000000000000000",
+        # The console's action and static routes.
+        "action": "comment",
+        "file_path": "console.css",
     }
 
 
