@@ -73,17 +73,21 @@ class TransactionService:
                 transaction = existing
         # Always (re)start: a crash between the insert and the enqueue must not
         # strand the transaction; the engine makes a second start a no-op.
+        await self.restart(transaction, traceparent)
+        return transaction, created
+
+    async def restart(self, transaction: Transaction, traceparent: str | None = None) -> None:
+        """Hand ``transaction`` to a worker (again): a no-op for one already started."""
         await self._starter.start(
             StartSignal(
-                transaction_id=transaction_id,
-                tenant=tenant,
-                quote_id=quote_id,
+                transaction_id=transaction.id,
+                tenant=transaction.tenant,
+                quote_id=transaction.quote_id,
                 source=transaction.source,
                 traceparent=traceparent,
                 accepted_at=transaction.accepted_at,
             )
         )
-        return transaction, created
 
     async def get(self, tenant: str, transaction_id: str) -> Transaction:
         transaction = await self._store.get(tenant, transaction_id)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from domains.paging import Pager
-from domains.quote_to_cash.clock import SystemClock
+from domains.quote_to_cash.clock import SystemClock, parse, rfc3339
 from domains.quote_to_cash.exceptions import ExceptionQueue
 from domains.quote_to_cash.ports import EventStream
 from domains.quote_to_cash.service import TransactionService
@@ -60,10 +61,29 @@ class Flow:
                 interval=self.settings.heartbeat_seconds,
                 dead_after=self.settings.dead_after_heartbeats,
                 recover=self.channel.recover,
-                on_beat=self._report_dead_letters,
+                on_beat=self._on_beat,
             )
             await self.heartbeat.beat()
             self.heartbeat.start()
+
+    async def _on_beat(self) -> None:
+        await self._report_dead_letters()
+        await self._restart_stranded()
+
+    async def _restart_stranded(self) -> None:
+        """Start again what was recorded but never started (see
+        ``FlowSettings.restart_accepted_after_seconds``); every worker sweeps, and a
+        second start of one transaction is a no-op."""
+        now = parse(self.runtime.clock.now())
+        cutoff = rfc3339(now - timedelta(seconds=self.settings.restart_accepted_after_seconds))
+        for transaction in await self.store.stranded(cutoff, limit=100):
+            log.warning(
+                "transaction %s still accepted since %s: starting it again",
+                transaction.id,
+                transaction.updated_at,
+                extra={"transaction_id": transaction.id},
+            )
+            await self.transactions.restart(transaction)
 
     async def _report_dead_letters(self) -> None:
         """The flow metrics' DLQ depth: open dead letters across tenants, as seen now."""

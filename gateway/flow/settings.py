@@ -33,6 +33,12 @@ class FlowSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     # transactions.
     heartbeat_seconds: Annotated[float, msgspec.Meta(ge=0.05, le=300)] = 5.0
     dead_after_heartbeats: Annotated[int, msgspec.Meta(ge=2, le=100)] = 3
+    # A transaction still `accepted` (recorded, no step run) this long after its last
+    # change is started again by a worker: its start was lost (a crash between the
+    # insert and the enqueue, or a database that dropped its last commits). Starting a
+    # running transaction again is a no-op, so a queue that is merely long costs one
+    # look-up per transaction and sweep.
+    restart_accepted_after_seconds: Annotated[float, msgspec.Meta(ge=0.5, le=86_400)] = 300.0
     # Inbound events: the CRM's shared HMAC secret and Stripe's webhook signing secret
     # come from these environment variables (unset: the endpoint answers 401).
     crm_secret_env: str | None = "Q2C_CRM_WEBHOOK_SECRET"  # noqa: S105 - a variable name

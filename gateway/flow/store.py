@@ -98,6 +98,20 @@ class SqlTransactionStore:
             rows = (await conn.execute(query)).mappings().all()
         return [_transaction(r) for r in rows]
 
+    async def stranded(self, before: str, limit: int) -> list[Transaction]:
+        """Transactions of any tenant still `accepted` with no change since ``before``
+        (RFC 3339, as the store writes it), oldest first."""
+        t = tables.transactions
+        query = (
+            sa.select(t)
+            .where(t.c.state == "accepted", t.c.updated_at < before)
+            .order_by(t.c.updated_at, t.c.id)
+            .limit(limit)
+        )
+        async with self._db.reading() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [_transaction(r) for r in rows]
+
     async def find_by_invoice(self, tenant: str | None, invoice_id: str) -> Transaction | None:
         t = tables.transactions
         query = sa.select(t).where(t.c.invoice_id == invoice_id)

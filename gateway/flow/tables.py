@@ -46,6 +46,8 @@ transactions = sa.Table(
     sa.Index("flow_transactions_tenant_invoice", "tenant", "invoice_id"),
     # The dashboards' window of a tenant's transactions, newest first for lists.
     sa.Index("flow_transactions_tenant_accepted", "tenant", "accepted_at"),
+    # Workers' sweep for transactions whose start was lost (0011).
+    sa.Index("flow_transactions_state_updated", "state", "updated_at"),
 )
 
 steps = sa.Table(

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from domains.quote_to_cash.records import Transaction
 from gateway.flow.engine import migrate_system_database
 from gateway.stores.sql import migrate
 from tests.conftest import REDIS_URL
@@ -62,3 +63,28 @@ async def _accept_when_back(gw: Any, quote: str) -> str:
         assert response.status_code == 503, response.text
         assert time.monotonic() < deadline, response.text
         await asyncio.sleep(0.5)
+
+
+async def test_a_transaction_recorded_without_its_start_is_restarted(
+    land: Landscape, gateway_for: Any
+) -> None:
+    """The insert committed, the enqueue did not (a crash between the two, or a
+    database that lost its last commits) and the client never asked again: a worker
+    finds the transaction still `accepted` after the configured time and starts it."""
+    quote = create_quote(land)
+    async with gateway_for(flow="restart_accepted_after_seconds = 1") as gw:
+        flow = gw.runtime.flow
+        assert flow is not None
+        quote_id = await gw.quote_id(quote)
+        txid = flow.transactions.transaction_id("sandbox", quote_id)
+        long_ago = "2026-01-01T00:00:00.000Z"
+        recorded = await flow.store.create(
+            Transaction(
+                id=txid, tenant="sandbox", quote_id=quote_id, state="accepted",
+                accepted_at=long_ago, updated_at=long_ago,
+            )
+        )  # fmt: skip
+        assert recorded
+        done = await gw.wait(txid, "awaiting_payment", timeout=60)
+    assert len(sap_orders(land, done["order_id"])) == 1
+    land.reset()
