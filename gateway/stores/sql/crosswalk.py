@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Text, and_, column, delete, literal, or_, select, true, values
+from sqlalchemy import Text, and_, bindparam, column, delete, literal, or_, select, true, values
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable
 
 from domains.crosswalk import CrosswalkConflict
 from domains.ids import Kind, kind_of, new_id
-from gateway.stores.sql.engine import Database, Insert, insert, now_ms
+from gateway.stores.sql.engine import Database, Dialect, Insert, Prepared, insert, now_ms
 from gateway.stores.sql.schema import (
     crosswalk_links,
     identity_claims,
@@ -34,6 +34,44 @@ class _Taken(Exception):
         self.holder = holder
 
 
+def _link_statement(dialect: Dialect) -> Any:
+    """One system id linked to one canonical id, unless it is linked already."""
+    return (
+        insert(dialect, crosswalk_links)
+        .values(
+            tenant=bindparam("tenant"),
+            kind=bindparam("kind"),
+            system=bindparam("system"),
+            system_id=bindparam("system_id"),
+            canonical_id=bindparam("canonical_id"),
+            linked_at=bindparam("linked_at"),
+        )
+        .on_conflict_do_nothing()
+        .returning(crosswalk_links.c.canonical_id)
+    )
+
+
+def _own_statement(dialect: Dialect) -> Any:
+    """The first tenant to claim a record owns it."""
+    return (
+        insert(dialect, record_owners)
+        .values(
+            kind=bindparam("kind"),
+            system=bindparam("system"),
+            system_id=bindparam("system_id"),
+            tenant=bindparam("tenant"),
+            claimed_at=bindparam("claimed_at"),
+        )
+        .on_conflict_do_nothing()
+        .returning(record_owners.c.tenant)
+    )
+
+
+# Compiled once (see Prepared): the order path runs each of them per request.
+_LINK = Prepared(_link_statement)
+_OWN = Prepared(_own_statement)
+
+
 class SqlCrosswalk:
     """One tenant's crosswalk (tenant "" holds the global identity claims)."""
 
@@ -43,21 +81,18 @@ class SqlCrosswalk:
 
     async def ensure(self, kind: Kind, system: str, system_id: str) -> str:
         minted = new_id(kind)
-        claim = (
-            insert(self._db, crosswalk_links)
-            .values(
-                tenant=self._tenant,
-                kind=kind,
-                system=system,
-                system_id=system_id,
-                canonical_id=minted,
-                linked_at=now_ms(),
-            )
-            .on_conflict_do_nothing()
-            .returning(crosswalk_links.c.canonical_id)
-        )
         async with self._db.reading() as connection:
-            won = (await connection.execute(claim)).scalar_one_or_none()
+            won = (
+                await _LINK.execute(
+                    connection,
+                    tenant=self._tenant,
+                    kind=kind,
+                    system=system,
+                    system_id=system_id,
+                    canonical_id=minted,
+                    linked_at=now_ms(),
+                )
+            ).scalar_one_or_none()
             if won is not None:
                 return str(won)
             existing = await self._reverse(connection, kind, system, system_id)
@@ -96,28 +131,28 @@ class SqlCrosswalk:
             "canonical_id": canonical_id,
             "linked_at": now_ms(),
         }
-        claim = (
-            insert(self._db, crosswalk_links)
-            .values(**row)
-            .on_conflict_do_nothing()
-            .returning(crosswalk_links.c.canonical_id)
-        )
         if facts and self._db.dialect == "postgresql":
             # One round trip: the link, and the facts only if the link was made here.
+            claim = (
+                insert(self._db, crosswalk_links)
+                .values(**row)
+                .on_conflict_do_nothing()
+                .returning(crosswalk_links.c.canonical_id)
+            )
             async with self._db.reading() as connection:
                 made = (await connection.execute(self._link_with_facts(claim, facts))).all()
                 if made:
                     return
-                await self._check_link(connection, claim, kind, system, system_id, canonical_id)
+                await self._check_link(connection, row)
                 await connection.execute(self._annotate(canonical_id, facts))
             return
         if facts:
             async with self._db.writing() as connection:
-                await self._check_link(connection, claim, kind, system, system_id, canonical_id)
+                await self._check_link(connection, row)
                 await connection.execute(self._annotate(canonical_id, facts))
             return
         async with self._db.reading() as connection:
-            await self._check_link(connection, claim, kind, system, system_id, canonical_id)
+            await self._check_link(connection, row)
 
     def _link_with_facts(self, claim: Any, facts: dict[str, str]) -> Executable:
         """``WITH link AS (INSERT .. RETURNING) INSERT INTO annotations SELECT .. FROM
@@ -138,20 +173,13 @@ class SqlCrosswalk:
             set_={"value": statement.excluded.value},
         ).returning(notes.name)
 
-    async def _check_link(
-        self,
-        connection: AsyncConnection,
-        statement: Executable,
-        kind: str,
-        system: str,
-        system_id: str,
-        canonical_id: str,
-    ) -> None:
-        won = (await connection.execute(statement)).scalar_one_or_none()
+    async def _check_link(self, connection: AsyncConnection, row: dict[str, Any]) -> None:
+        """Link ``row``; a system id linked already must be linked to the same id."""
+        won = (await _LINK.execute(connection, **row)).scalar_one_or_none()
         if won is not None:
             return
-        existing = await self._reverse(connection, kind, system, system_id)
-        if existing != canonical_id:
+        existing = await self._reverse(connection, row["kind"], row["system"], row["system_id"])
+        if existing != row["canonical_id"]:
             raise CrosswalkConflict(str(existing))
 
     async def system_ids(self, canonical_id: str) -> dict[str, str]:
@@ -269,16 +297,16 @@ class SqlRecordOwners:
         self._db = database
 
     async def claim(self, kind: Kind, system: str, system_id: str, tenant: str) -> str:
-        statement = (
-            insert(self._db, record_owners)
-            .values(
-                kind=kind, system=system, system_id=system_id, tenant=tenant, claimed_at=now_ms()
-            )
-            .on_conflict_do_nothing()
-            .returning(record_owners.c.tenant)
-        )
         async with self._db.reading() as connection:
-            if (await connection.execute(statement)).scalar_one_or_none() is not None:
+            claimed = await _OWN.execute(
+                connection,
+                kind=kind,
+                system=system,
+                system_id=system_id,
+                tenant=tenant,
+                claimed_at=now_ms(),
+            )
+            if claimed.scalar_one_or_none() is not None:
                 return tenant
             owner = (
                 await connection.execute(

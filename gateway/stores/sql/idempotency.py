@@ -10,14 +10,15 @@ overwritten when their key comes back and swept now and then.
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import msgspec
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domains.errors import StoreUnavailable
-from gateway.stores.sql.engine import Database, insert, now_ms
+from gateway.stores.sql.engine import Database, Dialect, Prepared, insert, now_ms
 from gateway.stores.sql.schema import idempotency_records
 from policies.idempotency.store import (
     BEGUN,
@@ -35,6 +36,34 @@ _SWEEP_ONE_IN = 500
 _SWEEP_BATCH = 1000
 
 
+def _begin_statement(dialect: Dialect) -> Any:
+    """A new record, or one whose lease or retention lapsed taken over: the caller's
+    owner token comes back when it got the key."""
+    records = idempotency_records.c
+    statement = insert(dialect, idempotency_records).values(
+        record_id=bindparam("record_id"),
+        fingerprint=bindparam("fingerprint"),
+        owner=bindparam("owner"),
+        expires_at=bindparam("expires_at"),
+        response=None,
+        created_at=bindparam("now"),
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["record_id"],
+        set_={
+            "fingerprint": statement.excluded.fingerprint,
+            "owner": statement.excluded.owner,
+            "expires_at": statement.excluded.expires_at,
+            "response": None,
+            "created_at": statement.excluded.created_at,
+        },
+        where=records.expires_at <= bindparam("now"),
+    ).returning(records.owner)
+
+
+_BEGIN = Prepared(_begin_statement)
+
+
 class SqlIdempotencyStore:
     def __init__(self, database: Database) -> None:
         self._db = database
@@ -44,28 +73,17 @@ class SqlIdempotencyStore:
     ) -> BeginResult:
         now = now_ms()
         records = idempotency_records.c
-        statement = insert(self._db, idempotency_records).values(
-            record_id=key,
-            fingerprint=fingerprint,
-            owner=owner,
-            expires_at=now + round(lease_seconds * 1000),
-            response=None,
-            created_at=now,
-        )
-        upsert = statement.on_conflict_do_update(
-            index_elements=["record_id"],
-            set_={
-                "fingerprint": statement.excluded.fingerprint,
-                "owner": statement.excluded.owner,
-                "expires_at": statement.excluded.expires_at,
-                "response": None,
-                "created_at": statement.excluded.created_at,
-            },
-            where=records.expires_at <= now,
-        ).returning(records.owner)
         try:
             async with self._db.reading() as connection:
-                if (await connection.execute(upsert)).scalar_one_or_none() == owner:
+                began = await _BEGIN.execute(
+                    connection,
+                    record_id=key,
+                    fingerprint=fingerprint,
+                    owner=owner,
+                    expires_at=now + round(lease_seconds * 1000),
+                    now=now,
+                )
+                if began.scalar_one_or_none() == owner:
                     if random.randrange(_SWEEP_ONE_IN) == 0:
                         await self._sweep(connection, now)
                     return BEGUN

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from sqlalchemy import case, exc, or_, select, update
+from sqlalchemy import bindparam, case, exc, or_, select, update
 from sqlalchemy.engine import Row
 
 from domains.ids import Kind
 from domains.submission import Claim, Submission, SubmissionState
-from gateway.stores.sql.engine import Database, insert, now_ms
+from gateway.stores.sql.engine import Database, Dialect, Prepared, insert, now_ms
 from gateway.stores.sql.schema import submissions
 
 _COLUMNS = (
@@ -34,6 +34,50 @@ _COLUMNS = (
 )
 
 
+def _claim_statement(dialect: Dialect) -> Any:
+    """Take the id unless another attempt holds it: a new row, or a row whose last
+    attempt failed, ended unknown, or whose lease lapsed (its holder died)."""
+    statement = insert(dialect, submissions).values(
+        tenant=bindparam("tenant"),
+        canonical_id=bindparam("canonical_id"),
+        kind=bindparam("kind"),
+        system=bindparam("system"),
+        subject=bindparam("subject"),
+        state="in_flight",
+        previous_state=None,
+        attempt=1,
+        lease_owner=bindparam("owner"),
+        lease_expires_at=bindparam("lease"),
+        started_at=bindparam("now"),
+        resolve_after=0,
+        last_error="",
+    )
+    current = submissions.c
+    lapsed = (current.state == "in_flight") & (current.lease_expires_at <= bindparam("now"))
+    return statement.on_conflict_do_update(
+        index_elements=["tenant", "canonical_id"],
+        set_={
+            "state": "in_flight",
+            "previous_state": current.state,
+            "attempt": current.attempt + 1,
+            "subject": statement.excluded.subject,
+            "lease_owner": bindparam("owner"),
+            "lease_expires_at": bindparam("lease"),
+            "started_at": bindparam("now"),
+            "ended_at": None,
+            # Whatever a dead holder sent may arrive until its lease ended.
+            "resolve_after": case(
+                (lapsed, current.lease_expires_at + bindparam("window")),
+                else_=current.resolve_after,
+            ),
+        },
+        where=or_(current.state == "unknown", current.state == "failed", lapsed),
+    ).returning(*_COLUMNS)
+
+
+_CLAIM = Prepared(_claim_statement)
+
+
 class SqlSubmissionLedger:
     def __init__(self, database: Database) -> None:
         self._db = database
@@ -51,46 +95,22 @@ class SqlSubmissionLedger:
         commit_window_seconds: float,
     ) -> Claim:
         now = now_ms()
-        lease = now + round(lease_seconds * 1000)
-        window = round(commit_window_seconds * 1000)
-        statement = insert(self._db, submissions).values(
-            tenant=tenant,
-            canonical_id=canonical_id,
-            kind=kind,
-            system=system,
-            subject=subject,
-            state="in_flight",
-            previous_state=None,
-            attempt=1,
-            lease_owner=owner,
-            lease_expires_at=lease,
-            started_at=now,
-            resolve_after=0,
-            last_error="",
-        )
-        current = submissions.c
-        lapsed = (current.state == "in_flight") & (current.lease_expires_at <= now)
-        upsert = statement.on_conflict_do_update(
-            index_elements=["tenant", "canonical_id"],
-            set_={
-                "state": "in_flight",
-                "previous_state": current.state,
-                "attempt": current.attempt + 1,
-                "subject": statement.excluded.subject,
-                "lease_owner": owner,
-                "lease_expires_at": lease,
-                "started_at": now,
-                "ended_at": None,
-                # Whatever a dead holder sent may arrive until its lease ended.
-                "resolve_after": case(
-                    (lapsed, current.lease_expires_at + window), else_=current.resolve_after
-                ),
-            },
-            where=or_(current.state.in_(("unknown", "failed")), lapsed),
-        ).returning(*_COLUMNS)
         try:
             async with self._db.reading() as connection:
-                row = (await connection.execute(upsert)).one_or_none()
+                row = (
+                    await _CLAIM.execute(
+                        connection,
+                        tenant=tenant,
+                        canonical_id=canonical_id,
+                        kind=kind,
+                        system=system,
+                        subject=subject,
+                        owner=owner,
+                        lease=now + round(lease_seconds * 1000),
+                        now=now,
+                        window=round(commit_window_seconds * 1000),
+                    )
+                ).one_or_none()
                 if row is not None:
                     return Claim("claimed", _submission(row))
                 row = (await connection.execute(self._select(tenant, canonical_id))).one()
