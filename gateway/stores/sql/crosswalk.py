@@ -11,7 +11,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Text, and_, bindparam, column, delete, literal, or_, select, true, values
+from sqlalchemy import (
+    Table,
+    Text,
+    and_,
+    bindparam,
+    column,
+    delete,
+    literal,
+    or_,
+    select,
+    true,
+    values,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable
 
@@ -34,42 +46,33 @@ class _Taken(Exception):
         self.holder = holder
 
 
-def _link_statement(dialect: Dialect) -> Any:
-    """One system id linked to one canonical id, unless it is linked already."""
-    return (
-        insert(dialect, crosswalk_links)
-        .values(
-            tenant=bindparam("tenant"),
-            kind=bindparam("kind"),
-            system=bindparam("system"),
-            system_id=bindparam("system_id"),
-            canonical_id=bindparam("canonical_id"),
-            linked_at=bindparam("linked_at"),
+def _insert_new(table: Table, columns: tuple[str, ...], returning: Any) -> Prepared:
+    """INSERT one row unless its key exists, returning ``returning`` when it was new;
+    compiled once (see Prepared): the order path runs these on every request."""
+
+    def build(dialect: Dialect) -> Any:
+        return (
+            insert(dialect, table)
+            .values({name: bindparam(name) for name in columns})
+            .on_conflict_do_nothing()
+            .returning(returning)
         )
-        .on_conflict_do_nothing()
-        .returning(crosswalk_links.c.canonical_id)
-    )
+
+    return Prepared(build)
 
 
-def _own_statement(dialect: Dialect) -> Any:
-    """The first tenant to claim a record owns it."""
-    return (
-        insert(dialect, record_owners)
-        .values(
-            kind=bindparam("kind"),
-            system=bindparam("system"),
-            system_id=bindparam("system_id"),
-            tenant=bindparam("tenant"),
-            claimed_at=bindparam("claimed_at"),
-        )
-        .on_conflict_do_nothing()
-        .returning(record_owners.c.tenant)
-    )
-
-
-# Compiled once (see Prepared): the order path runs each of them per request.
-_LINK = Prepared(_link_statement)
-_OWN = Prepared(_own_statement)
+# A system id linked to one canonical id, unless it is linked already.
+_LINK = _insert_new(
+    crosswalk_links,
+    ("tenant", "kind", "system", "system_id", "canonical_id", "linked_at"),
+    crosswalk_links.c.canonical_id,
+)
+# The first tenant to claim a record owns it.
+_OWN = _insert_new(
+    record_owners,
+    ("kind", "system", "system_id", "tenant", "claimed_at"),
+    record_owners.c.tenant,
+)
 
 
 class SqlCrosswalk:
