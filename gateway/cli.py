@@ -57,13 +57,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     mode = "embedded sandboxes" if settings.embedded else "configured systems"
     store = "SQLite file" if settings.database is None else "configured database"
     mode = f"{mode}, {store}"
-    print(
-        f"Q2C Gateway on {base} ({mode}, {workers} worker(s))\n"
-        f"  API      {base}/v1/products\n"
-        f"  schema   {base}/schema/openapi.json  (docs: {base}/schema)\n"
+    lines = [
+        f"Q2C Gateway on {base} ({mode}, {workers} worker(s))",
+        f"  API      {base}/v1/products",
+        f"  schema   {base}/schema/openapi.json  (docs: {base}/schema)",
         f"  health   {base}/health/live  {base}/health/ready",
-        flush=True,
-    )
+    ]
+    if settings.portal.enabled:
+        lines.append(f"  portal   {base}/portal")
+    if settings.console.enabled:
+        issuer = settings.auth.builtin_issuer
+        demo_users = {u.username for u in issuer.users} if issuer is not None else set()
+        demo = "  (demo sign-in: priya / pricing-demo)" if "priya" in demo_users else ""
+        lines.append(f"  console  {base}/console{demo}")
+    print("\n".join(lines), flush=True)
     _serve("gateway.asgi:create", host, port, workers, settings.log_level)
     return 0
 

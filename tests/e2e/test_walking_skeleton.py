@@ -239,6 +239,11 @@ def test_make_serve_default_answers_products(tmp_path: Path) -> None:
         assert response.headers["ratelimit-policy"].startswith('"default"')
         schema = httpx.get(f"{server.url}/schema/openapi.json", timeout=20).json()
         assert schema["openapi"].startswith("3.1")
+        # The banner names every front door, with the demo sign-in of the console.
+        banner = server.output()
+        for line in (f"portal   {server.url}/portal", f"console  {server.url}/console"):
+            assert line in banner, banner[:2000]
+        assert "priya / pricing-demo" in banner
 
 
 
