@@ -159,4 +159,15 @@ class FlowExecutor:
     async def close(self) -> None:
         if self.launched:
             self.launched = False
+            # DBOS retries a lost database connection forever, also in a workflow call
+            # still running on its thread pool when the process stops; the interpreter
+            # then waits for that thread at exit and the worker never ends (seen in CI:
+            # a test's database dropped under a transaction waiting for its payment).
+            # Stopping, it raises instead; the transaction stays PENDING and another
+            # worker recovers it. (DBOS offers this switch on its client only.)
+            from dbos._dbos import _get_dbos_instance
+
+            system_database = getattr(_get_dbos_instance(), "_sys_db", None)
+            if system_database is not None:
+                system_database._retry_connection_errors = False
             DBOS.destroy(workflow_completion_timeout_sec=0)

@@ -88,3 +88,29 @@ async def test_a_transaction_recorded_without_its_start_is_restarted(
         done = await gw.wait(txid, "awaiting_payment", timeout=60)
     assert len(sap_orders(land, done["order_id"])) == 1
     land.reset()
+
+
+async def test_a_worker_stopping_while_its_database_is_gone_still_ends(
+    land: Landscape, tmp_path: Path, redis_prefix: str
+) -> None:
+    """DBOS retries a lost connection forever, also in a call still running on its
+    threads when the worker stops: the interpreter would wait for that thread at exit
+    and the process never end. Stopping, the call gives up instead."""
+    from dbos import DBOS
+
+    with private_postgres(durable=True) as postgres:
+        url = postgres.create_database("q2c")
+        migrate.upgrade(url)
+        migrate_system_database(url)
+        config = write_config(
+            tmp_path / "gateway.toml", land, database_url=url,
+            redis_prefix=redis_prefix, redis_url=REDIS_URL,
+        )  # fmt: skip
+        loop = asyncio.get_running_loop()
+        async with running_gateway(config):
+            postgres.stop("immediate")
+            stuck = loop.run_in_executor(None, lambda: DBOS.list_workflows(limit=1))
+            await asyncio.sleep(1.5)  # retrying the lost connection by now
+            assert not stuck.done()
+        with pytest.raises(Exception, match=r"(?i)connect"):
+            await asyncio.wait_for(stuck, timeout=30)
